@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each installs what it needs: a virtualenv with prodwall and, when run as
+# root, the Debian packages the built-in lab uses.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_DEBS := iproute2 nftables dnsmasq openssh-server
+PYTEST_ARGS ?=
+
+.PHONY: test demo lint typecheck lab-packages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Debian packages for the lab: only as root (namespaces need it anyway), and
+# only the ones that are missing, so repeated runs cost nothing.
+lab-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(LAB_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests checks benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lab-packages lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP) lab-packages
+	$(BIN)/prodwall validate inventories/example.yaml
+	$(BIN)/prodwall plan --inventory inventories/example.yaml --vantage dev-laptop
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

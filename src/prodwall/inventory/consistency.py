@@ -1,0 +1,181 @@
+"""Rules that span several inventory objects: overlaps, references, uniqueness.
+
+Each rule yields (location, message, fix); the loader turns the location into
+a file line. Expired approvals are not errors: they are returned as notices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from itertools import combinations
+
+from ..services import Service
+from .model import Inventory
+
+Finding = tuple[tuple[str | int, ...], str, str]
+
+_CONTROL_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+
+
+def check(inv: Inventory) -> list[Finding]:
+    return [*_environments(inv), *_overlaps(inv), *_hosts(inv), *_vantages(inv), *_policy(inv)]
+
+
+def expired_notices(inv: Inventory, today: date) -> list[str]:
+    notes = []
+    for i, flow in enumerate(inv.policy.allowed_flows):
+        if flow.is_expired(today):
+            notes.append(
+                f"policy.allowed_flows[{i}] ({flow.from_} -> {flow.to}, {flow.ticket}) "
+                f"expired on {flow.expires}: it no longer applies"
+            )
+    for waiver in inv.policy.waivers:
+        if waiver.is_expired(today):
+            notes.append(
+                f"waiver {waiver.id} ({waiver.ticket}) expired on {waiver.expires}: "
+                "it no longer applies"
+            )
+    return notes
+
+
+def _environments(inv: Inventory) -> Iterator[Finding]:
+    if not inv.production():
+        yield (
+            ("environments",),
+            "no environment has tier: production",
+            "mark the production environment(s) with `tier: production`",
+        )
+    for name, env in inv.production().items():
+        if not env.networks:
+            yield (
+                ("environments", name, "tier"),
+                f"production environment '{name}' declares no networks",
+                "list its IPv4 and IPv6 CIDRs under `networks:`; they are the probe scope",
+            )
+
+
+def _overlaps(inv: Inventory) -> Iterator[Finding]:
+    nets = [
+        (env_name, i, env.is_production, net)
+        for env_name, env in inv.environments.items()
+        for i, net in enumerate(env.networks)
+    ]
+    for (e1, i1, p1, n1), (e2, i2, p2, n2) in combinations(nets, 2):
+        if p1 == p2 or n1.version != n2.version or not n1.overlaps(n2):
+            continue
+        prod, other = ((e1, i1, n1), (e2, i2, n2)) if p1 else ((e2, i2, n2), (e1, i1, n1))
+        yield (
+            ("environments", other[0], "networks", other[1]),
+            f"non-production network {other[2]} of '{other[0]}' overlaps production network "
+            f"{prod[2]} of '{prod[0]}'",
+            "production and non-production address space must be disjoint; correct one CIDR",
+        )
+
+
+def _hosts(inv: Inventory) -> Iterator[Finding]:
+    seen: dict[str, str] = {}
+    for env_name, env in inv.environments.items():
+        for host_name, host in env.hosts.items():
+            loc = ("environments", env_name, "hosts", host_name)
+            if host_name in seen:
+                yield (
+                    loc,
+                    f"host '{host_name}' is also declared in environment '{seen[host_name]}'",
+                    "host names must be unique; rename one",
+                )
+            seen.setdefault(host_name, env_name)
+            if not env.networks:
+                continue
+            for j, addr in enumerate(host.addresses):
+                if not any(addr in net for net in env.networks):
+                    yield (
+                        (*loc, "addresses", j),
+                        f"address {addr} of host '{host_name}' is outside every network of "
+                        f"environment '{env_name}'",
+                        "fix the address or add its network to the environment",
+                    )
+
+
+def _vantages(inv: Inventory) -> Iterator[Finding]:
+    for name, vantage in inv.vantages.items():
+        loc = ("vantages", name, "environment")
+        env = inv.environments.get(vantage.environment)
+        if env is None:
+            yield (
+                loc,
+                f"vantage '{name}' names undeclared environment '{vantage.environment}'",
+                f"use one of: {', '.join(sorted(inv.environments))}",
+            )
+        elif env.is_production:
+            yield (
+                loc,
+                f"vantage '{name}' belongs to production environment '{vantage.environment}'",
+                "prodwall probes production from non-production vantages; pick a dev or "
+                "test environment",
+            )
+
+
+def _policy(inv: Inventory) -> Iterator[Finding]:
+    for i, flow in enumerate(inv.policy.allowed_flows):
+        loc = ("policy", "allowed_flows", i)
+        if flow.from_ not in inv.environments:
+            yield (
+                (*loc, "from"),
+                f"allowed flow starts in undeclared environment '{flow.from_}'",
+                f"use one of: {', '.join(sorted(inv.environments))}",
+            )
+        yield from _service_refs(inv, (*loc,), flow.to, flow.services, "allowed flow")
+    ids: set[str] = set()
+    for i, waiver in enumerate(inv.policy.waivers):
+        loc = ("policy", "waivers", i)
+        if waiver.id in ids:
+            yield ((*loc, "id"), f"waiver id '{waiver.id}' is used twice", "give each a unique id")
+        ids.add(waiver.id)
+        if waiver.vantage is not None and waiver.vantage not in inv.vantages:
+            yield (
+                (*loc, "vantage"),
+                f"waiver names undeclared vantage '{waiver.vantage}'",
+                f"use one of: {', '.join(sorted(inv.vantages)) or '(none declared)'}",
+            )
+        if waiver.control is not None and not _CONTROL_RE.match(waiver.control):
+            yield (
+                (*loc, "control"),
+                f"'{waiver.control}' is not a control id",
+                "use an id from checks/controls.yaml, e.g. NET-TCP-01",
+            )
+        found = inv.host(waiver.target)
+        if found is not None and not inv.environments[found[0]].is_production:
+            yield (
+                (*loc, "target"),
+                f"waiver target '{waiver.target}' is not a production host",
+                "waivers accept reachable production hosts; name one",
+            )
+        yield from _service_refs(inv, loc, waiver.target, waiver.services, "waiver", key="target")
+
+
+def _service_refs(
+    inv: Inventory,
+    loc: tuple[str | int, ...],
+    host_name: str,
+    services: list[Service],
+    what: str,
+    key: str = "to",
+) -> Iterator[Finding]:
+    found = inv.host(host_name)
+    if found is None:
+        yield (
+            (*loc, key),
+            f"{what} names undeclared host '{host_name}'",
+            "declare the host under an environment's hosts, or fix the name",
+        )
+        return
+    declared = {(s.protocol, s.port) for s in found[1].services}
+    for j, svc in enumerate(services):
+        if (svc.protocol, svc.port) not in declared:
+            yield (
+                (*loc, "services", j),
+                f"service {svc.protocol}/{svc.port} is not declared on host '{host_name}'",
+                "declare it under the host's services, or fix the port",
+            )

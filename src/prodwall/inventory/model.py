@@ -1,0 +1,300 @@
+"""The inventory: typed, validated, frozen. One YAML file becomes one `Inventory`.
+
+Field-level rules live here (formats, types, unknown keys); rules that span
+several objects (overlaps, references) live in `consistency.py`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from ..services import PortSet, Service, parse_service
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+Tier = Literal["production", "staging", "test", "dev", "shared"]
+PRODUCTION: Tier = "production"
+
+
+def _as_text(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"expected {what} as a string")
+    return str(value)
+
+
+def _network(value: Any) -> IPNetwork:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    text = _as_text(value, "a CIDR such as 198.51.100.0/24")
+    if "/" not in text:
+        raise ValueError(f"'{text}' is not a CIDR: add the prefix length, e.g. {text}/24")
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            fixed = ipaddress.ip_network(text, strict=False)
+            raise ValueError(f"'{text}' has host bits set: did you mean {fixed}?") from None
+        raise ValueError(
+            f"'{text}' is not a valid IPv4 or IPv6 CIDR: write ADDRESS/PREFIX, "
+            "e.g. 198.51.100.0/24 or 2001:db8::/48"
+        ) from None
+
+
+def _address(value: Any) -> IPAddress:
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    text = _as_text(value, "an IP address")
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(
+            f"'{text}' is not a valid IPv4 or IPv6 address: write e.g. "
+            "198.51.100.10 or 2001:db8::10"
+        ) from None
+
+
+def _service(value: Any) -> Service:
+    if isinstance(value, Service):
+        return value
+    return parse_service(_as_text(value, "a service such as tcp/5432"))
+
+
+def _ports(value: Any) -> PortSet:
+    if isinstance(value, PortSet):
+        return value
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    return PortSet.parse(_as_text(value, "ports such as 1-65535 or 22,443"))
+
+
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_ARN_RE = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
+_BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_HMAC_RE = re.compile(r"^[0-9a-f]{64}$")
+_SSH_FP_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+_LOCATION_RE = re.compile(
+    r"^(?:local|netns:[A-Za-z0-9_.-]{1,64}|ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.:\[\]-]+"
+    r"(?::\d{1,5})?|ansible://[A-Za-z0-9_.-]+)$"
+)
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$")
+_URL_RE = re.compile(r"^https://[A-Za-z0-9.:\[\]-]+(?::\d{1,5})?(/.*)?$")
+
+
+def _account(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            f"account ID {value} must be a quoted 12-digit string (YAML reads unquoted numbers "
+            f'as integers and drops leading zeros): write "{value:012d}"'
+        )
+    text = _as_text(value, "a 12-digit AWS account ID")
+    if not _ACCOUNT_RE.match(text):
+        raise ValueError(f"'{text}' is not an AWS account ID: write its 12 digits in quotes")
+    return text
+
+
+def _regex(pattern: re.Pattern[str], what: str, example: str) -> Any:
+    def check(value: Any) -> str:
+        text = _as_text(value, what)
+        if not pattern.match(text):
+            raise ValueError(f"'{text}' is not {what} (e.g. {example})")
+        return text
+
+    return check
+
+
+def _secret_fp(value: Any) -> str:
+    # Never echo the value: a user who pastes the secret itself here must not
+    # see it again in an error message, a log or CI output.
+    if not isinstance(value, str) or not _HMAC_RE.match(value):
+        raise ValueError(
+            "not an HMAC-SHA-256 fingerprint (the value is withheld in case it is the secret "
+            "itself): write the 64 lowercase hex digits that `prodwall fingerprint` prints"
+        )
+    return value
+
+
+def _ssh_fp(value: Any) -> str:
+    if not isinstance(value, str) or not _SSH_FP_RE.match(value):
+        raise ValueError(
+            "not an OpenSSH SHA256 fingerprint (SHA256: followed by 43 base64 characters, "
+            "as `ssh-keygen -lf KEY` prints); the value is withheld"
+        )
+    return value
+
+
+Network = Annotated[IPNetwork, BeforeValidator(_network), PlainSerializer(str)]
+Address = Annotated[IPAddress, BeforeValidator(_address), PlainSerializer(str)]
+ServiceField = Annotated[Service, BeforeValidator(_service), PlainSerializer(str)]
+Ports = Annotated[PortSet, BeforeValidator(_ports), PlainSerializer(str)]
+AccountId = Annotated[str, BeforeValidator(_account)]
+RoleArn = Annotated[
+    str,
+    BeforeValidator(_regex(_ARN_RE, "an IAM role ARN", "arn:aws:iam::111122223333:role/deploy")),
+]
+BucketName = Annotated[str, BeforeValidator(_regex(_BUCKET_RE, "an S3 bucket name", "prod-data"))]
+Name = Annotated[
+    str,
+    BeforeValidator(
+        _regex(_NAME_RE, "a name of lowercase letters, digits, '-', '_' or '.'", "db-primary")
+    ),
+]
+Domain = Annotated[str, BeforeValidator(_regex(_DOMAIN_RE, "a DNS domain", "prod.example.com"))]
+ApiServer = Annotated[
+    str,
+    BeforeValidator(
+        _regex(_URL_RE, "an https:// API server URL", "https://k8s.prod.example.com:6443")
+    ),
+]
+Location = Annotated[
+    str,
+    BeforeValidator(
+        _regex(
+            _LOCATION_RE,
+            "a vantage location (local, netns:NAME, ssh://user@host, ansible://group)",
+            "netns:dev",
+        )
+    ),
+]
+SecretFp = Annotated[str, BeforeValidator(_secret_fp)]
+SshFp = Annotated[str, BeforeValidator(_ssh_fp)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Host(_Model):
+    addresses: list[Address] = Field(min_length=1, description="IPv4/IPv6 addresses of the host")
+    services: list[ServiceField] = Field(
+        default_factory=list, description="tcp/PORT, udp/PORT, NAME=tcp/PORT or a known name"
+    )
+    names: list[Domain] = Field(
+        default_factory=list, description="DNS names of the host (checked by the DNS probes)"
+    )
+    description: str = ""
+
+
+class CloudAccounts(_Model):
+    aws_accounts: list[AccountId] = Field(default_factory=list)
+    role_arns: list[RoleArn] = Field(default_factory=list)
+    buckets: list[BucketName] = Field(default_factory=list)
+    kubernetes_api_servers: list[ApiServer] = Field(default_factory=list)
+
+
+class SecretFingerprint(_Model):
+    name: Name
+    kind: Literal[
+        "password", "aws-access-key", "api-token", "connection-string", "private-key", "other"
+    ] = "other"
+    hmac_sha256: SecretFp = Field(description="HMAC-SHA-256 of the secret under the run's key")
+
+
+class SshKeyFingerprint(_Model):
+    name: Name
+    kind: Literal["host", "user"]
+    sha256: SshFp
+
+
+class Environment(_Model):
+    tier: Tier
+    description: str = ""
+    networks: list[Network] = Field(default_factory=list)
+    dns_domains: list[Domain] = Field(default_factory=list)
+    hosts: dict[Name, Host] = Field(default_factory=dict)
+    cloud: CloudAccounts = Field(default_factory=CloudAccounts)
+    secrets: list[SecretFingerprint] = Field(default_factory=list)
+    ssh_keys: list[SshKeyFingerprint] = Field(default_factory=list)
+
+    @property
+    def is_production(self) -> bool:
+        return self.tier == PRODUCTION
+
+
+class Vantage(_Model):
+    location: Location
+    environment: Name
+    description: str = ""
+
+    @property
+    def transport(self) -> str:
+        return self.location.split(":", 1)[0]
+
+
+class _Approval(_Model):
+    ticket: NonEmpty
+    approver: NonEmpty
+    justification: NonEmpty
+    expires: date
+
+    def is_expired(self, today: date) -> bool:
+        return self.expires < today
+
+
+class AllowedFlow(_Approval):
+    from_: Name = Field(alias="from", description="environment the flow starts in")
+    to: Name = Field(description="host the flow may reach")
+    services: list[ServiceField] = Field(
+        min_length=1, description="services of that host the flow may use"
+    )
+
+
+class Waiver(_Approval):
+    id: NonEmpty
+    control: str | None = Field(default=None, description="control id it covers; all if omitted")
+    vantage: Name | None = Field(default=None, description="vantage it covers; all if omitted")
+    target: Name = Field(description="host whose reachability is accepted")
+    services: list[ServiceField] = Field(
+        default_factory=list, description="services covered; every service if empty"
+    )
+
+
+class Policy(_Model):
+    allowed_flows: list[AllowedFlow] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+class Scope(_Model):
+    max_network_addresses: int = Field(
+        default=4096, ge=1, description="largest network that may be swept address by address"
+    )
+    allow_large_ranges: bool = False
+    allow_public: bool = Field(
+        default=False, description="allow probing production networks in public address space"
+    )
+    max_probes: int = Field(default=2_000_000, ge=1, description="cap on probes in one plan")
+
+
+class Probing(_Model):
+    tcp_ports: Ports = Field(default_factory=lambda: PortSet.parse("1-65535"))
+    udp_ports: Ports | Literal["common"] = "common"
+    sweep_networks: bool = Field(
+        default=False, description="probe every address of production networks, not only hosts"
+    )
+    icmp: bool = True
+
+
+class Inventory(_Model):
+    version: Literal[1]
+    name: NonEmpty
+    environments: dict[Name, Environment] = Field(min_length=1)
+    vantages: dict[Name, Vantage] = Field(default_factory=dict)
+    policy: Policy = Field(default_factory=Policy)
+    scope: Scope = Field(default_factory=Scope)
+    probing: Probing = Field(default_factory=Probing)
+
+    def production(self) -> dict[str, Environment]:
+        return {n: e for n, e in self.environments.items() if e.is_production}
+
+    def host(self, name: str) -> tuple[str, Host] | None:
+        for env_name, env in self.environments.items():
+            if name in env.hosts:
+                return env_name, env.hosts[name]
+        return None

@@ -1,0 +1,136 @@
+"""The results JSON: the source of truth of a run. Every report is rendered from it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
+from .verdicts import Outcome, Verdict
+
+SCHEMA = "prodwall.results/1"
+
+
+@dataclass(frozen=True)
+class VantageInfo:
+    name: str
+    location: str
+    environment: str
+    addresses: tuple[str, ...]
+    addresses_note: str = ""  # why addresses are missing, when they are
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    started_utc: str
+    finished_utc: str
+    vantage: VantageInfo
+    run_by: dict[str, str]  # user, host, CI system, job and run ids
+    prodwall_version: str
+    git_revision: str
+    inventory_path: str
+    inventory_sha256: str
+    inventory_name: str
+
+
+@dataclass(frozen=True)
+class Results:
+    schema: str
+    meta: RunMeta
+    verdicts: tuple[Verdict, ...]
+    plan_counts: dict[str, int] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # expired waivers and flows, planned kinds with no probe yet
+    not_run: tuple[str, ...] = ()  # planned probe kinds no installed probe family executes
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(v.outcome.value for v in self.verdicts)
+        return {o.value: counts.get(o.value, 0) for o in Outcome}
+
+    @property
+    def overall(self) -> Outcome:
+        return overall_outcome(self.verdicts)
+
+    def exit_code(self) -> int:
+        return exit_code_for(self.overall)
+
+
+def overall_outcome(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Outcome:
+    """Worst outcome first; a run that reviewed nothing proves nothing."""
+    outcomes = {v.outcome for v in verdicts}
+    for worst in (Outcome.REACHABLE, Outcome.INCONCLUSIVE):
+        if worst in outcomes:
+            return worst
+    if not outcomes & {Outcome.BLOCKED, Outcome.WAIVED}:
+        return Outcome.NOT_REVIEWED
+    return Outcome.WAIVED if Outcome.WAIVED in outcomes else Outcome.BLOCKED
+
+
+def exit_code_for(outcome: Outcome) -> int:
+    return {
+        Outcome.BLOCKED: EXIT_OK,
+        Outcome.WAIVED: EXIT_OK,
+        Outcome.REACHABLE: EXIT_REACHABLE,
+        Outcome.INCONCLUSIVE: EXIT_INCONCLUSIVE,
+        Outcome.NOT_REVIEWED: EXIT_INCONCLUSIVE,
+    }[outcome]
+
+
+_ADAPTER = TypeAdapter(Results)
+
+
+def to_json(results: Results) -> str:
+    return json.dumps(asdict(results), indent=1, sort_keys=False, default=str) + "\n"
+
+
+def write_results(results: Results, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(to_json(results), encoding="utf-8")
+    os.replace(tmp, path)  # readers never see half a file
+
+
+def read_results(path: Path) -> Results:
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "",
+                    f"cannot read results JSON ({exc})",
+                    "pass a results file written by `prodwall run`",
+                )
+            ]
+        ) from None
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "schema",
+                    f"not a prodwall results file of schema {SCHEMA}",
+                    "pass a file written by this version",
+                )
+            ]
+        )
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            [
+                Problem(
+                    str(path), None, loc, first["msg"], "the file was altered or truncated; re-run"
+                )
+            ]
+        ) from None

@@ -1,0 +1,188 @@
+"""Observations and verdicts, and the one function that turns the first into the second.
+
+Fail closed (DESIGN.md): a check passes only on positive evidence. Silence
+counts as `blocked` only when a positive control from the same vantage, in
+the same run, proved that an answer would have been seen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from .inventory.model import Waiver
+
+
+class Outcome(StrEnum):
+    BLOCKED = "blocked"  # pass
+    REACHABLE = "reachable"  # fail
+    INCONCLUSIVE = "inconclusive"  # not a pass
+    WAIVED = "waived"  # reachable, covered by a valid exception; reported with the original
+    NOT_REVIEWED = "not-reviewed"  # the check had zero targets: never a pass
+
+
+class Signal(StrEnum):
+    """What one observation says about the boundary."""
+
+    CROSSED = "crossed"  # production (or a path to it) answered: a RST counts
+    STOPPED = "stopped"  # positive evidence it stops: no route, refusal by a non-prod device
+    SILENT = "silent"  # nothing came back
+    FAILED = "failed"  # the probe itself could not tell (tool error, no permission, timeout)
+
+
+@dataclass(frozen=True)
+class Observation:
+    kind: str  # the probe kind (plan.ProbeKind)
+    target: str
+    signal: Signal
+    detail: str  # one line a human reads: "route via 198.18.0.1 dev eth0"
+    host: str | None = None  # production host the target belongs to
+    protocol: str | None = None
+    port: int | None = None
+    responder: str | None = None  # who answered, when someone did
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaiverRef:
+    id: str
+    ticket: str
+    approver: str
+    justification: str
+    expires: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: str  # pytest node id
+    controls: tuple[str, ...]
+    vantage: str
+    group: str  # the target group: a production network, zone or account
+    outcome: Outcome
+    reason: str
+    original_outcome: Outcome | None = None  # set when waived
+    waivers: tuple[WaiverRef, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)  # by item outcome
+    findings: tuple[str, ...] = ()  # every reachable (or waived) item, one line each
+    inconclusive_items: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+def judge(
+    observations: Iterable[Observation],
+    *,
+    check: str,
+    controls: tuple[str, ...],
+    vantage: str,
+    group: str,
+    positive_control: bool | None,
+    waivers: Iterable[Waiver] = (),
+    today: date,
+    control_failure: str = "",
+) -> Verdict:
+    """Turn the observations of one check and target group into its verdict.
+
+    positive_control: True if this run's positive controls passed, False if they
+    failed, None if this family never relies on silence (e.g. route lookups).
+    """
+    obs = list(observations)
+    verdict = Verdict(
+        check,
+        controls,
+        vantage,
+        group,
+        Outcome.NOT_REVIEWED,
+        "zero targets: nothing was probed, so nothing is proven",
+    )
+    if not obs:
+        return verdict
+    live = [w for w in waivers if not w.is_expired(today)]
+    counts: Counter[str] = Counter()
+    findings: list[str] = []
+    inconclusive: list[str] = []
+    used: dict[str, WaiverRef] = {}
+    for o in obs:
+        item = _item_outcome(o, positive_control)
+        if item is Outcome.REACHABLE:
+            waiver = next((w for w in live if _covers(w, o, controls, vantage)), None)
+            if waiver is not None:
+                item = Outcome.WAIVED
+                used[waiver.id] = WaiverRef(
+                    waiver.id,
+                    waiver.ticket,
+                    waiver.approver,
+                    waiver.justification,
+                    waiver.expires.isoformat(),
+                )
+                findings.append(f"{_describe(o)} (waived by {waiver.id}, {waiver.ticket})")
+            else:
+                findings.append(_describe(o))
+        elif item is Outcome.INCONCLUSIVE:
+            inconclusive.append(_describe(o))
+        counts[item.value] += 1
+    total = len(obs)
+    verdict = replace(
+        verdict,
+        counts=dict(counts),
+        findings=tuple(findings),
+        inconclusive_items=tuple(inconclusive),
+    )
+    reachable = counts[Outcome.REACHABLE.value]
+    if reachable:
+        return replace(
+            verdict,
+            outcome=Outcome.REACHABLE,
+            reason=f"{reachable} of {total} probes reached production",
+        )
+    if inconclusive:
+        why = ""
+        if positive_control is False:
+            why = f"; positive control failed: {control_failure or 'no control answered'}"
+        return replace(
+            verdict,
+            outcome=Outcome.INCONCLUSIVE,
+            reason=f"{len(inconclusive)} of {total} probes could not tell{why}",
+        )
+    if used:
+        return replace(
+            verdict,
+            outcome=Outcome.WAIVED,
+            original_outcome=Outcome.REACHABLE,
+            waivers=tuple(used.values()),
+            reason=f"{counts[Outcome.WAIVED.value]} of {total} probes reached "
+            f"production under waiver {', '.join(sorted(used))}",
+        )
+    return replace(verdict, outcome=Outcome.BLOCKED, reason=f"all {total} probes blocked")
+
+
+def _item_outcome(o: Observation, positive_control: bool | None) -> Outcome:
+    if o.signal is Signal.CROSSED:
+        return Outcome.REACHABLE
+    if o.signal is Signal.STOPPED:
+        return Outcome.BLOCKED
+    if o.signal is Signal.SILENT:
+        # Silence proves nothing unless a control proved an answer would be seen.
+        return Outcome.BLOCKED if positive_control is True else Outcome.INCONCLUSIVE
+    return Outcome.INCONCLUSIVE
+
+
+def _covers(w: Waiver, o: Observation, controls: tuple[str, ...], vantage: str) -> bool:
+    if w.control is not None and w.control not in controls:
+        return False
+    if w.vantage is not None and w.vantage != vantage:
+        return False
+    if o.host != w.target:
+        return False
+    if not w.services:
+        return True
+    return any(s.protocol == o.protocol and s.port == o.port for s in w.services)
+
+
+def _describe(o: Observation) -> str:
+    where = o.target if o.port is None else f"{o.target} {o.protocol}/{o.port}"
+    host = f" ({o.host})" if o.host else ""
+    return f"{where}{host}: {o.detail}"
