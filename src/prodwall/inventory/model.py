@@ -11,7 +11,14 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from ..services import PortSet, Service, parse_service
 
@@ -131,8 +138,26 @@ def _ssh_fp(value: Any) -> str:
 
 Network = Annotated[IPNetwork, BeforeValidator(_network), PlainSerializer(str)]
 Address = Annotated[IPAddress, BeforeValidator(_address), PlainSerializer(str)]
-ServiceField = Annotated[Service, BeforeValidator(_service), PlainSerializer(str)]
-Ports = Annotated[PortSet, BeforeValidator(_ports), PlainSerializer(str)]
+ServiceField = Annotated[
+    Service,
+    BeforeValidator(_service),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {"type": "string", "examples": ["tcp/5432", "udp/53", "postgres", "admin=tcp/8443"]}
+    ),
+]
+Ports = Annotated[
+    PortSet,
+    BeforeValidator(_ports),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$",
+            "examples": ["1-65535", "22,443,8000-8100"],
+        }
+    ),
+]
 AccountId = Annotated[str, BeforeValidator(_account)]
 RoleArn = Annotated[
     str,

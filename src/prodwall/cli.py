@@ -1,0 +1,249 @@
+"""The `prodwall` command. Exit codes: 0 all blocked, 1 something reachable,
+2 bad input or usage, 3 inconclusive (or nothing reviewed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import __version__
+from .errors import EXIT_OK, EXIT_USAGE, InputError, Problem, ProdwallError
+from .fingerprint import fingerprint, load_key
+from .inventory import load_inventory
+from .inventory.model import Inventory
+from .plan import Plan, build_plan
+from .results import read_results
+
+EPILOG = "exit codes: 0 all blocked, 1 something reachable, 2 bad input or usage, 3 inconclusive"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except ProdwallError as exc:
+        print(f"prodwall: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # `prodwall plan | head`: the reader left; that is not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("prodwall: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="prodwall",
+        description="Prove that test and dev environments cannot reach production.",
+        epilog=EPILOG,
+    )
+    p.add_argument("--version", action="version", version=f"prodwall {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check inventory files; run nothing", epilog=EPILOG)
+    v.add_argument("inventories", nargs="+", metavar="INVENTORY")
+    v.set_defaults(func=cmd_validate)
+
+    pl = sub.add_parser(
+        "plan", help="show every probe a run would send; send nothing", epilog=EPILOG
+    )
+    _inv_args(pl)
+    pl.add_argument("--format", choices=["text", "json"], default="text")
+    pl.add_argument(
+        "--expand",
+        action="store_true",
+        help="one line per single probe (address, port) instead of per group",
+    )
+    pl.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("schema", help="print the inventory JSON Schema (for editors)")
+    s.set_defaults(func=cmd_schema)
+
+    r = sub.add_parser("run", help="run the checks from a vantage and write results", epilog=EPILOG)
+    _inv_args(r)
+    r.add_argument("--out", type=Path, help="output folder (default reports/UTC-TIME-VANTAGE)")
+    r.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    r.set_defaults(func=cmd_run)
+
+    f = sub.add_parser(
+        "fingerprint",
+        help="HMAC-SHA-256 fingerprint of a secret read from stdin, for the inventory's secrets",
+    )
+    f.add_argument("--key-file", help="key file (default: $PRODWALL_FINGERPRINT_KEY)")
+    f.set_defaults(func=cmd_fingerprint)
+    return p
+
+
+def _inv_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inventory", "-i", required=True, type=Path)
+    p.add_argument("--vantage", "-v", required=True, help="vantage name from the inventory")
+    p.add_argument("--max-probes", type=int, help="lower the inventory's probe cap")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    for path in args.inventories:
+        try:
+            loaded = load_inventory(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        inv = loaded.inventory
+        nets = sum(len(e.networks) for e in inv.production().values())
+        print(
+            f"ok: {path}: '{inv.name}', {len(inv.environments)} environments, {nets} "
+            f"production networks, {len(inv.vantages)} vantages, "
+            f"{len(inv.policy.allowed_flows)} allowed flows, {len(inv.policy.waivers)} waivers"
+        )
+        for note in loaded.notices:
+            print(f"  notice: {note}")
+    if problems:
+        raise InputError(problems)
+    return EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    loaded = load_inventory(args.inventory)
+    return build_plan(loaded.inventory, args.vantage, datetime.now(UTC).date(), args.max_probes)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    if args.format == "json":
+        rows = [
+            {
+                "kind": p.kind,
+                "target": p.target,
+                "protocol": p.protocol,
+                "ports": str(p.ports) if p.ports else None,
+                "count": p.count,
+                "expect": p.expect,
+                "environment": p.environment,
+                "host": p.host,
+                "why": p.why,
+            }
+            for p in plan.probes
+        ]
+        json.dump(
+            {
+                "vantage": plan.vantage_name,
+                "counts": plan.counts,
+                "total": plan.total,
+                "probes": rows,
+            },
+            sys.stdout,
+            indent=1,
+        )
+        print()
+        return EXIT_OK
+    out = sys.stdout
+    v = plan.vantage
+    out.write(
+        f"Plan for '{plan.inventory_name}' from vantage {plan.vantage_name} "
+        f"({v.location}, environment {v.environment}). Nothing is sent by `plan`.\n\n"
+    )
+    out.write(f"{'kind':<14}{'probes':>12}\n")
+    for kind, count in plan.counts.items():
+        out.write(f"{kind:<14}{count:>12,}\n")
+    out.write(f"{'total':<14}{plan.total:>12,}\n\n")
+    if args.expand:
+        for p in plan.probes:
+            for address, port in p.expand():
+                where = f"{p.protocol}/{port}" if port is not None else (p.protocol or "-")
+                out.write(f"{p.kind}\t{address}\t{where}\t{p.expect}\t{p.why}\n")
+        return EXIT_OK
+    out.write(f"{'kind':<13}{'target':<40}{'proto/ports':<22}{'count':>9}  {'expect':<8}why\n")
+    for p in plan.probes:
+        ports = f"{p.protocol}/{p.ports}" if p.ports else (p.protocol or "-")
+        if len(ports) > 21:
+            ports = ports[:18] + "..."
+        out.write(f"{p.kind:<13}{p.target:<40}{ports:<22}{p.count:>9,}  {p.expect:<8}{p.why}\n")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schema = Inventory.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "prodwall inventory"
+    json.dump(schema, sys.stdout, indent=1)
+    print()
+    return EXIT_OK
+
+
+def _checks_dir(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    for folder in (Path.cwd(), *Path(__file__).resolve().parents):
+        if (folder / "checks" / "controls.yaml").is_file():
+            return folder / "checks"
+    raise ProdwallError("cannot find the checks/ folder; pass --checks DIR")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _plan(args)  # validate and scope-guard before pytest starts: nothing half-runs
+    checks = _checks_dir(args.checks)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out: Path = args.out or Path("reports") / f"{stamp}-{args.vantage}"
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(checks),
+        "-p",
+        "no:cacheprovider",
+        f"--rootdir={checks}",
+        "--inventory",
+        str(args.inventory),
+        "--vantage",
+        args.vantage,
+        "--results-json",
+        str(results_path),
+        "--junitxml",
+        str(out / "junit.xml"),
+        "-o",
+        "junit_family=xunit2",
+        *args.pytest_args,
+    ]
+    if args.max_probes:
+        cmd += ["--max-probes", str(args.max_probes)]
+    pytest_rc = subprocess.run(cmd).returncode
+    if pytest_rc in (2, 3, 4) or not results_path.exists():
+        # interrupted, internal error or usage error: no trustworthy results
+        print(
+            f"prodwall: the checks did not complete (pytest exit {pytest_rc}); "
+            "no verdict was written",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE if pytest_rc == 4 else 3
+    results = read_results(results_path)
+    summary = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)
+    print(f"\nprodwall: {results.overall.value.upper()} ({summary}); results: {results_path}")
+    for note in results.notices:
+        print(f"  notice: {note}")
+    return results.exit_code()
+
+
+def cmd_fingerprint(args: argparse.Namespace) -> int:
+    key = load_key(args.key_file)
+    secret = sys.stdin.buffer.read().rstrip(b"\r\n")
+    if not secret:
+        raise ProdwallError("no secret on standard input; pipe it in, e.g. from your vault CLI")
+    print(fingerprint(secret, key))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

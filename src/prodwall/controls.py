@@ -1,0 +1,97 @@
+"""The control catalogue (checks/controls.yaml): control id -> title, severity, framework refs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, ValidationError
+
+from .errors import ControlsError, Problem
+from .validation_errors import problems_from
+from .yaml_source import YamlLoadError, load_yaml
+
+# Reference formats per framework, exact enough to catch typos such as A.8.35
+# (ISO 27001:2022 Annex A stops at 8.34) or "SC7" for NIST's "SC-7".
+REFERENCE_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "pci-dss-4.0.1": (re.compile(r"^(?:[1-9]|1[0-2]|A[1-3])(?:\.\d{1,2}){1,3}$"), "11.4.5"),
+    "iso27001-2022": (
+        re.compile(
+            r"^A\.(?:5\.(?:[1-9]|[12]\d|3[0-7])|6\.[1-8]|7\.(?:[1-9]|1[0-4])"
+            r"|8\.(?:[1-9]|[12]\d|3[0-4]))$"
+        ),
+        "A.8.22",
+    ),
+    "nist-800-53r5": (
+        re.compile(
+            r"^(?:AC|AT|AU|CA|CM|CP|IA|IR|MA|MP|PE|PL|PM|PS|PT|RA|SA|SC|SI|SR)-\d{1,2}"
+            r"(?:\(\d{1,2}\))?$"
+        ),
+        "SC-7(5)",
+    ),
+    "soc2": (re.compile(r"^(?:CC[1-9]\.\d{1,2}|A1\.\d|C1\.\d|PI1\.\d|P[1-8]\.\d)$"), "CC6.6"),
+}
+CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
+Framework = Literal["pci-dss-4.0.1", "iso27001-2022", "nist-800-53r5", "soc2"]
+
+
+def _refs(value: Any) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise ValueError("references must map a framework to a list of requirement ids")
+    for framework, ids in value.items():
+        fmt = REFERENCE_FORMATS.get(str(framework))
+        if fmt is None:
+            continue  # the Literal key type reports unknown frameworks
+        if not isinstance(ids, list) or not ids:
+            raise ValueError(f"{framework}: give a non-empty list of requirement ids")
+        for ref in ids:
+            if not isinstance(ref, str) or not fmt[0].match(ref):
+                raise ValueError(
+                    f"{framework}: '{ref}' is not a requirement id of that framework "
+                    f"(e.g. {fmt[1]})"
+                )
+    return value
+
+
+class Control(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    severity: Literal["critical", "high", "medium", "low"]
+    family: str = Field(min_length=1, description="the probe family whose evidence it judges")
+    references: Annotated[dict[Framework, list[str]], BeforeValidator(_refs)] = Field(min_length=1)
+
+
+class Catalogue(RootModel[dict[str, Control]]):
+    pass
+
+
+def load_controls(path: Path) -> dict[str, Control]:
+    try:
+        doc = load_yaml(path)
+    except YamlLoadError as exc:
+        raise ControlsError(exc.problems) from None
+    if not isinstance(doc.data, dict):
+        raise ControlsError(
+            [Problem(doc.file, 1, "", "not a mapping", "map control ids to controls")]
+        )
+    problems = [
+        Problem(
+            doc.file,
+            doc.line_of((cid,)),
+            str(cid),
+            f"'{cid}' is not a control id",
+            "use upper-case words joined by '-', e.g. NET-TCP-01",
+        )
+        for cid in doc.data
+        if not CONTROL_ID.match(str(cid))
+    ]
+    try:
+        catalogue = Catalogue.model_validate(doc.data).root
+    except ValidationError as exc:
+        problems += problems_from(doc, exc, Catalogue, {})
+        catalogue = {}
+    if problems:
+        raise ControlsError(problems)
+    return catalogue

@@ -1,0 +1,44 @@
+"""Keyed fingerprints of secrets: HMAC-SHA-256 under a key only the run holds.
+
+A plain hash of a low-entropy password can be brute-forced from a report; a
+keyed one cannot without the key, yet the same secret always matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from .errors import ProdwallError
+
+KEY_ENV = "PRODWALL_FINGERPRINT_KEY"
+MIN_KEY_BYTES = 16
+
+
+def load_key(key_file: str | None) -> bytes:
+    if key_file:
+        try:
+            key = Path(key_file).read_bytes().strip()
+        except OSError as exc:
+            raise ProdwallError(
+                f"cannot read fingerprint key file {key_file}: {exc.strerror}"
+            ) from None
+    else:
+        key = os.environ.get(KEY_ENV, "").encode()
+    if len(key) < MIN_KEY_BYTES:
+        raise ProdwallError(
+            f"the fingerprint key must be at least {MIN_KEY_BYTES} bytes: set "
+            f"{KEY_ENV} or pass --key-file (e.g. `head -c 32 /dev/urandom | "
+            "base64 > prodwall.key`)"
+        )
+    return key
+
+
+def fingerprint(secret: bytes, key: bytes) -> str:
+    return hmac.new(key, secret, hashlib.sha256).hexdigest()
+
+
+def matches(candidate: bytes, key: bytes, expected_hex: str) -> bool:
+    return hmac.compare_digest(fingerprint(candidate, key), expected_hex)

@@ -1,0 +1,127 @@
+"""pytest plugin: options, the control marker, session fixtures, results JSON.
+
+Inert unless --inventory is given, so installing prodwall does not change
+any other pytest suite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .controls import load_controls
+from .errors import ProdwallError
+from .inventory import load_inventory
+from .plan import build_plan
+from .session import ProdwallRun, control_ids
+from .verdicts import Outcome, Verdict
+
+RUN_KEY = pytest.StashKey[ProdwallRun]()
+NO_TARGETS = "no-targets"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("prodwall", "prodwall isolation checks")
+    group.addoption("--inventory", help="inventory YAML file; turns the prodwall checks on")
+    group.addoption("--vantage", help="vantage name from the inventory to probe from")
+    group.addoption("--results-json", help="write the run's results JSON here")
+    group.addoption("--controls", help="control catalogue (default: controls.yaml beside checks)")
+    group.addoption("--max-probes", type=int, help="lower the inventory's probe cap for this run")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "control(*ids): control ids a check gives evidence for")
+    inventory = config.getoption("--inventory", None)
+    if not inventory:
+        return
+    vantage = config.getoption("--vantage")
+    if not vantage:
+        raise pytest.UsageError("--inventory needs --vantage NAME (a vantage of the inventory)")
+    controls_path = config.getoption("--controls") or _default_controls(config)
+    today = datetime.now(UTC).date()
+    try:
+        loaded = load_inventory(inventory, today=today)
+        plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
+        controls = load_controls(Path(controls_path))
+    except ProdwallError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RUN_KEY] = ProdwallRun(loaded, plan, controls, today)
+
+
+def _default_controls(config: pytest.Config) -> Path:
+    for arg in config.args:
+        path = Path(arg).resolve()
+        for folder in (path, *path.parents):
+            if (folder / "controls.yaml").is_file():
+                return folder / "controls.yaml"
+    raise pytest.UsageError("no controls.yaml found beside the checks; pass --controls FILE")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    if "prod_network" in metafunc.fixturenames:
+        nets: list[Any] = []
+        if run is not None:
+            nets = [str(n) for e in run.loaded.inventory.production().values() for n in e.networks]
+        metafunc.parametrize("prod_network", nets or [NO_TARGETS], scope="function")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
+        return
+    problems = []
+    for item in items:
+        ids = control_ids(item)
+        if not ids:
+            problems.append(f"{item.nodeid}: check has no @pytest.mark.control(ID)")
+        problems += [
+            f"{item.nodeid}: control {cid} is not in the control catalogue"
+            for cid in ids
+            if cid not in run.controls
+        ]
+    if problems:
+        raise pytest.UsageError("checks without a valid control:\n  " + "\n  ".join(problems))
+
+
+@pytest.fixture(scope="session")
+def prodwall(pytestconfig: pytest.Config) -> ProdwallRun:
+    run = pytestconfig.stash.get(RUN_KEY, None)
+    if run is None:
+        raise pytest.UsageError("prodwall checks need --inventory FILE --vantage NAME")
+    return run
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    run = item.config.stash.get(RUN_KEY, None)
+    # Fail closed: a check that crashed before concluding still gets a verdict.
+    if run is not None and report.failed and not run.has_verdict(item.nodeid):
+        exc = call.excinfo.typename if call.excinfo else "unknown error"
+        run.record(
+            Verdict(
+                item.nodeid,
+                control_ids(item),
+                run.vantage_name,
+                _group(item),
+                Outcome.INCONCLUSIVE,
+                f"the check itself failed ({exc}) in its {report.when} phase",
+            )
+        )
+    return report
+
+
+def _group(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("prod_network", item.name)) if callspec else item.name
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(RUN_KEY, None)
+    target = session.config.getoption("--results-json", None)
+    if run is not None and target:
+        run.write(Path(target))

@@ -1,0 +1,123 @@
+"""One prodwall run inside pytest: inventory, plan, controls, observations, verdicts.
+
+Each probe family runs at most once per session; checks only read its
+observations and hand them to `conclude`, which judges, records and turns the
+verdict into a pytest outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from . import __version__
+from .controls import Control
+from .inventory import LoadedInventory
+from .plan import Plan
+from .probes import FAMILIES, executed_kinds
+from .results import SCHEMA, Results, RunMeta, write_results
+from .runmeta import git_revision, run_by, utc_now, vantage_info
+from .verdicts import Observation, Outcome, Verdict, judge
+
+
+@dataclass
+class ProdwallRun:
+    loaded: LoadedInventory
+    plan: Plan
+    controls: dict[str, Control]
+    today: date
+    started: str = field(default_factory=utc_now)
+    verdicts: list[Verdict] = field(default_factory=list)
+    _observed: dict[str, tuple[Observation, ...]] = field(default_factory=dict)
+
+    @property
+    def vantage_name(self) -> str:
+        return self.plan.vantage_name
+
+    def observe(self, family: str) -> tuple[Observation, ...]:
+        """Observations of one probe family, probing on first use only."""
+        if family not in self._observed:
+            kinds, runner = FAMILIES[family]
+            self._observed[family] = runner(self.plan.of_kind(*kinds), self.plan.vantage)
+        return self._observed[family]
+
+    def conclude(
+        self,
+        item: pytest.Item,
+        observations: tuple[Observation, ...] | list[Observation],
+        group: str,
+        *,
+        positive_control: bool | None,
+        control_failure: str = "",
+    ) -> Verdict:
+        verdict = judge(
+            observations,
+            check=item.nodeid,
+            controls=control_ids(item),
+            vantage=self.vantage_name,
+            group=group,
+            positive_control=positive_control,
+            waivers=self.loaded.inventory.policy.waivers,
+            today=self.today,
+            control_failure=control_failure,
+        )
+        self.record(verdict)
+        _to_pytest(verdict)
+        return verdict
+
+    def record(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+
+    def has_verdict(self, nodeid: str) -> bool:
+        return any(v.check == nodeid for v in self.verdicts)
+
+    def results(self) -> Results:
+        inv = self.loaded.inventory
+        planned = {p.kind for p in self.plan.probes}
+        not_run = tuple(sorted(planned - executed_kinds()))
+        notices = list(self.loaded.notices)
+        if not_run:
+            notices.append(
+                "planned probe kinds with no probe family installed yet (not reviewed): "
+                + ", ".join(not_run)
+            )
+        meta = RunMeta(
+            started_utc=self.started,
+            finished_utc=utc_now(),
+            vantage=vantage_info(self.vantage_name, self.plan.vantage),
+            run_by=run_by(),
+            prodwall_version=__version__,
+            git_revision=git_revision(Path.cwd()),
+            inventory_path=str(self.loaded.path),
+            inventory_sha256=self.loaded.sha256,
+            inventory_name=inv.name,
+        )
+        return Results(
+            SCHEMA, meta, tuple(self.verdicts), dict(self.plan.counts), tuple(notices), not_run
+        )
+
+    def write(self, path: Path) -> None:
+        write_results(self.results(), path)
+
+
+def control_ids(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("control"):
+        ids.extend(str(a) for a in mark.args)
+    return tuple(dict.fromkeys(ids))
+
+
+def _to_pytest(verdict: Verdict) -> None:
+    if verdict.outcome is Outcome.BLOCKED:
+        return None
+    if verdict.outcome is Outcome.WAIVED:
+        pytest.xfail(f"waived (reachable): {verdict.reason}")
+    if verdict.outcome is Outcome.NOT_REVIEWED:
+        pytest.skip(f"not reviewed: {verdict.reason}")
+    lines = [f"{verdict.outcome.value}: {verdict.reason}"]
+    lines += [f"  reachable: {f}" for f in verdict.findings[:50]]
+    lines += [f"  inconclusive: {f}" for f in verdict.inconclusive_items[:20]]
+    pytest.fail("\n".join(lines), pytrace=False)
