@@ -28,7 +28,7 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         field = f" {self.field}:" if self.field else ""
         fix = f" Fix: {self.fix}" if self.fix else ""
-        end = "" if self.message.endswith((".", "?", ")")) else "."
+        end = "" if self.message.endswith((".", "?")) else "."
         return f"{where}:{field} {self.message}{end}{fix}"
 
 

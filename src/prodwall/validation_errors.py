@@ -77,6 +77,8 @@ def _fix_for(kind: str) -> str:
         return ""  # prodwall's own validators say the fix in the message
     if kind.endswith("_type") or kind.startswith("literal"):
         return "use a value of the type or one of the values named"
+    if kind == "string_too_short":
+        return "give a non-empty value"
     if kind in ("too_short", "greater_than_equal"):
         return "give at least the minimum"
     if kind.startswith("date"):

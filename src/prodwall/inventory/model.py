@@ -97,8 +97,9 @@ _URL_RE = re.compile(r"^https://[A-Za-z0-9.:\[\]-]+(?::\d{1,5})?(/.*)?$")
 def _account(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError(
-            f"account ID {value} must be a quoted 12-digit string (YAML reads unquoted numbers "
-            f'as integers and drops leading zeros): write "{value:012d}"'
+            f"account ID must be quoted: YAML read the unquoted number as {value} (it drops "
+            "leading zeros, and a leading 0 even makes it octal); write the 12 digits in quotes, "
+            'e.g. "011122223333"'
         )
     text = _as_text(value, "a 12-digit AWS account ID")
     if not _ACCOUNT_RE.match(text):

@@ -1,0 +1,81 @@
+"""Shared fixtures for prodwall's own tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def lab_available() -> str | None:
+    """Why lab tests cannot run here, or None if they can."""
+    if not sys.platform.startswith("linux"):
+        return "network namespaces need Linux"
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if shutil.which("ip") is None:
+        return "iproute2 (`ip`) is not installed"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("lab") is None:
+        return
+    why = lab_available()
+    if why is None:
+        return
+    if os.environ.get("PRODWALL_REQUIRE_LAB") == "1":
+        pytest.fail(f"lab test cannot run ({why}) but PRODWALL_REQUIRE_LAB=1", pytrace=False)
+    pytest.skip(why)
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
+    def write(text: str, name: str = "inventory.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+class Netns:
+    """Network namespaces a test creates and always removes, by their own names."""
+
+    def __init__(self) -> None:
+        self.prefix = f"pwt{uuid.uuid4().hex[:6]}"
+        self.names: list[str] = []
+
+    def add(self, suffix: str) -> str:
+        name = f"{self.prefix}-{suffix}"
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        self.names.append(name)
+        self.ip(name, "link", "set", "lo", "up")
+        return name
+
+    def ip(self, ns: str, *args: str) -> None:
+        subprocess.run(["ip", "-n", ns, *args], check=True)
+
+    def cleanup(self) -> None:
+        for name in reversed(self.names):
+            subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def netns() -> Iterator[Netns]:
+    spaces = Netns()
+    try:
+        yield spaces
+    finally:
+        spaces.cleanup()
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert spaces.prefix not in left, f"namespaces left behind: {left}"

@@ -1,0 +1,198 @@
+"""Plan expansion and the scope guard; property tests that no probe leaves scope."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO
+from prodwall.errors import ScopeError, VantageError
+from prodwall.inventory import load_inventory
+from prodwall.inventory.model import Inventory
+from prodwall.plan import PACKET_KINDS, Plan, Probe, build_plan
+from prodwall.scope import guard
+
+TODAY = date(2026, 11, 27)
+
+
+def _inv(prod_nets: list[str], hosts: dict[str, Any] | None = None, **extra: Any) -> Inventory:
+    data: dict[str, Any] = {
+        "version": 1,
+        "name": "t",
+        "environments": {
+            "prod": {"tier": "production", "networks": prod_nets, "hosts": hosts or {}},
+            "dev": {"tier": "dev", "networks": ["198.18.0.0/24"]},
+        },
+        "vantages": {"v": {"location": "netns:dev", "environment": "dev"}},
+    }
+    data.update(extra)
+    return Inventory.model_validate(data)
+
+
+def test_example_plan_counts_and_positive_control() -> None:
+    inv = load_inventory(REPO / "inventories" / "example.yaml").inventory
+    plan = build_plan(inv, "dev-laptop", TODAY)
+    # 8 production addresses x 65,535 TCP ports; 18 common UDP ports x 6 addresses
+    assert plan.counts["tcp"] == 6 * 65535
+    assert plan.counts["route"] == 2
+    controls = plan.of_kind("control")
+    assert [(p.target, str(p.ports), p.expect) for p in controls] == [
+        ("203.0.113.10", "443", "answer")]
+    assert plan.total == sum(p.count for p in plan.probes)
+
+
+def test_allowed_flow_into_production_is_a_control_not_an_isolation_probe() -> None:
+    hosts = {"mon": {"addresses": ["198.19.0.5"], "services": ["https"]}}
+    flow = {"from": "dev", "to": "mon", "services": ["https"], "ticket": "C-1", "approver": "a",
+            "justification": "j", "expires": "2030-01-01"}
+    inv = _inv(["198.19.0.0/24"], hosts, policy={"allowed_flows": [flow]})
+    plan = build_plan(inv, "v", TODAY)
+    tcp = plan.of_kind("tcp")[0]
+    assert 443 not in tcp.ports and len(tcp.ports) == 65534
+    # once the flow has expired, port 443 is probed as an isolation probe again
+    expired = build_plan(inv, "v", date(2030, 1, 2))
+    assert 443 in expired.of_kind("tcp")[0].ports and not expired.of_kind("control")
+
+
+def test_unknown_vantage_is_named() -> None:
+    with pytest.raises(VantageError, match="vantage 'nope' is not declared.*declared vantages: v"):
+        build_plan(_inv(["198.19.0.0/24"]), "nope", TODAY)
+
+
+def test_public_production_range_is_refused_unless_allowed() -> None:
+    hosts = {"web": {"addresses": ["1.1.1.10"]}}
+    with pytest.raises(ScopeError, match=r"tcp 1\.1\.1\.10: public address space"):
+        build_plan(_inv(["1.1.1.0/24"], hosts), "v", TODAY)
+    plan = build_plan(_inv(["1.1.1.0/24"], hosts, scope={"allow_public": True}), "v", TODAY)
+    assert plan.counts["tcp"] == 65535
+
+
+def test_large_swept_range_is_refused_unless_allowed() -> None:
+    probing = {"sweep_networks": True, "tcp_ports": "22"}
+    with pytest.raises(ScopeError, match=r"65,536 addresses, over scope.max_network_addresses"):
+        build_plan(_inv(["198.19.0.0/16"], probing=probing), "v", TODAY)
+    plan = build_plan(_inv(["198.19.0.0/16"], probing=probing,
+                           scope={"allow_large_ranges": True}), "v", TODAY)
+    assert plan.counts["tcp"] == 65536
+
+
+def test_probe_cap_is_enforced_from_inventory_and_caller() -> None:
+    hosts = {"db": {"addresses": ["198.19.0.5"]}}
+    with pytest.raises(ScopeError, match="over the cap of 1,000"):
+        build_plan(_inv(["198.19.0.0/24"], hosts, scope={"max_probes": 1000}), "v", TODAY)
+    with pytest.raises(ScopeError, match="over the cap of 500"):
+        build_plan(_inv(["198.19.0.0/24"], hosts), "v", TODAY, max_probes=500)
+
+
+def test_guard_refuses_a_probe_the_planner_should_never_make() -> None:
+    inv = _inv(["198.19.0.0/24"], {"db": {"addresses": ["198.19.0.5"]}})
+    plan = build_plan(inv, "v", TODAY)
+    rogue = Probe("tcp", "198.18.0.7", "prod", "bug")  # the vantage's own dev network
+    fake_control = Probe("control", "198.19.0.5", "prod", "bug", "tcp", plan.probes[1].ports,
+                         expect="answer")
+    with pytest.raises(ScopeError) as info:
+        guard(replace(plan, probes=(*plan.probes, rogue, fake_control)), inv)
+    assert info.value.refusals == (
+        "tcp 198.18.0.7: outside every declared production network",
+        "control 198.19.0.5: positive control is not an allowed flow of the inventory",
+    )
+
+
+# --- property: no generated inventory ever yields a probe outside its production scope ---
+
+_v4_prod = st.integers(0, 255).map(lambda i: f"198.19.{i}.0/24")
+_v6_prod = st.integers(0, 0xFFFF).map(lambda i: f"fd00:{i:x}::/64")
+
+
+@st.composite
+def inventories(draw: st.DrawFn) -> Inventory:
+    nets = draw(st.lists(st.one_of(_v4_prod, _v6_prod), min_size=1, max_size=4, unique=True))
+    hosts: dict[str, Any] = {}
+    for i in range(draw(st.integers(0, 5))):
+        net = ipaddress.ip_network(draw(st.sampled_from(nets)))
+        offset = draw(st.integers(1, 250))
+        services = draw(st.lists(st.sampled_from(["ssh", "dns", "https", "udp/514", "tcp/8443"]),
+                                 max_size=3, unique=True))
+        hosts[f"h{i}"] = {"addresses": [str(net.network_address + offset)], "services": services}
+    shared = {"tier": "shared", "networks": ["198.18.1.0/24"],
+              "hosts": {"mirror": {"addresses": ["198.18.1.10"], "services": ["https"]}}}
+    flows = []
+    if draw(st.booleans()):
+        flows.append({"from": "dev", "to": "mirror", "services": ["https"], "ticket": "C",
+                      "approver": "a", "justification": "j", "expires": "2031-01-01"})
+    if hosts and draw(st.booleans()):
+        name = draw(st.sampled_from(sorted(hosts)))
+        if hosts[name]["services"]:
+            flows.append({"from": "dev", "to": name, "services": hosts[name]["services"][:1],
+                          "ticket": "C", "approver": "a", "justification": "j",
+                          "expires": "2031-01-01"})
+    probing = {"sweep_networks": draw(st.booleans()),
+               "tcp_ports": draw(st.sampled_from(["1-1024", "22,443", "1-65535"]))}
+    scope = {"max_network_addresses": 256, "max_probes": 50_000_000}
+    return Inventory.model_validate({
+        "version": 1, "name": "gen",
+        "environments": {
+            "prod": {"tier": "production", "networks": nets, "hosts": hosts},
+            "dev": {"tier": "dev", "networks": ["198.18.0.0/24", "fd01::/64"]},
+            "shared": shared,
+        },
+        "vantages": {"v": {"location": "netns:dev", "environment": "dev"}},
+        "policy": {"allowed_flows": flows},
+        "probing": probing, "scope": scope,
+    })
+
+
+def _in_scope(plan: Plan, inv: Inventory) -> None:
+    prod = [ipaddress.ip_network(n) for e in inv.production().values() for n in e.networks]
+    flows = {str(a) for f in inv.policy.allowed_flows
+             for a in (inv.host(f.to) or ("", None))[1].addresses}  # type: ignore[union-attr]
+    for probe in plan.probes:
+        if probe.kind not in PACKET_KINDS:
+            continue
+        target = ipaddress.ip_network(probe.target)
+        if probe.expect == "answer":
+            assert probe.kind == "control" and probe.target in flows
+        else:
+            assert any(target.version == n.version and target.subnet_of(n) for n in prod), probe
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inventories())
+def test_no_generated_inventory_yields_a_probe_outside_production(inv: Inventory) -> None:
+    try:
+        plan = build_plan(inv, "v", TODAY)
+    except ScopeError as exc:
+        # the only refusals a valid generated inventory may get: /64 sweeps are too large
+        assert all("scope.max_network_addresses" in r or "over the cap" in r
+                   for r in exc.refusals)
+        assert inv.probing.sweep_networks
+        return
+    _in_scope(plan, inv)
+    for probe in plan.probes:  # every single expanded probe stays in scope too
+        if probe.kind in PACKET_KINDS and probe.count < 300:
+            for address, _port in probe.expand():
+                assert any(ipaddress.ip_address(address) in ipaddress.ip_network(n)
+                           for e in inv.environments.values() for n in e.networks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inventories(), st.ip_addresses())
+def test_guard_refuses_any_target_outside_production(inv: Inventory, address: Any) -> None:
+    try:
+        plan = build_plan(inv, "v", TODAY)
+    except ScopeError:
+        return
+    prod = [n for e in inv.production().values() for n in e.networks]
+    rogue = Probe("tcp", str(address), "prod", "generated")
+    inside = any(address.version == n.version and address in n for n in prod)
+    if inside and not address.is_global:
+        guard(replace(plan, probes=(*plan.probes, rogue)), inv)
+    else:
+        with pytest.raises(ScopeError):
+            guard(replace(plan, probes=(*plan.probes, rogue)), inv)
