@@ -27,9 +27,18 @@ def _collect_checks(tmp_path: Path) -> list[pytest.Item]:
     """Collect checks/ exactly as `prodwall run` does (lab inventory, no probe is run)."""
     collector = _Collector()
     code = pytest.main(
-        [str(REPO / "checks"), "--collect-only", "-q", "-p", "no:cacheprovider",
-         f"--rootdir={REPO / 'checks'}", "--inventory", str(REPO / "inventories/example.yaml"),
-         "--vantage", "dev-laptop"],
+        [
+            str(REPO / "checks"),
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--rootdir={REPO / 'checks'}",
+            "--inventory",
+            str(REPO / "inventories/example.yaml"),
+            "--vantage",
+            "dev-laptop",
+        ],
         plugins=[collector],
     )
     assert code == 0, "collecting checks/ failed: a check without a valid control?"
@@ -49,31 +58,55 @@ def test_every_check_has_a_control_and_every_control_a_check(tmp_path: Path) -> 
 def test_check_without_control_fails_collection(tmp_path: Path) -> None:
     (tmp_path / "controls.yaml").write_text(CATALOGUE.read_text())
     (tmp_path / "test_x.py").write_text("def test_unmarked(prodwall):\n    pass\n")
-    code = pytest.main([str(tmp_path), "--collect-only", "-q", "-p", "no:cacheprovider",
-                        f"--rootdir={tmp_path}", "--inventory",
-                        str(REPO / "inventories/example.yaml"), "--vantage", "dev-laptop"])
+    code = pytest.main(
+        [
+            str(tmp_path),
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--rootdir={tmp_path}",
+            "--inventory",
+            str(REPO / "inventories/example.yaml"),
+            "--vantage",
+            "dev-laptop",
+        ]
+    )
     assert code == pytest.ExitCode.USAGE_ERROR
 
 
-@pytest.mark.parametrize(("framework", "ref", "message"), [
-    ("iso27001-2022", "A.8.35", "iso27001-2022: 'A.8.35' is not a requirement id of that "
-     "framework (e.g. A.8.22)"),
-    ("nist-800-53r5", "SC7", "nist-800-53r5: 'SC7' is not a requirement id"),
-    ("pci-dss-4.0.1", "13.1", "pci-dss-4.0.1: '13.1' is not a requirement id"),
-    ("soc2", "CC6", "soc2: 'CC6' is not a requirement id"),
-    ("cobit", "DSS05", "Input should be 'pci-dss-4.0.1', 'iso27001-2022', 'nist-800-53r5' or "
-     "'soc2'"),
-])
-def test_malformed_reference_is_rejected(framework: str, ref: str, message: str,
-                                         write_yaml: Callable[[str, str], Path]) -> None:
-    path = write_yaml(f"""
+@pytest.mark.parametrize(
+    ("framework", "ref", "message"),
+    [
+        (
+            "iso27001-2022",
+            "A.8.35",
+            "iso27001-2022: 'A.8.35' is not a requirement id of that framework (e.g. A.8.22)",
+        ),
+        ("nist-800-53r5", "SC7", "nist-800-53r5: 'SC7' is not a requirement id"),
+        ("pci-dss-4.0.1", "13.1", "pci-dss-4.0.1: '13.1' is not a requirement id"),
+        ("soc2", "CC6", "soc2: 'CC6' is not a requirement id"),
+        (
+            "cobit",
+            "DSS05",
+            "Input should be 'pci-dss-4.0.1', 'iso27001-2022', 'nist-800-53r5' or 'soc2'",
+        ),
+    ],
+)
+def test_malformed_reference_is_rejected(
+    framework: str, ref: str, message: str, write_yaml: Callable[[str, str], Path]
+) -> None:
+    path = write_yaml(
+        f"""
         NET-X-01:
           title: t
           severity: high
           family: routes
           references:
             {framework}: ["{ref}"]
-        """, "controls.yaml")
+        """,
+        "controls.yaml",
+    )
     with pytest.raises(ControlsError) as info:
         load_controls(path)
     text = str(info.value.problems[0])
@@ -82,12 +115,15 @@ def test_malformed_reference_is_rejected(framework: str, ref: str, message: str,
 
 
 def test_bad_control_id_is_rejected(write_yaml: Callable[[str, str], Path]) -> None:
-    path = write_yaml("""
+    path = write_yaml(
+        """
         net_x:
           title: t
           severity: high
           family: routes
           references: {soc2: [CC6.6]}
-        """, "controls.yaml")
+        """,
+        "controls.yaml",
+    )
     with pytest.raises(ControlsError, match="'net_x' is not a control id"):
         load_controls(path)

@@ -63,14 +63,20 @@ CASES = {
         "mean 198.51.100.0/24?",
     ),
     "invalid-arn": (
-        GOOD.replace("    hosts:\n      db:", "    cloud:\n      role_arns: [arn:aws:iam::12:role/x]"
-                     "\n    hosts:\n      db:", 1),
+        GOOD.replace(
+            "    hosts:\n      db:",
+            "    cloud:\n      role_arns: [arn:aws:iam::12:role/x]\n    hosts:\n      db:",
+            1,
+        ),
         "{f}:8: environments.prod.cloud.role_arns[0]: 'arn:aws:iam::12:role/x' is not an IAM "
         "role ARN (e.g. arn:aws:iam::111122223333:role/deploy).",
     ),
     "unquoted-account": (
-        GOOD.replace("    hosts:\n      db:", "    cloud:\n      aws_accounts: [011122223333]"
-                     "\n    hosts:\n      db:", 1),
+        GOOD.replace(
+            "    hosts:\n      db:",
+            "    cloud:\n      aws_accounts: [011122223333]\n    hosts:\n      db:",
+            1,
+        ),
         "{f}:8: environments.prod.cloud.aws_accounts[0]: account ID must be quoted: YAML read "
         "the unquoted number as 1229530843 (it drops leading zeros, and a leading 0 even makes "
         'it octal); write the 12 digits in quotes, e.g. "011122223333".',
@@ -93,7 +99,8 @@ CASES = {
         "to the environment",
     ),
     "undeclared-host": (
-        GOOD + """policy:
+        GOOD
+        + """policy:
   allowed_flows:
     - from: dev
       to: dbx
@@ -107,7 +114,8 @@ CASES = {
         "Fix: declare the host under an environment's hosts, or fix the name",
     ),
     "flow-without-ticket": (
-        GOOD + """policy:
+        GOOD
+        + """policy:
   allowed_flows:
     - from: dev
       to: db
@@ -120,7 +128,8 @@ CASES = {
         "Fix: add `ticket:` with the change or risk ticket that approved it",
     ),
     "waiver-without-expiry": (
-        GOOD + """policy:
+        GOOD
+        + """policy:
   waivers:
     - id: W-1
       target: db
@@ -132,7 +141,8 @@ CASES = {
         "Fix: add `expires: YYYY-MM-DD`; every exception needs an end date",
     ),
     "waiver-without-approver": (
-        GOOD + """policy:
+        GOOD
+        + """policy:
   waivers:
     - id: W-1
       target: db
@@ -164,9 +174,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_inventory_gets_exact_message(
-    case: str, write_yaml: Callable[[str], Path]
-) -> None:
+def test_bad_inventory_gets_exact_message(case: str, write_yaml: Callable[[str], Path]) -> None:
     text, expected = CASES[case]
     path = write_yaml(text)
     with pytest.raises(InventoryError) as info:
@@ -178,7 +186,8 @@ def test_bad_inventory_gets_exact_message(
 
 def test_several_problems_are_all_reported(write_yaml: Callable[[str], Path]) -> None:
     text = GOOD.replace("198.51.100.0/24,", "198.51.100.0/33,").replace(
-        "    environment: dev", "    environmnt: dev")
+        "    environment: dev", "    environmnt: dev"
+    )
     with pytest.raises(InventoryError) as info:
         load_inventory(write_yaml(text))
     fields = [p.field for p in info.value.problems]
@@ -190,7 +199,8 @@ def test_several_problems_are_all_reported(write_yaml: Callable[[str], Path]) ->
 def test_secret_pasted_as_fingerprint_is_never_echoed(write_yaml: Callable[[str], Path]) -> None:
     secret = "Tr0ub4dor&3-prod-db-password"
     text = GOOD.replace(
-        "  dev:\n", f"    secrets:\n      - name: db\n        hmac_sha256: '{secret}'\n  dev:\n")
+        "  dev:\n", f"    secrets:\n      - name: db\n        hmac_sha256: '{secret}'\n  dev:\n"
+    )
     with pytest.raises(InventoryError) as info:
         load_inventory(write_yaml(text))
     assert secret not in str(info.value)
@@ -198,7 +208,9 @@ def test_secret_pasted_as_fingerprint_is_never_echoed(write_yaml: Callable[[str]
 
 
 def test_expired_waiver_is_a_notice_not_an_error(write_yaml: Callable[[str], Path]) -> None:
-    text = GOOD + """policy:
+    text = (
+        GOOD
+        + """policy:
   waivers:
     - id: W-OLD
       target: db
@@ -208,17 +220,19 @@ def test_expired_waiver_is_a_notice_not_an_error(write_yaml: Callable[[str], Pat
       justification: j
       expires: 2026-01-31
 """
+    )
     loaded = load_inventory(write_yaml(text), today=date(2026, 11, 27))
-    assert loaded.notices == (
-        "waiver W-OLD (RISK-9) expired on 2026-01-31: it no longer applies",)
+    assert loaded.notices == ("waiver W-OLD (RISK-9) expired on 2026-01-31: it no longer applies",)
     assert load_inventory(write_yaml(text), today=date(2026, 1, 31)).notices == ()
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as info:
         load_inventory(tmp_path / "nope.yaml")
-    assert str(info.value.problems[0]) == f"{tmp_path / 'nope.yaml'}: file not found. " \
+    assert (
+        str(info.value.problems[0]) == f"{tmp_path / 'nope.yaml'}: file not found. "
         "Fix: check the path"
+    )
 
 
 def test_example_inventory_is_valid() -> None:

@@ -43,14 +43,22 @@ def test_example_plan_counts_and_positive_control() -> None:
     assert plan.counts["route"] == 2
     controls = plan.of_kind("control")
     assert [(p.target, str(p.ports), p.expect) for p in controls] == [
-        ("203.0.113.10", "443", "answer")]
+        ("203.0.113.10", "443", "answer")
+    ]
     assert plan.total == sum(p.count for p in plan.probes)
 
 
 def test_allowed_flow_into_production_is_a_control_not_an_isolation_probe() -> None:
     hosts = {"mon": {"addresses": ["198.19.0.5"], "services": ["https"]}}
-    flow = {"from": "dev", "to": "mon", "services": ["https"], "ticket": "C-1", "approver": "a",
-            "justification": "j", "expires": "2030-01-01"}
+    flow = {
+        "from": "dev",
+        "to": "mon",
+        "services": ["https"],
+        "ticket": "C-1",
+        "approver": "a",
+        "justification": "j",
+        "expires": "2030-01-01",
+    }
     inv = _inv(["198.19.0.0/24"], hosts, policy={"allowed_flows": [flow]})
     plan = build_plan(inv, "v", TODAY)
     tcp = plan.of_kind("tcp")[0]
@@ -61,7 +69,7 @@ def test_allowed_flow_into_production_is_a_control_not_an_isolation_probe() -> N
 
 
 def test_unknown_vantage_is_named() -> None:
-    with pytest.raises(VantageError, match="vantage 'nope' is not declared.*declared vantages: v"):
+    with pytest.raises(VantageError, match=r"vantage 'nope' is not declared.*declared vantages: v"):
         build_plan(_inv(["198.19.0.0/24"]), "nope", TODAY)
 
 
@@ -77,8 +85,9 @@ def test_large_swept_range_is_refused_unless_allowed() -> None:
     probing = {"sweep_networks": True, "tcp_ports": "22"}
     with pytest.raises(ScopeError, match=r"65,536 addresses, over scope.max_network_addresses"):
         build_plan(_inv(["198.19.0.0/16"], probing=probing), "v", TODAY)
-    plan = build_plan(_inv(["198.19.0.0/16"], probing=probing,
-                           scope={"allow_large_ranges": True}), "v", TODAY)
+    plan = build_plan(
+        _inv(["198.19.0.0/16"], probing=probing, scope={"allow_large_ranges": True}), "v", TODAY
+    )
     assert plan.counts["tcp"] == 65536
 
 
@@ -94,8 +103,9 @@ def test_guard_refuses_a_probe_the_planner_should_never_make() -> None:
     inv = _inv(["198.19.0.0/24"], {"db": {"addresses": ["198.19.0.5"]}})
     plan = build_plan(inv, "v", TODAY)
     rogue = Probe("tcp", "198.18.0.7", "prod", "bug")  # the vantage's own dev network
-    fake_control = Probe("control", "198.19.0.5", "prod", "bug", "tcp", plan.probes[1].ports,
-                         expect="answer")
+    fake_control = Probe(
+        "control", "198.19.0.5", "prod", "bug", "tcp", plan.probes[1].ports, expect="answer"
+    )
     with pytest.raises(ScopeError) as info:
         guard(replace(plan, probes=(*plan.probes, rogue, fake_control)), inv)
     assert info.value.refusals == (
@@ -117,41 +127,75 @@ def inventories(draw: st.DrawFn) -> Inventory:
     for i in range(draw(st.integers(0, 5))):
         net = ipaddress.ip_network(draw(st.sampled_from(nets)))
         offset = draw(st.integers(1, 250))
-        services = draw(st.lists(st.sampled_from(["ssh", "dns", "https", "udp/514", "tcp/8443"]),
-                                 max_size=3, unique=True))
+        services = draw(
+            st.lists(
+                st.sampled_from(["ssh", "dns", "https", "udp/514", "tcp/8443"]),
+                max_size=3,
+                unique=True,
+            )
+        )
         hosts[f"h{i}"] = {"addresses": [str(net.network_address + offset)], "services": services}
-    shared = {"tier": "shared", "networks": ["198.18.1.0/24"],
-              "hosts": {"mirror": {"addresses": ["198.18.1.10"], "services": ["https"]}}}
+    shared = {
+        "tier": "shared",
+        "networks": ["198.18.1.0/24"],
+        "hosts": {"mirror": {"addresses": ["198.18.1.10"], "services": ["https"]}},
+    }
     flows = []
     if draw(st.booleans()):
-        flows.append({"from": "dev", "to": "mirror", "services": ["https"], "ticket": "C",
-                      "approver": "a", "justification": "j", "expires": "2031-01-01"})
+        flows.append(
+            {
+                "from": "dev",
+                "to": "mirror",
+                "services": ["https"],
+                "ticket": "C",
+                "approver": "a",
+                "justification": "j",
+                "expires": "2031-01-01",
+            }
+        )
     if hosts and draw(st.booleans()):
         name = draw(st.sampled_from(sorted(hosts)))
         if hosts[name]["services"]:
-            flows.append({"from": "dev", "to": name, "services": hosts[name]["services"][:1],
-                          "ticket": "C", "approver": "a", "justification": "j",
-                          "expires": "2031-01-01"})
-    probing = {"sweep_networks": draw(st.booleans()),
-               "tcp_ports": draw(st.sampled_from(["1-1024", "22,443", "1-65535"]))}
+            flows.append(
+                {
+                    "from": "dev",
+                    "to": name,
+                    "services": hosts[name]["services"][:1],
+                    "ticket": "C",
+                    "approver": "a",
+                    "justification": "j",
+                    "expires": "2031-01-01",
+                }
+            )
+    probing = {
+        "sweep_networks": draw(st.booleans()),
+        "tcp_ports": draw(st.sampled_from(["1-1024", "22,443", "1-65535"])),
+    }
     scope = {"max_network_addresses": 256, "max_probes": 50_000_000}
-    return Inventory.model_validate({
-        "version": 1, "name": "gen",
-        "environments": {
-            "prod": {"tier": "production", "networks": nets, "hosts": hosts},
-            "dev": {"tier": "dev", "networks": ["198.18.0.0/24", "fd01::/64"]},
-            "shared": shared,
-        },
-        "vantages": {"v": {"location": "netns:dev", "environment": "dev"}},
-        "policy": {"allowed_flows": flows},
-        "probing": probing, "scope": scope,
-    })
+    return Inventory.model_validate(
+        {
+            "version": 1,
+            "name": "gen",
+            "environments": {
+                "prod": {"tier": "production", "networks": nets, "hosts": hosts},
+                "dev": {"tier": "dev", "networks": ["198.18.0.0/24", "fd01::/64"]},
+                "shared": shared,
+            },
+            "vantages": {"v": {"location": "netns:dev", "environment": "dev"}},
+            "policy": {"allowed_flows": flows},
+            "probing": probing,
+            "scope": scope,
+        }
+    )
 
 
 def _in_scope(plan: Plan, inv: Inventory) -> None:
     prod = [ipaddress.ip_network(n) for e in inv.production().values() for n in e.networks]
-    flows = {str(a) for f in inv.policy.allowed_flows
-             for a in (inv.host(f.to) or ("", None))[1].addresses}  # type: ignore[union-attr]
+    flows = {
+        str(a)
+        for f in inv.policy.allowed_flows
+        for a in (inv.host(f.to) or ("", None))[1].addresses
+    }  # type: ignore[union-attr]
     for probe in plan.probes:
         if probe.kind not in PACKET_KINDS:
             continue
@@ -169,16 +213,18 @@ def test_no_generated_inventory_yields_a_probe_outside_production(inv: Inventory
         plan = build_plan(inv, "v", TODAY)
     except ScopeError as exc:
         # the only refusals a valid generated inventory may get: /64 sweeps are too large
-        assert all("scope.max_network_addresses" in r or "over the cap" in r
-                   for r in exc.refusals)
+        assert all("scope.max_network_addresses" in r or "over the cap" in r for r in exc.refusals)
         assert inv.probing.sweep_networks
         return
     _in_scope(plan, inv)
     for probe in plan.probes:  # every single expanded probe stays in scope too
         if probe.kind in PACKET_KINDS and probe.count < 300:
             for address, _port in probe.expand():
-                assert any(ipaddress.ip_address(address) in ipaddress.ip_network(n)
-                           for e in inv.environments.values() for n in e.networks)
+                assert any(
+                    ipaddress.ip_address(address) in ipaddress.ip_network(n)
+                    for e in inv.environments.values()
+                    for n in e.networks
+                )
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,14 +17,30 @@ def _obs(signal: Signal, port: int = 5432, host: str = "db") -> Observation:
 
 
 def _judge(obs: list[Observation], control: bool | None = True, waivers: tuple = ()):  # type: ignore[no-untyped-def,type-arg]
-    return judge(obs, check="c", controls=("NET-TCP-01",), vantage="dev", group="prod",
-                 positive_control=control, waivers=waivers, today=TODAY,
-                 control_failure="tcp/443 on mirror timed out")
+    return judge(
+        obs,
+        check="c",
+        controls=("NET-TCP-01",),
+        vantage="dev",
+        group="prod",
+        positive_control=control,
+        waivers=waivers,
+        today=TODAY,
+        control_failure="tcp/443 on mirror timed out",
+    )
 
 
 def _waiver(expires: str = "2027-01-01", **kw: object) -> Waiver:
-    data = {"id": "W-1", "target": "db", "services": ["postgres"], "ticket": "RISK-1",
-            "approver": "ciso", "justification": "j", "expires": expires, **kw}
+    data = {
+        "id": "W-1",
+        "target": "db",
+        "services": ["postgres"],
+        "ticket": "RISK-1",
+        "approver": "ciso",
+        "justification": "j",
+        "expires": expires,
+        **kw,
+    }
     return Waiver.model_validate(data)
 
 
@@ -33,8 +49,9 @@ def test_silence_is_blocked_only_with_a_passing_positive_control() -> None:
     assert _judge(silent, control=True).outcome is Outcome.BLOCKED
     failed_control = _judge(silent, control=False)
     assert failed_control.outcome is Outcome.INCONCLUSIVE
-    assert failed_control.reason == ("3 of 3 probes could not tell; positive control failed: "
-                                     "tcp/443 on mirror timed out")
+    assert failed_control.reason == (
+        "3 of 3 probes could not tell; positive control failed: tcp/443 on mirror timed out"
+    )
     assert _judge(silent, control=None).outcome is Outcome.INCONCLUSIVE
 
 
@@ -64,19 +81,21 @@ def test_valid_waiver_gives_waived_with_original_outcome() -> None:
     assert verdict.findings == ("198.19.0.5 tcp/5432 (db): saw crossed (waived by W-1, RISK-1)",)
 
 
-@pytest.mark.parametrize("waiver", [
-    _waiver(expires="2026-11-26"),  # expired yesterday
-    _waiver(services=["ssh"]),  # another service
-    _waiver(control="NET-UDP-01"),  # another control
-    _waiver(vantage="elsewhere"),  # another vantage
-    _waiver(target="api"),  # another host
-])
+@pytest.mark.parametrize(
+    "waiver",
+    [
+        _waiver(expires="2026-11-26"),  # expired yesterday
+        _waiver(services=["ssh"]),  # another service
+        _waiver(control="NET-UDP-01"),  # another control
+        _waiver(vantage="elsewhere"),  # another vantage
+        _waiver(target="api"),  # another host
+    ],
+)
 def test_waiver_that_does_not_cover_the_finding_leaves_it_reachable(waiver: Waiver) -> None:
     assert _judge([_obs(Signal.CROSSED)], waivers=(waiver,)).outcome is Outcome.REACHABLE
 
 
 def test_waiver_does_not_hide_an_unwaived_finding() -> None:
-    verdict = _judge([_obs(Signal.CROSSED, 5432), _obs(Signal.CROSSED, 22)],
-                     waivers=(_waiver(),))
+    verdict = _judge([_obs(Signal.CROSSED, 5432), _obs(Signal.CROSSED, 22)], waivers=(_waiver(),))
     assert verdict.outcome is Outcome.REACHABLE
     assert verdict.counts == {"waived": 1, "reachable": 1}

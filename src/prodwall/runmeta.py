@@ -112,7 +112,7 @@ def vantage_info(name: str, vantage: Vantage) -> VantageInfo:
         f"{a['local']}/{a['prefixlen']} ({link['ifname']})"
         for link in links
         for a in link.get("addr_info", [])
-        if a.get("scope") != "host"
+        if a.get("scope") == "global"
     )
     return VantageInfo(name, vantage.location, vantage.environment, addrs)
 

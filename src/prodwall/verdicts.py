@@ -130,6 +130,7 @@ def judge(
         counts=dict(counts),
         findings=tuple(findings),
         inconclusive_items=tuple(inconclusive),
+        evidence=_evidence(obs),
     )
     reachable = counts[Outcome.REACHABLE.value]
     if reachable:
@@ -157,6 +158,24 @@ def judge(
             f"production under waiver {', '.join(sorted(used))}",
         )
     return replace(verdict, outcome=Outcome.BLOCKED, reason=f"all {total} probes blocked")
+
+
+EVIDENCE_SAMPLE = 20
+
+
+def _evidence(obs: list[Observation]) -> dict[str, Any]:
+    """Compact evidence for every verdict, blocked ones included: what was seen, how often."""
+    by_detail = Counter(o.detail for o in obs)
+    responders = Counter(o.responder for o in obs if o.responder)
+    out: dict[str, Any] = {
+        "probes": len(obs),
+        "by_signal": dict(Counter(o.signal.value for o in obs)),
+        "by_detail": dict(by_detail.most_common(50)),
+        "sample": [_describe(o) for o in obs[:EVIDENCE_SAMPLE]],
+    }
+    if responders:
+        out["responders"] = dict(responders.most_common(50))
+    return out
 
 
 def _item_outcome(o: Observation, positive_control: bool | None) -> Outcome:

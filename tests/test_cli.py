@@ -1,0 +1,139 @@
+"""The CLI: --help everywhere, documented exit codes, plan sends nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from prodwall.cli import main
+
+EXAMPLE = str(REPO / "inventories" / "example.yaml")
+
+
+def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prodwall.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "schema", "run", "fingerprint"])
+def test_every_command_has_help(command: str) -> None:
+    done = _cli(command, "--help")
+    assert done.returncode == 0
+    assert "usage: prodwall" in done.stdout
+
+
+def test_top_level_help_documents_exit_codes() -> None:
+    done = _cli("--help")
+    assert done.returncode == 0
+    assert "exit codes: 0 all blocked, 1 something reachable, 2 bad input" in done.stdout
+
+
+def test_validate_example_ok_and_bad_file_exit_2(write_yaml: Callable[[str], Path]) -> None:
+    assert main(["validate", EXAMPLE]) == 0
+    bad = write_yaml("version: 1\nname: x\nenvironments: {}\n")
+    done = _cli("validate", str(bad))
+    assert done.returncode == 2
+    assert f"{bad}:3: environments: Dictionary should have at least 1 item" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    assert _cli("plan", "--inventory", EXAMPLE).returncode == 2  # no --vantage
+    done = _cli("plan", "--inventory", EXAMPLE, "--vantage", "ghost")
+    assert done.returncode == 2
+    assert "vantage 'ghost' is not declared" in done.stderr
+
+
+def test_plan_text_and_json_agree(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "-i", EXAMPLE, "-v", "dev-laptop", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == sum(p["count"] for p in data["probes"])
+    assert data["counts"]["tcp"] == 6 * 65535
+    assert main(["plan", "-i", EXAMPLE, "-v", "dev-laptop"]) == 0
+    text = capsys.readouterr().out
+    assert "Nothing is sent by `plan`" in text
+    assert f"total{data['total']:>21,}" in text
+
+
+def test_plan_expand_lists_every_single_probe(
+    write_yaml: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    inv = write_yaml("""
+        version: 1
+        name: small
+        environments:
+          prod:
+            tier: production
+            networks: [198.19.0.0/30]
+            hosts: {db: {addresses: [198.19.0.1], services: [postgres]}}
+          dev: {tier: dev, networks: [198.18.0.0/24]}
+        vantages: {v: {location: local, environment: dev}}
+        probing: {tcp_ports: "5432,6432", udp_ports: "53", icmp: false}
+        """)
+    assert main(["plan", "-i", str(inv), "-v", "v", "--expand"]) == 0
+    lines = [ln.split("\t")[:3] for ln in capsys.readouterr().out.splitlines() if "\t" in ln]
+    assert lines == [
+        ["route", "198.19.0.0/30", "-"],
+        ["tcp", "198.19.0.1", "tcp/5432"],
+        ["tcp", "198.19.0.1", "tcp/6432"],
+        ["udp", "198.19.0.1", "udp/53"],
+        ["ssh-trust", "1 hosts, 0 keys", "-"],
+    ]
+
+
+def test_scope_refusal_exits_2(write_yaml: Callable[[str], Path]) -> None:
+    inv = write_yaml("""
+        version: 1
+        name: public
+        environments:
+          prod: {tier: production, networks: [1.1.1.0/24], hosts: {w: {addresses: [1.1.1.1]}}}
+          dev: {tier: dev, networks: [198.18.0.0/24]}
+        vantages: {v: {location: local, environment: dev}}
+        """)
+    done = _cli("plan", "-i", str(inv), "-v", "v")
+    assert done.returncode == 2
+    assert "scope guard refused the plan, nothing was sent" in done.stderr
+
+
+def test_schema_is_json_schema_with_inventory_fields() -> None:
+    done = _cli("schema")
+    schema = json.loads(done.stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert {"environments", "vantages", "policy", "scope"} <= set(schema["properties"])
+    assert schema["$defs"]["AllowedFlow"]["required"] == [
+        "ticket",
+        "approver",
+        "justification",
+        "expires",
+        "from",
+        "to",
+        "services",
+    ]
+
+
+def test_fingerprint_reads_stdin_and_never_prints_the_secret(tmp_path: Path) -> None:
+    key = tmp_path / "k"
+    key.write_text("0123456789abcdef0123456789abcdef")
+    done = _cli("fingerprint", "--key-file", str(key), stdin="s3cret-prod-pw\n")
+    assert done.returncode == 0
+    import hashlib
+    import hmac
+
+    assert (
+        done.stdout.strip()
+        == hmac.new(key.read_bytes().strip(), b"s3cret-prod-pw", hashlib.sha256).hexdigest()
+    )
+    assert "s3cret" not in done.stdout + done.stderr
+    short = _cli("fingerprint", stdin="x")
+    assert short.returncode == 2 and "at least 16 bytes" in short.stderr

@@ -1,0 +1,143 @@
+"""End to end in namespaces the test makes itself: `prodwall run` from a netns vantage.
+
+Route lookups send no packet; the namespaces have no link to the real interfaces.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, Netns
+
+pytestmark = pytest.mark.lab
+
+
+def _topology(netns: Netns) -> str:
+    dev = netns.add("dev")
+    router = netns.add("rtr")
+    subprocess.run(
+        [
+            "ip",
+            "-n",
+            dev,
+            "link",
+            "add",
+            "eth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "to-dev",
+            "netns",
+            router,
+        ],
+        check=True,
+    )
+    netns.ip(dev, "addr", "add", "198.18.10.2/24", "dev", "eth0")
+    netns.ip(dev, "link", "set", "eth0", "up")
+    netns.ip(router, "addr", "add", "198.18.10.1/24", "dev", "to-dev")
+    netns.ip(router, "link", "set", "to-dev", "up")
+    netns.ip(dev, "route", "add", "198.19.1.0/24", "via", "198.18.10.1")  # the leak
+    netns.ip(dev, "route", "add", "blackhole", "198.19.2.0/24")
+    netns.ip(dev, "-6", "route", "add", "prohibit", "fd00:19:3::/64")
+    return dev
+
+
+def _inventory(path: Path, ns: str, nets: list[str]) -> Path:
+    path.write_text(
+        textwrap.dedent(f"""
+        version: 1
+        name: routes-lab
+        environments:
+          prod:
+            tier: production
+            networks: [{", ".join(f'"{n}"' for n in nets)}]
+          dev:
+            tier: dev
+            networks: [198.18.10.0/24]
+        vantages:
+          dev:
+            location: netns:{ns}
+            environment: dev
+        """)
+    )
+    return path
+
+
+def _run(inv: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodwall.cli",
+            "run",
+            "-i",
+            str(inv),
+            "-v",
+            "dev",
+            "--out",
+            str(out),
+            "--checks",
+            str(REPO / "checks"),
+            "--",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_route_into_production_is_reachable_and_others_blocked(
+    netns: Netns, tmp_path: Path
+) -> None:
+    dev = _topology(netns)
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        dev,
+        ["198.19.1.0/24", "198.19.2.0/24", "fd00:19:3::/64", "198.19.4.0/24"],
+    )
+    done = _run(inv, tmp_path / "out")
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    by_group = {v["group"]: v for v in results["verdicts"]}
+    assert {g: v["outcome"] for g, v in by_group.items()} == {
+        "198.19.1.0/24": "reachable",
+        "198.19.2.0/24": "blocked",
+        "fd00:19:3::/64": "blocked",
+        "198.19.4.0/24": "blocked",
+    }
+    leak = by_group["198.19.1.0/24"]
+    assert leak["controls"] == ["NET-ROUTE-01"]
+    assert leak["findings"][0] == "198.19.1.1: unicast route via 198.18.10.1 dev eth0"
+    assert by_group["198.19.2.0/24"]["counts"] == {"blocked": 3}
+    assert "prohibit route" in json.dumps(by_group["fd00:19:3::/64"])
+    assert "no route (ENETUNREACH)" in json.dumps(by_group["198.19.4.0/24"])
+    meta = results["meta"]
+    assert meta["vantage"]["addresses"] == ["198.18.10.2/24 (eth0)"]
+    assert meta["inventory_sha256"] and meta["started_utc"].endswith("Z")
+    assert "FAILED" in done.stdout and "REACHABLE" in done.stdout
+    junit = (tmp_path / "out" / "junit.xml").read_text()
+    assert 'failures="1"' in junit
+
+
+def test_sealed_routes_exit_0(netns: Netns, tmp_path: Path) -> None:
+    dev = _topology(netns)
+    inv = _inventory(tmp_path / "inv.yaml", dev, ["198.19.2.0/24", "fd00:19:3::/64"])
+    done = _run(inv, tmp_path / "out")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "prodwall: BLOCKED (2 blocked)" in done.stdout
+
+
+def test_missing_namespace_is_inconclusive_not_a_pass(tmp_path: Path) -> None:
+    inv = _inventory(tmp_path / "inv.yaml", "pwt-does-not-exist", ["198.19.2.0/24"])
+    done = _run(inv, tmp_path / "out")
+    assert done.returncode == 3, done.stdout + done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [v["outcome"] for v in results["verdicts"]] == ["inconclusive"]
