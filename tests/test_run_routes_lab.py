@@ -49,7 +49,7 @@ def _topology(netns: Netns) -> str:
     return dev
 
 
-def _inventory(path: Path, ns: str, nets: list[str]) -> Path:
+def _inventory(path: Path, ns: str, nets: list[str], gateways: str = "[]") -> Path:
     path.write_text(
         textwrap.dedent(f"""
         version: 1
@@ -61,6 +61,7 @@ def _inventory(path: Path, ns: str, nets: list[str]) -> Path:
           dev:
             tier: dev
             networks: [198.18.10.0/24]
+            boundary_gateways: {gateways}
         vantages:
           dev:
             location: netns:{ns}
@@ -115,7 +116,10 @@ def test_route_into_production_is_reachable_and_others_blocked(
     }
     leak = by_group["198.19.1.0/24"]
     assert leak["controls"] == ["NET-ROUTE-01"]
-    assert leak["findings"][0] == "198.19.1.1: unicast route via 198.18.10.1 dev eth0"
+    assert (
+        leak["findings"][0]
+        == "198.19.1.1: unicast route via 198.18.10.1 dev eth0 (no boundary gateway is declared)"
+    )
     assert by_group["198.19.2.0/24"]["counts"] == {"blocked": 3}
     assert "prohibit route" in json.dumps(by_group["fd00:19:3::/64"])
     assert "no route (ENETUNREACH)" in json.dumps(by_group["198.19.4.0/24"])
@@ -133,6 +137,26 @@ def test_sealed_routes_exit_0(netns: Netns, tmp_path: Path) -> None:
     done = _run(inv, tmp_path / "out")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "prodwall: BLOCKED (2 blocked)" in done.stdout
+
+
+def test_route_through_declared_boundary_passes_a_bypass_does_not(
+    netns: Netns, tmp_path: Path
+) -> None:
+    dev = _topology(netns)
+    netns.ip(dev, "route", "add", "198.19.5.0/24", "via", "198.18.10.99")  # a second gateway
+    inv = _inventory(
+        tmp_path / "inv.yaml", dev, ["198.19.1.0/24", "198.19.5.0/24"], gateways="[198.18.10.1]"
+    )
+    done = _run(inv, tmp_path / "out")
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    by_group = {v["group"]: v for v in results["verdicts"]}
+    assert by_group["198.19.1.0/24"]["outcome"] == "blocked"
+    assert "(declared boundary gateway)" in json.dumps(by_group["198.19.1.0/24"]["evidence"])
+    assert by_group["198.19.5.0/24"]["outcome"] == "reachable"
+    assert by_group["198.19.5.0/24"]["findings"][0] == (
+        "198.19.5.1: unicast route via 198.18.10.99 dev eth0 (bypasses the declared boundary)"
+    )
 
 
 def test_missing_namespace_is_inconclusive_not_a_pass(tmp_path: Path) -> None:

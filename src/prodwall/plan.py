@@ -65,6 +65,7 @@ class Probe:
     ports: PortSet | None = None
     host: str | None = None
     expect: Expect = "blocked"  # "answer": a positive control
+    boundary: tuple[str, ...] = ()  # route probes: the vantage's declared boundary gateways
 
     @property
     def count(self) -> int:
@@ -141,13 +142,17 @@ def _allowed_ports(inv: Inventory, vantage: Vantage, host: str, today: date) -> 
 
 def _network_probes(inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
     probing = inv.probing
+    own = inv.environments.get(vantage.environment)
+    boundary = tuple(str(g) for g in own.boundary_gateways) if own else ()
     for env_name, env in inv.production().items():
         for net in env.networks:
             yield Probe(
                 "route",
                 str(net),
                 env_name,
-                f"no route from the vantage to production network {net}",
+                f"no route from the vantage to production network {net} bypasses the "
+                "declared boundary",
+                boundary=boundary,
             )
         for target, host_name, declared_udp in _targets(env, probing.sweep_networks):
             allowed = (

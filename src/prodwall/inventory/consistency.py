@@ -47,6 +47,14 @@ def _environments(inv: Inventory) -> Iterator[Finding]:
             "no environment has tier: production",
             "mark the production environment(s) with `tier: production`",
         )
+    for name, env in inv.environments.items():
+        for i, gateway in enumerate(env.boundary_gateways):
+            if not any(gateway in net for net in env.networks):
+                yield (
+                    ("environments", name, "boundary_gateways", i),
+                    f"boundary gateway {gateway} is outside every network of '{name}'",
+                    "a gateway is on the environment's own subnet; fix the address",
+                )
     for name, env in inv.production().items():
         if not env.networks:
             yield (

@@ -234,6 +234,11 @@ class Environment(_Model):
     description: str = ""
     networks: list[Network] = Field(default_factory=list)
     dns_domains: list[Domain] = Field(default_factory=list)
+    boundary_gateways: list[Address] = Field(
+        default_factory=list,
+        description="the boundary firewall(s) this environment routes through: a route towards "
+        "production via one of them is handed to the firewall, any other route bypasses it",
+    )
     hosts: dict[Name, Host] = Field(default_factory=dict)
     cloud: CloudAccounts = Field(default_factory=CloudAccounts)
     secrets: list[SecretFingerprint] = Field(default_factory=list)

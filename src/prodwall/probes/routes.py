@@ -62,11 +62,13 @@ def run(probes: tuple[Probe, ...], vantage: Vantage) -> tuple[Observation, ...]:
                     )
                 )
                 continue
-            out.append(lookup(base, address, probe.target))
+            out.append(lookup(base, address, probe.target, probe.boundary))
     return tuple(out)
 
 
-def lookup(base: list[str], address: str, network: str) -> Observation:
+def lookup(
+    base: list[str], address: str, network: str, boundary: tuple[str, ...] = ()
+) -> Observation:
     cmd = [*base, "-j", "route", "get", address]
     evidence: dict[str, object] = {"network": network, "command": " ".join(cmd)}
     try:
@@ -98,11 +100,18 @@ def lookup(base: list[str], address: str, network: str) -> Observation:
     kind = route.get("type", "unicast")
     if kind in _STOP_TYPES:
         return Observation("route", address, Signal.STOPPED, f"{kind} route", evidence=evidence)
-    via = f" via {route['gateway']}" if route.get("gateway") else ""
-    return Observation(
-        "route",
-        address,
-        Signal.CROSSED,
-        f"{kind} route{via} dev {route.get('dev', '?')}",
-        evidence=evidence,
-    )
+    gateway = route.get("gateway")
+    via = f" via {gateway}" if gateway else ""
+    detail = f"{kind} route{via} dev {route.get('dev', '?')}"
+    if gateway and gateway in boundary:
+        # Handed to the declared boundary firewall: the packet probes judge the
+        # firewall itself; this control is about routes that bypass it.
+        return Observation(
+            "route",
+            address,
+            Signal.STOPPED,
+            f"{detail} (declared boundary gateway)",
+            evidence=evidence,
+        )
+    why = "bypasses the declared boundary" if boundary else "no boundary gateway is declared"
+    return Observation("route", address, Signal.CROSSED, f"{detail} ({why})", evidence=evidence)
