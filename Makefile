@@ -36,9 +36,11 @@ typecheck: $(STAMP)
 test: $(STAMP) lab-packages lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The main job on the built-in lab: sealed and leaky profiles, the whole suite
+# from the dev and test vantages, reports under reports/demo/, a summary.
 demo: $(STAMP) lab-packages
-	$(BIN)/prodwall validate inventories/example.yaml
-	$(BIN)/prodwall plan --inventory inventories/example.yaml --vantage dev-laptop
+	$(BIN)/prodwall validate inventories/example.yaml inventories/lab.yaml
+	$(BIN)/prodwall demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

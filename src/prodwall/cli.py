@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from .fingerprint import fingerprint, load_key
 from .inventory import load_inventory
 from .inventory.model import Inventory
 from .plan import Plan, build_plan
-from .results import read_results
+from .runner import run_checks
 
 EPILOG = "exit codes: 0 all blocked, 1 something reachable, 2 bad input or usage, 3 inconclusive"
 
@@ -75,6 +74,29 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     r.set_defaults(func=cmd_run)
+
+    lab = sub.add_parser(
+        "lab",
+        help="the built-in lab: real namespaces, firewall, DNS and hosts (root)",
+        epilog=EPILOG,
+    )
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    lab_up = lab_sub.add_parser("up", help="bring the lab up (idempotent)")
+    lab_up.add_argument("--profile", choices=["sealed", "leaky"], default="sealed")
+    lab_sub.add_parser("down", help="remove every namespace, process and file of the lab")
+    lab_sub.add_parser("status", help="what is up")
+    lab.set_defaults(func=cmd_lab)
+
+    d = sub.add_parser(
+        "demo",
+        help="the lab in each profile, the whole suite from dev and test, reports and "
+        "a summary (root)",
+        epilog="exit codes: 0 sealed lab proven and every checkable planted leak found, "
+        "1 otherwise, 2 usage (e.g. not root)",
+    )
+    d.add_argument("--out", type=Path, default=Path("reports") / "demo")
+    d.add_argument("--keep", action="store_true", help="leave the last (leaky) lab up")
+    d.set_defaults(func=cmd_demo)
 
     f = sub.add_parser(
         "fingerprint",
@@ -181,59 +203,50 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _checks_dir(given: Path | None) -> Path:
-    if given is not None:
-        return given
-    for folder in (Path.cwd(), *Path(__file__).resolve().parents):
-        if (folder / "checks" / "controls.yaml").is_file():
-            return folder / "checks"
-    raise ProdwallError("cannot find the checks/ folder; pass --checks DIR")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     _plan(args)  # validate and scope-guard before pytest starts: nothing half-runs
-    checks = _checks_dir(args.checks)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out: Path = args.out or Path("reports") / f"{stamp}-{args.vantage}"
-    out.mkdir(parents=True, exist_ok=True)
-    results_path = out / "results.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(checks),
-        "-p",
-        "no:cacheprovider",
-        f"--rootdir={checks}",
-        "--inventory",
-        str(args.inventory),
-        "--vantage",
-        args.vantage,
-        "--results-json",
-        str(results_path),
-        "--junitxml",
-        str(out / "junit.xml"),
-        "-o",
-        "junit_family=xunit2",
-        *args.pytest_args,
-    ]
-    if args.max_probes:
-        cmd += ["--max-probes", str(args.max_probes)]
-    pytest_rc = subprocess.run(cmd).returncode
-    if pytest_rc in (2, 3, 4) or not results_path.exists():
-        # interrupted, internal error or usage error: no trustworthy results
-        print(
-            f"prodwall: the checks did not complete (pytest exit {pytest_rc}); "
-            "no verdict was written",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE if pytest_rc == 4 else 3
-    results = read_results(results_path)
+    results = run_checks(
+        args.inventory, args.vantage, out, args.checks, args.pytest_args, args.max_probes
+    )
     summary = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)
-    print(f"\nprodwall: {results.overall.value.upper()} ({summary}); results: {results_path}")
+    print(
+        f"\nprodwall: {results.overall.value.upper()} ({summary}); results: {out / 'results.json'}"
+    )
     for note in results.notices:
         print(f"  notice: {note}")
     return results.exit_code()
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import manager
+
+    def say(message: str) -> None:
+        print(f"lab: {message}", file=sys.stderr)
+
+    if args.lab_command == "up":
+        state = manager.up(args.profile, say)
+    elif args.lab_command == "down":
+        manager.down(say)
+        return EXIT_OK
+    else:
+        manager.require_root()
+        state = manager.status()
+    if not state.up:
+        print("lab: down")
+        return EXIT_OK
+    print(f"lab: up, profile {state.profile}, {'healthy' if state.healthy else 'DEGRADED'}")
+    print(f"  namespaces: {', '.join(sorted(state.namespaces))}")
+    for name, ok in sorted(state.services.items()):
+        print(f"  {'ok  ' if ok else 'DOWN'} {name}")
+    return EXIT_OK if state.healthy else 3
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .lab.demo import run_demo
+
+    return run_demo(args.out, keep=args.keep)
 
 
 def cmd_fingerprint(args: argparse.Namespace) -> int:

@@ -66,6 +66,7 @@ class Probe:
     host: str | None = None
     expect: Expect = "blocked"  # "answer": a positive control
     boundary: tuple[str, ...] = ()  # route probes: the vantage's declared boundary gateways
+    addresses: tuple[str, ...] = ()  # route probes: declared host addresses inside target
 
     @property
     def count(self) -> int:
@@ -153,6 +154,9 @@ def _network_probes(inv: Inventory, vantage: Vantage, today: date) -> Iterator[P
                 f"no route from the vantage to production network {net} bypasses the "
                 "declared boundary",
                 boundary=boundary,
+                addresses=tuple(
+                    str(a) for h in env.hosts.values() for a in h.addresses if a in net
+                ),
             )
         for target, host_name, declared_udp in _targets(env, probing.sweep_networks):
             allowed = (

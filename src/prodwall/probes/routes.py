@@ -50,7 +50,7 @@ def run(probes: tuple[Probe, ...], vantage: Vantage) -> tuple[Observation, ...]:
     base = ip_command(vantage)
     out = []
     for probe in probes:
-        for address in sample_addresses(probe.target):
+        for address in dict.fromkeys([*sample_addresses(probe.target), *probe.addresses]):
             if base is None:
                 out.append(
                     Observation(

@@ -1,0 +1,117 @@
+"""`prodwall demo`: the lab in each profile, the whole suite from each vantage, a summary.
+
+The leaky profile's ground truth is the acceptance test: every planted leak
+whose probe family exists must be found, and the sealed lab must show nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import EXIT_OK, EXIT_REACHABLE
+from ..probes import FAMILIES
+from ..results import Results
+from ..runner import run_checks
+from ..verdicts import Outcome
+from . import manager
+from .leaks import GROUND_TRUTH, Leak
+from .topology import LAB_DIR
+
+LAB_INVENTORY = Path(__file__).resolve().parents[3] / "inventories" / "lab.yaml"
+VANTAGES = ("dev", "test")
+
+
+@dataclass(frozen=True)
+class LeakResult:
+    leak: Leak
+    status: str  # found | missed | not-checkable
+
+
+def judge_ground_truth(leaky: dict[str, Results]) -> list[LeakResult]:
+    out = []
+    for leak in GROUND_TRUTH:
+        if leak.family not in FAMILIES:
+            out.append(LeakResult(leak, "not-checkable"))
+            continue
+        results = leaky.get(leak.vantage)
+        found = results is not None and any(
+            v.outcome is Outcome.REACHABLE and leak.control in v.controls and v.group == leak.group
+            for v in results.verdicts
+        )
+        out.append(LeakResult(leak, "found" if found else "missed"))
+    return out
+
+
+def sealed_findings(sealed: dict[str, Results]) -> list[str]:
+    return [
+        f"{vantage}: {v.check}: {v.outcome.value}: {v.reason}"
+        for vantage, results in sealed.items()
+        for v in results.verdicts
+        if v.outcome not in (Outcome.BLOCKED,)
+    ]
+
+
+def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> int:
+    manager.require_root()
+
+    def say(message: str) -> None:
+        print(f"demo: {message}", file=sys.stderr, flush=True)
+
+    runs: dict[str, dict[str, Results]] = {}
+    try:
+        for profile in manager.PROFILES:
+            say(f"bringing the lab up ({profile})")
+            manager.up(profile, lambda m: say(f"  {m}"))
+            runs[profile] = {}
+            for vantage in VANTAGES:
+                say(f"running the suite from {vantage} ({profile})")
+                runs[profile][vantage] = run_checks(
+                    inventory, vantage, out / f"{profile}-{vantage}", quiet=True
+                )
+    finally:
+        if not keep:
+            manager.down(lambda m: say(f"  {m}"))
+        else:
+            say(f"lab left up ({LAB_DIR}); `prodwall lab down` removes it")
+    return _summary(runs, out)
+
+
+def _summary(runs: dict[str, dict[str, Results]], out: Path) -> int:
+    print("\nprodwall demo: the built-in lab, sealed and leaky, from the dev and test vantages")
+    for profile, by_vantage in runs.items():
+        for vantage, results in by_vantage.items():
+            counts = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)
+            print(
+                f"  {profile:<7} from {vantage:<5} {results.overall.value.upper():<13} "
+                f"({counts})  {out / f'{profile}-{vantage}' / 'results.json'}"
+            )
+    problems = sealed_findings(runs.get("sealed", {}))
+    print(
+        "\nsealed lab: "
+        + (
+            "every check blocked: isolation proven for what was checked"
+            if not problems
+            else f"{len(problems)} checks did not pass:"
+        )
+    )
+    for line in problems:
+        print(f"  {line}")
+    truth = judge_ground_truth(runs.get("leaky", {}))
+    print("\nleaky lab, planted leaks (ground truth):")
+    for item in truth:
+        mark = {"found": "FOUND  ", "missed": "MISSED ", "not-checkable": "not yet"}[item.status]
+        why = "" if item.status != "not-checkable" else f" (no '{item.leak.family}' probes yet)"
+        print(
+            f"  {mark} {item.leak.id:<18} {item.leak.control:<17} from {item.leak.vantage}: "
+            f"{item.leak.description}{why}"
+        )
+    found = sum(t.status == "found" for t in truth)
+    checkable = sum(t.status != "not-checkable" for t in truth)
+    print(
+        f"\n{found} of {checkable} checkable leaks found; "
+        f"{len(truth) - checkable} await their probe families"
+    )
+    ok = not problems and found == checkable
+    return EXIT_OK if ok else EXIT_REACHABLE

@@ -1,0 +1,73 @@
+"""The router's nftables ruleset: default drop, the allowed flows, and the leaky holes.
+
+dev is refused loudly (ICMP admin-prohibited, positive evidence for probes);
+test is dropped silently, so its probes depend on their positive controls.
+Both are counted and logged.
+"""
+
+from __future__ import annotations
+
+from .topology import BYPASS_V4, HOSTS, ZONES
+
+TABLE = "prodwall_lab"
+
+
+def ruleset(profile: str) -> str:
+    dev, test, shared, prod = (ZONES[n] for n in ("dev", "test", "shared", "prod"))
+    art = HOSTS["artifacts"]
+    allowed = [
+        # allowed flows of inventories/lab.yaml: dev and test may use the artifact mirror
+        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {art.v4()} '
+        "tcp dport 80 counter accept",
+        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {art.v6()} '
+        "tcp dport 80 counter accept",
+        # the known-closed control port on the mirror answers with a RST from the host
+        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {art.v4()} '
+        "tcp dport 81 counter accept",
+        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {art.v6()} '
+        "tcp dport 81 counter accept",
+        # every zone may reach the shared zone's ICMP echo (a control for ICMP probes)
+        f"ip daddr {shared.v4} icmp type echo-request counter accept",
+        f"ip6 daddr {shared.v6} icmpv6 type echo-request counter accept",
+    ]
+    holes: list[str] = []
+    if profile == "leaky":
+        holes = [
+            "# planted: TCP hole dev -> prod-db postgres",
+            f'iifname "{dev.router_if}" ip daddr {HOSTS["prod-db"].v4()} tcp dport 5432 '
+            "counter accept",
+            "# planted: UDP hole test -> prod-dns",
+            f'iifname "{test.router_if}" ip daddr {HOSTS["prod-dns"].v4()} udp dport 53 '
+            "counter accept",
+            "# planted: an IPv6 rule the IPv4 rules forget",
+            f'iifname "{dev.router_if}" ip6 daddr {prod.v6} counter accept',
+        ]
+    refuse_dev = (
+        f'iifname "{dev.router_if}" log prefix "pwlab reject dev: " level info counter '
+        "reject with icmpx type admin-prohibited"
+    )
+    body = "\n    ".join([*allowed, *holes, refuse_dev])
+    return f"""
+table inet {TABLE} {{
+  chain forward {{
+    type filter hook forward priority filter; policy drop;
+    ct state established,related counter accept
+    ct state invalid counter drop
+    {body}
+    iifname "{test.router_if}" log prefix "pwlab drop test: " level info counter drop
+    log prefix "pwlab drop: " level info counter drop
+  }}
+  chain input {{
+    type filter hook input priority filter; policy drop;
+    iif "lo" accept
+    ct state established,related accept
+    meta l4proto {{ icmp, ipv6-icmp }} accept
+    udp dport 53 accept
+    tcp dport 53 accept
+    log prefix "pwlab input drop: " level info counter drop
+  }}
+}}
+"""
+
+
+__all__ = ["BYPASS_V4", "TABLE", "ruleset"]

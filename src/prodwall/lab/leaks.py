@@ -1,0 +1,178 @@
+"""What the lab plants: host files per profile, and the leaky profile's ground truth.
+
+The secrets here are fake and lab-only; inventories/lab.yaml holds their
+fingerprints under the lab's published fingerprint key, exactly as a real
+inventory would hold a real secret's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import keys
+from .topology import HOSTS, ZONES
+
+FINGERPRINT_KEY = b"prodwall-lab-fingerprint-key-not-secret"
+PROD_DB_PASSWORD = "pwlab-Prod-DB-2026!k9"
+PROD_AWS_KEY_ID = "AKIAPWLAB7PRODKEY012"
+PROD_AWS_SECRET = "pwlabProdSecretKey0000000000000000000001"
+DEV_AWS_KEY_ID = "AKIAPWLAB7DEVKEY0001"
+DEV_AWS_SECRET = "pwlabDevSecretKey00000000000000000000001"
+PROD_K8S = f"https://{HOSTS['prod-k8s'].fqdn()}:6443"
+
+
+@dataclass(frozen=True)
+class Leak:
+    id: str
+    family: str  # the probe family that must find it
+    control: str  # the control it violates
+    vantage: str  # lab.yaml vantage it is seen from
+    group: str  # the check's target group: a production network, or the host
+    description: str
+
+
+PROD4, PROD6 = ZONES["prod"].v4, ZONES["prod"].v6
+
+GROUND_TRUTH: tuple[Leak, ...] = (
+    Leak(
+        "tcp-hole",
+        "network",
+        "NET-TCP-01",
+        "dev",
+        PROD4,
+        f"firewall accepts dev -> prod-db {HOSTS['prod-db'].v4()} tcp/5432",
+    ),
+    Leak(
+        "udp-hole",
+        "network",
+        "NET-UDP-01",
+        "test",
+        PROD4,
+        f"firewall accepts test -> prod-dns {HOSTS['prod-dns'].v4()} udp/53",
+    ),
+    Leak(
+        "ipv6-path",
+        "network",
+        "NET-TCP-01",
+        "dev",
+        PROD6,
+        f"IPv6 rule accepts dev -> {PROD6}: the IPv4 rules forgot IPv6",
+    ),
+    Leak(
+        "route",
+        "routes",
+        "NET-ROUTE-01",
+        "test",
+        PROD4,
+        "test has a direct link into prod and a route to prod-web over it, bypassing the "
+        "router's firewall",
+    ),
+    Leak(
+        "dns-leak",
+        "dns",
+        "DNS-NAME-01",
+        "dev",
+        PROD4,
+        "the dev resolver answers production names with production addresses",
+    ),
+    Leak(
+        "connection-string",
+        "secrets",
+        "SEC-CONN-01",
+        "dev",
+        "dev-ws",
+        "/srv/app/config/database.yml on dev-ws holds the prod database URL and password",
+    ),
+    Leak(
+        "aws-key",
+        "secrets",
+        "SEC-CRED-01",
+        "test",
+        "test-ci",
+        "a production AWS access key in test-ci's environment and ~/.aws/credentials",
+    ),
+    Leak(
+        "kube-context",
+        "hosts",
+        "HOST-KUBE-01",
+        "dev",
+        "dev-ws",
+        f"~/.kube/config on dev-ws has a context for the prod API server {PROD_K8S}",
+    ),
+    Leak(
+        "ssh-trust",
+        "hosts",
+        "HOST-SSH-01",
+        "dev",
+        "dev-ws",
+        "~/.ssh/config and known_hosts on dev-ws open prod-db",
+    ),
+    Leak(
+        "etc-hosts",
+        "hosts",
+        "HOST-ETCHOSTS-01",
+        "test",
+        "test-ci",
+        "/etc/hosts on test-ci maps a production name to a production address",
+    ),
+)
+
+
+def host_files(host: str, profile: str) -> dict[str, str]:
+    """Files of a host's own filesystem view: path (/root/..., /srv/..., /etc/...) -> text."""
+    db, dev = HOSTS["prod-db"], HOSTS["dev-ws"]
+    leaky = profile == "leaky"
+    files: dict[str, str] = {}
+    if host == "dev-ws":
+        db_url = (
+            f"postgres://payments:{PROD_DB_PASSWORD}@{db.fqdn()}:5432/payments"
+            if leaky
+            else f"postgres://payments:devpass@{dev.fqdn()}:5432/payments_dev"
+        )
+        files["/srv/app/config/database.yml"] = f"production:\n  url: {db_url}\n"
+        server = PROD_K8S if leaky else f"https://{dev.v4()}:6443"
+        files["/root/.kube/config"] = _kubeconfig("prod" if leaky else "dev", server)
+        if leaky:
+            files["/root/.ssh/config"] = (
+                f"Host prod-db\n  HostName {db.v4()}\n  User root\n"
+                "  IdentityFile ~/.ssh/id_ed25519\n"
+            )
+            files["/root/.ssh/known_hosts"] = (
+                f"{db.v4()} {keys.public_line(keys.host_key_purpose('prod-db'))}\n"
+            )
+    if host == "test-ci":
+        key_id, secret = (
+            (PROD_AWS_KEY_ID, PROD_AWS_SECRET) if leaky else (DEV_AWS_KEY_ID, DEV_AWS_SECRET)
+        )
+        files["/root/.aws/credentials"] = (
+            f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+        )
+        files["/root/.ssh/environment"] = (
+            f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"
+        )
+    return files
+
+
+def etc_files(zone: str, profile: str) -> dict[str, str]:
+    """Files under /etc/netns/<ns>/: ip netns exec shows them as the zone's /etc."""
+    z = ZONES[zone]
+    hosts = "127.0.0.1 localhost\n::1 localhost\n"
+    hosts += "".join(f"{h.v4()} {h.fqdn()} {h.name}\n" for h in HOSTS.values() if h.zone == zone)
+    if zone == "test" and profile == "leaky":
+        db = HOSTS["prod-db"]
+        hosts += f"{db.v4()} {db.fqdn()} prod-db\n"
+    if zone == "prod":
+        resolv = f"nameserver {HOSTS['prod-dns'].v4()}\nsearch {z.domain}\n"
+    else:
+        resolv = f"nameserver {z.gateway4}\nnameserver {z.gateway6}\nsearch {z.domain}\n"
+    return {"hosts": hosts, "resolv.conf": resolv}
+
+
+def _kubeconfig(name: str, server: str) -> str:
+    return (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {name}\n  cluster:\n    server: {server}\n"
+        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}-admin\n"
+        f"current-context: {name}\n"
+        f"users:\n- name: {name}-admin\n  user:\n    token: lab-{name}-token\n"
+    )

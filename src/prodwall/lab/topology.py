@@ -1,0 +1,105 @@
+"""The built-in lab, declared once: zones, hosts, services and addresses.
+
+Everything lives in 198.18.0.0/15 and fd00::/8 (benchmarking and unique-local
+space), inside network namespaces named `pwlab-*` so that `lab down` can find
+and remove all of it by name, even after a crash.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "pwlab"
+ROUTER_NS = f"{PREFIX}-router"
+LAB_DIR = Path("/var/lib/prodwall-lab")  # not under /run: lab sshd mounts its own /run
+NETNS_ETC = Path("/etc/netns")  # iproute2's per-namespace /etc view (ip netns exec)
+DOMAIN = "pwlab.test"
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    tier: str
+    v4: str
+    v6: str
+
+    @property
+    def ns(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+    @property
+    def router_if(self) -> str:
+        return f"to-{self.name}"
+
+    @property
+    def gateway4(self) -> str:
+        return str(ipaddress.ip_network(self.v4).network_address + 1)
+
+    @property
+    def gateway6(self) -> str:
+        return str(ipaddress.ip_network(self.v6).network_address + 1)
+
+    @property
+    def domain(self) -> str:
+        return f"{self.name}.{DOMAIN}"
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    zone: str
+    suffix: int  # the host's address is network + suffix, in both families
+    tcp: tuple[int, ...] = ()  # served by the lab listener
+    udp: tuple[int, ...] = ()
+    sshd: bool = False  # a real OpenSSH server on port 22
+    dns: bool = False  # a real dnsmasq on port 53 (UDP and TCP)
+    dns_name: str = ""
+
+    def v4(self) -> str:
+        return str(ipaddress.ip_network(ZONES[self.zone].v4).network_address + self.suffix)
+
+    def v6(self) -> str:
+        # .10 <-> ::10: the same digits in both families, easier to read in reports
+        net = ipaddress.ip_network(ZONES[self.zone].v6)
+        return str(net.network_address + int(str(self.suffix), 16))
+
+    def fqdn(self) -> str:
+        return f"{self.dns_name or self.name}.{ZONES[self.zone].domain}"
+
+
+ZONES: dict[str, Zone] = {
+    z.name: z
+    for z in (
+        Zone("dev", "dev", "198.18.1.0/24", "fd00:18:1::/64"),
+        Zone("test", "test", "198.18.2.0/24", "fd00:18:2::/64"),
+        Zone("shared", "shared", "198.18.3.0/24", "fd00:18:3::/64"),
+        Zone("prod", "production", "198.19.10.0/24", "fd00:19:10::/64"),
+    )
+}
+
+HOSTS: dict[str, LabHost] = {
+    h.name: h
+    for h in (
+        LabHost("dev-ws", "dev", 10, sshd=True, dns_name="ws"),
+        LabHost("test-ci", "test", 10, sshd=True, dns_name="ci"),
+        LabHost("artifacts", "shared", 10, tcp=(80,), dns_name="artifacts"),
+        LabHost("prod-db", "prod", 10, tcp=(5432,), sshd=True, dns_name="db"),
+        LabHost("prod-web", "prod", 20, tcp=(443, 8443), dns_name="web"),
+        LabHost("prod-k8s", "prod", 30, tcp=(6443,), dns_name="k8s"),
+        LabHost("prod-dns", "prod", 53, dns=True, dns_name="ns1"),
+        LabHost("prod-log", "prod", 60, udp=(514,), dns_name="log"),
+    )
+}
+
+# The leaky profile's forgotten direct link from test into prod (bypasses the router).
+BYPASS_V4 = ("198.18.254.1", "198.18.254.2", 30)
+
+
+def hosts_in(zone: str) -> list[LabHost]:
+    return [h for h in HOSTS.values() if h.zone == zone]
+
+
+def namespaces() -> list[str]:
+    return [ROUTER_NS, *(z.ns for z in ZONES.values())]
