@@ -165,8 +165,10 @@ CASES = {
         "Fix: mark the production environment(s) with `tier: production`",
     ),
     "gateway-outside-networks": (
-        GOOD.replace("    networks: [192.0.2.0/26]", "    networks: [192.0.2.0/26]\n"
-                     "    boundary_gateways: [192.0.2.129]"),
+        GOOD.replace(
+            "    networks: [192.0.2.0/26]",
+            "    networks: [192.0.2.0/26]\n    boundary_gateways: [192.0.2.129]",
+        ),
         "{f}:14: environments.dev.boundary_gateways[0]: boundary gateway 192.0.2.129 is outside "
         "every network of 'dev'. Fix: a gateway is on the environment's own subnet; fix the "
         "address",

@@ -1,0 +1,78 @@
+"""The acceptance test of the lab: the demo proves the sealed lab and finds every planted leak
+whose probe family exists (root; runs in CI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prodwall.lab.demo import judge_ground_truth, sealed_findings
+from prodwall.lab.leaks import GROUND_TRUTH
+from prodwall.probes import FAMILIES
+from prodwall.results import read_results
+from prodwall.verdicts import Outcome
+
+
+@pytest.mark.lab
+def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "prodwall.cli", "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = {
+        profile: {
+            v: read_results(tmp_path / f"{profile}-{v}" / "results.json") for v in ("dev", "test")
+        }
+        for profile in ("sealed", "leaky")
+    }
+    assert sealed_findings(runs["sealed"]) == []
+    assert all(v.outcome is Outcome.BLOCKED for r in runs["sealed"].values() for v in r.verdicts)
+    truth = judge_ground_truth(runs["leaky"])
+    checkable = [t for t in truth if t.leak.family in FAMILIES]
+    assert checkable, "no planted leak is checkable yet"
+    assert [t.leak.id for t in checkable if t.status != "found"] == []
+    assert len(truth) == len(GROUND_TRUTH)
+    assert "sealed lab: every check blocked" in done.stdout
+    assert f"{len(checkable)} of {len(checkable)} checkable leaks found" in done.stdout
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "pwlab-" not in listed  # the demo took the lab down
+
+
+def test_ground_truth_judgement_needs_the_right_vantage_control_and_group() -> None:
+    from prodwall.results import SCHEMA, Results, RunMeta, VantageInfo
+    from prodwall.verdicts import Verdict
+
+    meta = RunMeta(
+        "a",
+        "b",
+        VantageInfo("test", "netns:pwlab-test", "test", ()),
+        {},
+        "0",
+        "r",
+        "i",
+        "0" * 64,
+        "lab",
+    )
+    leak = next(leak for leak in GROUND_TRUTH if leak.id == "route")
+
+    def results(group: str, control: str, outcome: Outcome) -> Results:
+        return Results(SCHEMA, meta, (Verdict("c", (control,), "test", group, outcome, "r"),))
+
+    right = results(leak.group, leak.control, Outcome.REACHABLE)
+    statuses = {t.leak.id: t.status for t in judge_ground_truth({"test": right})}
+    assert statuses["route"] == "found"
+    for wrong in (
+        results(leak.group, leak.control, Outcome.BLOCKED),
+        results("fd00:19:10::/64", leak.control, Outcome.REACHABLE),
+        results(leak.group, "NET-TCP-01", Outcome.REACHABLE),
+    ):
+        assert {t.leak.id: t.status for t in judge_ground_truth({"test": wrong})}[
+            "route"
+        ] == "missed"
+    assert {t.leak.id: t.status for t in judge_ground_truth({"dev": right})}["route"] == "missed"
