@@ -15,7 +15,7 @@ from datetime import date
 from typing import Literal
 
 from .errors import VantageError
-from .inventory.model import Environment, Inventory, Vantage
+from .inventory.model import Environment, Inventory, Probing, Vantage
 from .services import COMMON_UDP_PORTS, PortSet
 
 ProbeKind = Literal[
@@ -52,7 +52,7 @@ FAMILY_OF: dict[str, str] = {
     "k8s-api": "cloud",
 }
 
-Expect = Literal["blocked", "answer"]
+Expect = Literal["blocked", "answer", "closed"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class Plan:
     probes: tuple[Probe, ...]
     planned_on: date
     counts: dict[str, int] = field(default_factory=dict)
+    probing: Probing = field(default_factory=Probing)
 
     @property
     def total(self) -> int:
@@ -126,7 +127,7 @@ def build_plan(
     counts: Counter[str] = Counter()
     for probe in probes:
         counts[probe.kind] += probe.count
-    plan = Plan(inv.name, vantage_name, vantage, tuple(probes), today, dict(counts))
+    plan = Plan(inv.name, vantage_name, vantage, tuple(probes), today, dict(counts), inv.probing)
     guard(plan, inv, max_probes=max_probes)
     return plan
 
@@ -217,6 +218,26 @@ def _network_probes(inv: Inventory, vantage: Vantage, today: date) -> Iterator[P
                     flow.to,
                     expect="answer",
                 )
+    for ct in inv.policy.control_targets:
+        found = inv.host(ct.to)
+        if found is None or ct.from_ not in (None, vantage.environment):
+            continue
+        env_name, host = found
+        proto = "icmp" if ct.service == "icmp" else ct.service.protocol
+        ports = None if ct.service == "icmp" else PortSet.of([ct.service.port])
+        what = "ICMP echo" if ct.service == "icmp" else f"{proto}/{ct.service.port}"
+        verb = "must answer" if ct.expect == "answer" else "must be refused by the host itself"
+        for addr in host.addresses:
+            yield Probe(
+                "control",
+                str(addr),
+                env_name,
+                f"positive control: {ct.to} {what} {verb}",
+                proto,
+                ports,
+                ct.to,
+                expect=ct.expect,
+            )
 
 
 def _targets(env: Environment, sweep: bool) -> Iterator[tuple[str, str | None, list[int]]]:

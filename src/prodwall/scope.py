@@ -42,6 +42,17 @@ def _control_targets(inv: Inventory, from_env: str) -> dict[str, set[tuple[str, 
             continue
         for addr in found[1].addresses:
             out.setdefault(str(addr), set()).update((s.protocol, s.port) for s in flow.services)
+    for ct in inv.policy.control_targets:
+        found = inv.host(ct.to)
+        if (
+            ct.from_ not in (None, from_env)
+            or found is None
+            or inv.environments[found[0]].is_production
+        ):
+            continue
+        key = ("icmp", 0) if ct.service == "icmp" else (ct.service.protocol, ct.service.port)
+        for addr in found[1].addresses:
+            out.setdefault(str(addr), set()).add(key)
     return out
 
 
@@ -58,7 +69,7 @@ def _check(
         return [f"{label}: target is not an address or network"]
     if probe.kind == "control":
         allowed = controls.get(probe.target, set())
-        ports = set(probe.ports or ())
+        ports = set(probe.ports or ()) or ({0} if probe.protocol == "icmp" else set())
         if (
             target.num_addresses != 1
             or not ports

@@ -7,7 +7,7 @@ verdict into a pytest outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class ProdwallRun:
         """Observations of one probe family, probing on first use only."""
         if family not in self._observed:
             kinds, runner = FAMILIES[family]
-            self._observed[family] = runner(self.plan.of_kind(*kinds), self.plan.vantage)
+            self._observed[family] = runner(self.plan.of_kind(*kinds), self.plan)
         return self._observed[family]
 
     def conclude(
@@ -52,6 +52,7 @@ class ProdwallRun:
         *,
         positive_control: bool | None,
         control_failure: str = "",
+        controls_seen: tuple[Observation, ...] | list[Observation] = (),
     ) -> Verdict:
         verdict = judge(
             observations,
@@ -64,6 +65,11 @@ class ProdwallRun:
             today=self.today,
             control_failure=control_failure,
         )
+        if positive_control is not None:
+            # the report shows which controls made silence count (or not)
+            verdict = replace(verdict, evidence={**verdict.evidence, "positive_controls": {
+                "passed": positive_control, "why_not": control_failure,
+                "controls": [o.detail for o in controls_seen]}})
         self.record(verdict)
         _to_pytest(verdict)
         return verdict

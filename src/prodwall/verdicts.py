@@ -45,6 +45,8 @@ class Observation:
     port: int | None = None
     responder: str | None = None  # who answered, when someone did
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    count: int = 1  # how many identical probe outcomes this observation stands for
+    ports: str | None = None  # with count > 1: the port ranges, e.g. "1-79,82-65535"
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ def judge(
                 findings.append(_describe(o))
         elif item is Outcome.INCONCLUSIVE:
             inconclusive.append(_describe(o))
-        counts[item.value] += 1
-    total = len(obs)
+        counts[item.value] += o.count
+    total = sum(o.count for o in obs)
     verdict = replace(
         verdict,
         counts=dict(counts),
@@ -165,11 +167,17 @@ EVIDENCE_SAMPLE = 20
 
 def _evidence(obs: list[Observation]) -> dict[str, Any]:
     """Compact evidence for every verdict, blocked ones included: what was seen, how often."""
-    by_detail = Counter(o.detail for o in obs)
-    responders = Counter(o.responder for o in obs if o.responder)
+    by_detail: Counter[str] = Counter()
+    responders: Counter[str] = Counter()
+    by_signal: Counter[str] = Counter()
+    for o in obs:
+        by_detail[o.detail] += o.count
+        by_signal[o.signal.value] += o.count
+        if o.responder:
+            responders[o.responder] += o.count
     out: dict[str, Any] = {
-        "probes": len(obs),
-        "by_signal": dict(Counter(o.signal.value for o in obs)),
+        "probes": sum(o.count for o in obs),
+        "by_signal": dict(by_signal),
         "by_detail": dict(by_detail.most_common(50)),
         "sample": [_describe(o) for o in obs[:EVIDENCE_SAMPLE]],
     }
@@ -202,6 +210,11 @@ def _covers(w: Waiver, o: Observation, controls: tuple[str, ...], vantage: str) 
 
 
 def _describe(o: Observation) -> str:
-    where = o.target if o.port is None else f"{o.target} {o.protocol}/{o.port}"
+    if o.ports:
+        where = f"{o.target} {o.protocol}/{o.ports}"
+    elif o.port is not None:
+        where = f"{o.target} {o.protocol}/{o.port}"
+    else:
+        where = o.target
     host = f" ({o.host})" if o.host else ""
     return f"{where}{host}: {o.detail}"

@@ -135,6 +135,27 @@ def _policy(inv: Inventory) -> Iterator[Finding]:
                 f"use one of: {', '.join(sorted(inv.environments))}",
             )
         yield from _service_refs(inv, (*loc,), flow.to, flow.services, "allowed flow")
+    for i, ct in enumerate(inv.policy.control_targets):
+        loc = ("policy", "control_targets", i)
+        if ct.from_ is not None and ct.from_ not in inv.environments:
+            yield (
+                (*loc, "from"),
+                f"control target starts in undeclared environment '{ct.from_}'",
+                f"use one of: {', '.join(sorted(inv.environments))}",
+            )
+        found = inv.host(ct.to)
+        if found is None:
+            yield (
+                (*loc, "to"),
+                f"control target names undeclared host '{ct.to}'",
+                "declare the host under a non-production environment, or fix the name",
+            )
+        elif inv.environments[found[0]].is_production:
+            yield (
+                (*loc, "to"),
+                f"control target '{ct.to}' is a production host",
+                "a positive control must be a non-production service the vantage may reach",
+            )
     ids: set[str] = set()
     for i, waiver in enumerate(inv.policy.waivers):
         loc = ("policy", "waivers", i)

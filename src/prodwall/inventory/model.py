@@ -287,9 +287,29 @@ class Waiver(_Approval):
     )
 
 
+class ControlTarget(_Model):
+    """A non-production service whose answer proves that answers get back to the vantage."""
+
+    from_: Name | None = Field(
+        default=None, alias="from", description="environment; all if omitted"
+    )
+    to: Name = Field(description="a non-production host")
+    service: ServiceField | Literal["icmp"]
+    expect: Literal["answer", "closed"] = Field(
+        default="answer",
+        description="answer: it must answer; closed: it must refuse (RST or "
+        "ICMP port-unreachable from the host itself)",
+    )
+
+
 class Policy(_Model):
     allowed_flows: list[AllowedFlow] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)
+    control_targets: list[ControlTarget] = Field(
+        default_factory=list,
+        description="positive controls beside the allowed flows: a known-closed port, a UDP "
+        "service, an ICMP echo target",
+    )
 
 
 class Scope(_Model):
@@ -310,6 +330,12 @@ class Probing(_Model):
         default=False, description="probe every address of production networks, not only hosts"
     )
     icmp: bool = True
+    rate: int = Field(default=20_000, ge=1, le=2_000_000, description="packets per second")
+    retries: int = Field(default=1, ge=0, le=5, description="retransmissions of silent probes")
+    wait_seconds: float = Field(default=1.0, ge=0.1, le=30, description="wait for late answers")
+    method: Literal["auto", "connect"] = Field(
+        default="auto", description="auto: raw SYN when CAP_NET_RAW, else connect()"
+    )
 
 
 class Inventory(_Model):

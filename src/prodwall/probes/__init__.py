@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..inventory.model import Vantage
-from ..plan import Probe
+from ..plan import Plan, Probe
 from ..verdicts import Observation
-from . import routes
+from . import network, routes
 
-Family = Callable[[tuple[Probe, ...], Vantage], tuple[Observation, ...]]
+Family = Callable[[tuple[Probe, ...], Plan], tuple[Observation, ...]]
 
 # family name -> (probe kinds it executes, runner)
 FAMILIES: dict[str, tuple[frozenset[str], Family]] = {
     "routes": (frozenset({"route"}), routes.run),
+    "network": (network.KINDS, network.run),
 }
 
 

@@ -12,7 +12,7 @@ import json
 import subprocess
 
 from ..inventory.model import Vantage
-from ..plan import Probe
+from ..plan import Plan, Probe
 from ..verdicts import Observation, Signal
 
 # `ip route get` error text -> what kind of non-route it is. Each is positive
@@ -46,7 +46,8 @@ def sample_addresses(network: str) -> list[str]:
     return [str(a) for a in dict.fromkeys([first, middle, last])]
 
 
-def run(probes: tuple[Probe, ...], vantage: Vantage) -> tuple[Observation, ...]:
+def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
+    vantage = plan.vantage
     base = ip_command(vantage)
     out = []
     for probe in probes:

@@ -1,0 +1,285 @@
+"""The network family: TCP, UDP and ICMP probes plus their positive controls.
+
+Runs the agent once at the vantage, then classifies each result (DESIGN.md):
+an answer from production (SYN-ACK, RST, an ICMP error sent by a production
+host) crossed the boundary; an ICMP error from a non-production device, or a
+refusal by the vantage's own kernel, is positive evidence of a block; silence
+is only silence.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..inventory.model import IPNetwork
+from ..plan import Plan, Probe
+from ..verdicts import Observation, Signal
+from .pcap import write_pcap
+from .transport import AgentError, run_agent
+from .wire import icmp_name
+
+KINDS = frozenset({"tcp", "udp", "icmp", "control"})
+EVIDENCE_DIR_ENV = "PRODWALL_EVIDENCE_DIR"
+
+
+def _network_of(address: str, nets: list[IPNetwork]) -> str:
+    ip = ipaddress.ip_address(address)
+    return next((str(n) for n in nets if ip.version == n.version and ip in n), "")
+
+
+def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
+    p = plan.probing
+    tcp_sets: dict[str, list[str]] = defaultdict(list)
+    for probe in probes:
+        if probe.kind == "tcp" and probe.ports is not None:
+            tcp_sets[str(probe.ports)].append(probe.target)
+    controls = []
+    for probe in probes:
+        if probe.kind != "control":
+            continue
+        port = next(iter(probe.ports)) if probe.ports else 0
+        controls.append(
+            {
+                "kind": probe.protocol,
+                "address": probe.target,
+                "port": port,
+                "expect": probe.expect,
+                "host": probe.host,
+                "why": probe.why,
+            }
+        )
+    return {
+        "options": {
+            "rate": p.rate,
+            "retries": p.retries,
+            "wait": p.wait_seconds,
+            "method": p.method,
+        },
+        "controls": controls,
+        "tcp": [{"targets": t, "ports": ports} for ports, t in tcp_sets.items()],
+        "udp": [
+            {"target": pr.target, "ports": str(pr.ports)}
+            for pr in probes
+            if pr.kind == "udp" and pr.ports is not None
+        ],
+        "icmp": [pr.target for pr in probes if pr.kind == "icmp"],
+    }
+
+
+def _timeout(job: dict[str, Any], rate: int) -> float:
+    total = sum(len(s["targets"]) * _count(s["ports"]) for s in job["tcp"])
+    return 120 + 3 * total / max(rate, 1)
+
+
+def _count(ports: str) -> int:
+    n = 0
+    for chunk in ports.split(","):
+        lo, _, hi = chunk.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
+    if not probes:
+        return ()
+    job = build_job(probes, plan)
+    hosts = {pr.target: pr.host for pr in probes}
+    prod_nets = [ipaddress.ip_network(pr.target) for pr in plan.of_kind("route")]
+    try:
+        result = run_agent(plan.vantage, job, _timeout(job, plan.probing.rate))
+    except AgentError as exc:
+        return tuple(
+            Observation(
+                pr.kind if pr.kind != "control" else "control",
+                pr.target,
+                Signal.FAILED,
+                str(exc),
+                pr.host,
+                pr.protocol,
+                evidence={"network": _network_of(pr.target, prod_nets)},
+            )
+            for pr in probes
+        )
+    obs: list[Observation] = [*_controls(result["controls"])]
+    pcap_packets: list[bytes] = []
+    for sweep in result["tcp"]:
+        pcap_packets += [base64.b64decode(p) for p in sweep.get("pcap", [])]
+        stats = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
+        for g in sweep["groups"]:
+            obs.append(_tcp_obs(g, stats, hosts, prod_nets))
+    for u in result["udp"]:
+        obs.append(_udp_obs(u, hosts, prod_nets))
+    for e in result["icmp"]:
+        obs.append(_icmp_obs(e, hosts, prod_nets))
+    for err in result.get("errors", []):
+        kind = err.split(":", 1)[0]
+        obs += [
+            Observation(
+                kind,
+                pr.target,
+                Signal.FAILED,
+                err,
+                pr.host,
+                kind,
+                evidence={"network": _network_of(pr.target, prod_nets)},
+            )
+            for pr in probes
+            if pr.kind == kind
+        ]
+    _save_pcap(pcap_packets, plan)
+    return tuple(obs)
+
+
+def _save_pcap(packets: list[bytes], plan: Plan) -> None:
+    import os
+
+    folder = os.environ.get(EVIDENCE_DIR_ENV)
+    if folder and packets:
+        write_pcap(Path(folder) / f"{plan.vantage_name}-tcp-answers.pcap", packets)
+
+
+def _controls(controls: list[dict[str, Any]]) -> list[Observation]:
+    out = []
+    for c in controls:
+        want = {"answer": {"open", "reply"}, "closed": {"closed"}}[c["expect"]]
+        ok = c["observed"] in want
+        where = f"{c['address']} {c['kind']}" + (f"/{c['port']}" if c["port"] else "")
+        out.append(
+            Observation(
+                "control",
+                c["address"],
+                Signal.CROSSED if ok else Signal.FAILED,
+                f"positive control {where} ({c['host']}): expected {c['expect']}, saw "
+                f"{c['observed']}",
+                c["host"],
+                c["kind"],
+                c["port"] or None,
+                evidence={
+                    "passed": ok,
+                    "expect": c["expect"],
+                    "observed": c["observed"],
+                    "method": c.get("method", ""),
+                    "why": c["why"],
+                },
+            )
+        )
+    return out
+
+
+def control_status(observations: tuple[Observation, ...], protocol: str) -> tuple[bool, str]:
+    """Did this run's positive controls for `protocol` pass? (False with the reason if not.)"""
+    mine = [o for o in observations if o.kind == "control" and o.protocol == protocol]
+    if not mine:
+        return False, f"no positive control for {protocol} is declared for this vantage"
+    failed = [o.detail for o in mine if not o.evidence.get("passed")]
+    if failed:
+        return False, "; ".join(failed)
+    if protocol == "tcp" and not any(o.evidence.get("expect") == "closed" for o in mine):
+        return False, "no known-closed TCP control: a RST would not be proven visible"
+    return True, ""
+
+
+def _classify(
+    status: str, responder: str, target: str, prod: list[IPNetwork]
+) -> tuple[Signal, str]:
+    in_prod = bool(responder) and bool(_network_of(responder, prod))
+    if status in ("open", "closed", "reply"):
+        return Signal.CROSSED, status
+    if status == "filtered-icmp":
+        if not responder:
+            return Signal.STOPPED, "refused by ICMP (sender unknown with connect())"
+        return (Signal.CROSSED if in_prod else Signal.STOPPED), status
+    if status == "no-route":
+        return Signal.STOPPED, "refused at the vantage (no route)"
+    if status in ("silent", "open|filtered"):
+        return Signal.SILENT, status
+    return Signal.FAILED, status
+
+
+def _tcp_obs(
+    g: dict[str, Any], stats: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]
+) -> Observation:
+    signal, _ = _classify(g["status"], g["responder"], g["target"], prod)
+    detail = {
+        "open": "open (SYN-ACK)",
+        "closed": "closed (RST: the packet reached the host)",
+        "silent": "silent",
+        "no-route": "refused at the vantage (no route)",
+    }.get(g["status"], g["status"])
+    if g["status"] == "filtered-icmp":
+        version = 6 if ":" in g["target"] else 4
+        name = icmp_name(version, *g["icmp"]) if g["responder"] else g["detail"]
+        who = g["responder"] or "unknown sender"
+        where = "production host" if signal is Signal.CROSSED else "non-production device"
+        detail = f"ICMP {name} from {who} ({where})"
+    if stats["method"] == "tcp-connect":
+        detail += " [tcp-connect: weaker evidence]"
+    single = g["count"] == 1
+    return Observation(
+        "tcp",
+        g["target"],
+        signal,
+        detail,
+        hosts.get(g["target"]),
+        "tcp",
+        int(g["ports"]) if single else None,
+        g["responder"] or None,
+        {
+            "network": _network_of(g["target"], prod),
+            "method": stats["method"],
+            "ttl": g["ttl"],
+            "icmp": g["icmp"],
+            "sweep": stats,
+        },
+        count=g["count"],
+        ports=None if single else g["ports"],
+    )
+
+
+def _udp_obs(u: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]) -> Observation:
+    signal, _ = _classify(u["status"], u["responder"], u["target"], prod)
+    detail = u["status"] + (f": {u['detail']}" if u["detail"] else "")
+    if u["status"] in ("closed", "filtered-icmp"):
+        version = 6 if ":" in u["target"] else 4
+        name = (
+            icmp_name(version, 3 if version == 4 else 1, u["icmp_code"])
+            if u["icmp_type"] >= 0
+            else u["detail"]
+        )
+        detail = f"ICMP {name} from {u['responder']}"
+    return Observation(
+        "udp",
+        u["target"],
+        signal,
+        detail,
+        hosts.get(u["target"]),
+        "udp",
+        u["port"],
+        u["responder"] or None,
+        {"network": _network_of(u["target"], prod), "method": "udp-payload"},
+    )
+
+
+def _icmp_obs(
+    e: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]
+) -> Observation:
+    signal, _ = _classify(e["status"], e["responder"], e["target"], prod)
+    detail = "echo reply" if e["status"] == "reply" else e["status"]
+    if e["status"] == "filtered-icmp":
+        version = 6 if ":" in e["target"] else 4
+        detail = f"ICMP {icmp_name(version, e['icmp_type'], e['icmp_code'])} from {e['responder']}"
+    return Observation(
+        "icmp",
+        e["target"],
+        signal,
+        detail,
+        hosts.get(e["target"]),
+        "icmp",
+        None,
+        e["responder"] or None,
+        {"network": _network_of(e["target"], prod), "method": "icmp-echo"},
+    )
