@@ -13,29 +13,38 @@ from prodwall.probes.network import control_status
 from prodwall.session import ProdwallRun
 
 
-def _conclude(prodwall: ProdwallRun, request: pytest.FixtureRequest, network: str,
-              protocol: str) -> None:
+def _conclude(
+    prodwall: ProdwallRun, request: pytest.FixtureRequest, network: str, protocol: str
+) -> None:
     observed = prodwall.observe("network")
     mine = [o for o in observed if o.kind == protocol and o.evidence.get("network") == network]
     passed, why = control_status(observed, protocol)
-    prodwall.conclude(request.node, mine, network, positive_control=passed,
-                      control_failure=why, controls_seen=[
-                          o for o in observed if o.kind == "control" and o.protocol == protocol])
+    prodwall.conclude(
+        request.node,
+        mine,
+        network,
+        positive_control=passed,
+        control_failure=why,
+        controls_seen=[o for o in observed if o.kind == "control" and o.protocol == protocol],
+    )
 
 
 @pytest.mark.control("NET-TCP-01")
-def test_no_tcp_port_answers(prodwall: ProdwallRun, prod_network: str,
-                             request: pytest.FixtureRequest) -> None:
+def test_no_tcp_port_answers(
+    prodwall: ProdwallRun, prod_network: str, request: pytest.FixtureRequest
+) -> None:
     _conclude(prodwall, request, prod_network, "tcp")
 
 
 @pytest.mark.control("NET-UDP-01")
-def test_no_udp_service_answers(prodwall: ProdwallRun, prod_network: str,
-                                request: pytest.FixtureRequest) -> None:
+def test_no_udp_service_answers(
+    prodwall: ProdwallRun, prod_network: str, request: pytest.FixtureRequest
+) -> None:
     _conclude(prodwall, request, prod_network, "udp")
 
 
 @pytest.mark.control("NET-ICMP-01")
-def test_no_icmp_echo_answers(prodwall: ProdwallRun, prod_network: str,
-                              request: pytest.FixtureRequest) -> None:
+def test_no_icmp_echo_answers(
+    prodwall: ProdwallRun, prod_network: str, request: pytest.FixtureRequest
+) -> None:
     _conclude(prodwall, request, prod_network, "icmp")

@@ -76,7 +76,8 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
     prod_nets = {str(n) for n in inv.environments["production"].networks}
     for leak in leaks.GROUND_TRUTH:
         assert leak.vantage in inv.vantages
-        assert leak.group in prod_nets or leak.group in HOSTS
+        prod_domains = set(inv.environments["production"].dns_domains)
+        assert leak.group in prod_nets or leak.group in HOSTS or leak.group in prod_domains
     assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 10
 
 

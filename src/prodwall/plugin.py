@@ -67,6 +67,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if run is not None:
             nets = [str(n) for e in run.loaded.inventory.production().values() for n in e.networks]
         metafunc.parametrize("prod_network", nets or [NO_TARGETS], scope="function")
+    if "prod_domain" in metafunc.fixturenames:
+        domains: list[Any] = []
+        if run is not None:
+            domains = [d for e in run.loaded.inventory.production().values() for d in e.dns_domains]
+        metafunc.parametrize("prod_domain", domains or [NO_TARGETS], scope="function")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -117,7 +122,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _group(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
-    return str(callspec.params.get("prod_network", item.name)) if callspec else item.name
+    if callspec is None:
+        return item.name
+    return str(callspec.params.get("prod_network", callspec.params.get("prod_domain", item.name)))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -67,9 +67,17 @@ class ProdwallRun:
         )
         if positive_control is not None:
             # the report shows which controls made silence count (or not)
-            verdict = replace(verdict, evidence={**verdict.evidence, "positive_controls": {
-                "passed": positive_control, "why_not": control_failure,
-                "controls": [o.detail for o in controls_seen]}})
+            verdict = replace(
+                verdict,
+                evidence={
+                    **verdict.evidence,
+                    "positive_controls": {
+                        "passed": positive_control,
+                        "why_not": control_failure,
+                        "controls": [o.detail for o in controls_seen],
+                    },
+                },
+            )
         self.record(verdict)
         _to_pytest(verdict)
         return verdict

@@ -72,7 +72,7 @@ GROUND_TRUTH: tuple[Leak, ...] = (
         "dns",
         "DNS-NAME-01",
         "dev",
-        PROD4,
+        ZONES["prod"].domain,
         "the dev resolver answers production names with production addresses",
     ),
     Leak(

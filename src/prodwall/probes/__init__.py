@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from ..plan import Plan, Probe
 from ..verdicts import Observation
-from . import network, routes
+from . import dns, network, routes
 
 Family = Callable[[tuple[Probe, ...], Plan], tuple[Observation, ...]]
 
@@ -18,6 +18,7 @@ Family = Callable[[tuple[Probe, ...], Plan], tuple[Observation, ...]]
 FAMILIES: dict[str, tuple[frozenset[str], Family]] = {
     "routes": (frozenset({"route"}), routes.run),
     "network": (network.KINDS, network.run),
+    "dns": (dns.KINDS, dns.run),
 }
 
 

@@ -42,13 +42,12 @@ def _parse_ports(text: str) -> list[int]:
     return ports
 
 
-def tcp_sweep(targets: list[str], ports: list[int], opts: dict[str, Any]) -> dict[str, Any]:
+def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
     method = opts.get("method", "auto")
     if method != "connect":
         try:
             result = synscan.sweep(
-                targets,
-                ports,
+                blocks,
                 rate=opts.get("rate", 20000),
                 retries=opts.get("retries", 1),
                 wait=opts.get("wait", 1.0),
@@ -58,49 +57,66 @@ def tcp_sweep(targets: list[str], ports: list[int], opts: dict[str, Any]) -> dic
         except RawSocketsUnavailable:
             _say("no CAP_NET_RAW here: falling back to TCP connect() (weaker evidence)")
     started = time.monotonic()
-    pairs = [(t, p) for t in targets for p in ports]
+    pairs = [(b.target, p) for b in blocks for p in b.ports]
     found = connect.connect_all(
         pairs, timeout=opts.get("connect_timeout", 2.0), concurrency=opts.get("concurrency", 1000)
     )
-    groups = _group([(r.target, r.port, r.status, "", -1, -1, 0, r.detail) for r in found])
+    rows = [(r.target, r.port, r.status, "", -1, -1, 0, r.detail) for r in found]
     return {
         "method": "tcp-connect",
         "sent": len(pairs),
         "retransmitted": 0,
         "seconds": round(time.monotonic() - started, 3),
-        "groups": groups,
+        "groups": _group(rows),
         "pcap": [],
     }
 
 
 def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
-    rows = []
-    nports = len(r.ports)
-    for t, target in enumerate(r.targets):
-        base = t * nports
-        for pi, port in enumerate(r.ports):
-            i = base + pi
-            status = STATUS_NAMES[r.status[i]]
-            rid = r.responder[i]
-            who, itype, code = r.responders[rid] if rid != 0xFFFF else ("", -1, -1)
-            rows.append((target, port, status, who, itype, code, r.ttl[i], ""))
+    groups: list[dict[str, Any]] = []
+    for blk, start in zip(r.blocks, r.offsets, strict=True):
+        n = len(blk.ports)
+        status, ttl = r.status[start : start + n], r.ttl[start : start + n]
+        resp = r.responder[start : start + n]
+        if (
+            n
+            and status.count(status[:1]) == n
+            and ttl.count(ttl[:1]) == n
+            and resp.count(resp[0]) == n
+        ):  # the usual case: one outcome for the whole block
+            groups.append(_emit(_row_key(r, blk.target, status[0], resp[0], ttl[0]), blk.ports))
+            continue
+        rows = []
+        for j, port in enumerate(blk.ports):
+            _t, st, who, itype, code, tl, detail = _row_key(
+                r, blk.target, status[j], resp[j], ttl[j]
+            )
+            rows.append((blk.target, port, st, who, itype, code, tl, detail))
+        groups += _group(rows)
     return {
         "sent": r.sent,
         "retransmitted": r.retransmitted,
         "seconds": round(r.seconds, 3),
-        "groups": _group(rows),
+        "groups": groups,
         "pcap": [base64.b64encode(p).decode() for p in r.answers_pcap],
     }
 
 
+def _row_key(
+    r: synscan.SweepResult, target: str, status: int, rid: int, ttl: int
+) -> tuple[str, str, str, int, int, int, str]:
+    who, itype, code = r.responders[rid] if rid != 0xFFFF else ("", -1, -1)
+    return (target, STATUS_NAMES[status], who, itype, code, ttl, "")
+
+
 def _group(rows: list[tuple[str, int, str, str, int, int, int, str]]) -> list[dict[str, Any]]:
-    """Run-length groups of identical outcomes; open and closed ports stay one per row."""
+    """Run-length groups of identical outcomes per target, ports kept as ranges."""
     out: list[dict[str, Any]] = []
     key: tuple[Any, ...] | None = None
     ports: list[int] = []
     for target, port, status, who, itype, code, ttl, detail in rows:
         new = (target, status, who, itype, code, ttl, detail)
-        if new == key and status not in ("open", "closed"):
+        if new == key:
             ports.append(port)
             continue
         if key is not None:
@@ -125,15 +141,34 @@ def _emit(key: tuple[Any, ...], ports: list[int]) -> dict[str, Any]:
     }
 
 
+def _blocks(specs: list[dict[str, Any]]) -> list[synscan.Block]:
+    merged: dict[str, set[int]] = {}
+    for spec in specs:
+        merged.setdefault(spec["target"], set()).update(_parse_ports(spec["ports"]))
+    return [synscan.Block(t, sorted(p)) for t, p in merged.items()]
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"controls": [], "tcp": [], "udp": [], "icmp": [], "errors": []}
+    out: dict[str, Any] = {"controls": [], "tcp": None, "udp": [], "icmp": [], "errors": []}
     opts = job.get("options", {})
-    for control in job.get("controls", []):
-        out["controls"].append(_control(control, opts))
-    for sweep_job in job.get("tcp", []):
-        targets, ports = sweep_job["targets"], _parse_ports(sweep_job["ports"])
-        _say(f"tcp: {len(targets)} addresses x {len(ports):,} ports")
-        out["tcp"].append(tcp_sweep(targets, ports, opts))
+    controls = job.get("controls", [])
+    tcp_controls = [c for c in controls if c["kind"] == "tcp"]
+    # TCP controls ride in the same sweep as the probes: same method, same run, same time
+    blocks = _blocks(
+        [
+            *job.get("tcp", []),
+            *({"target": c["address"], "ports": str(c["port"])} for c in tcp_controls),
+        ]
+    )
+    if blocks:
+        _say(f"tcp: {len(blocks)} addresses, {sum(len(b.ports) for b in blocks):,} probes")
+        out["tcp"] = tcp_sweep(blocks, opts)
+    for c in controls:
+        if c["kind"] == "tcp":
+            status = _status_of(out["tcp"], c["address"], c["port"])
+            out["controls"].append({**c, "observed": status, "method": out["tcp"]["method"]})
+        else:
+            out["controls"].append(_control(c, opts))
     if job.get("udp"):
         pairs = [(p["target"], port) for p in job["udp"] for port in _parse_ports(p["ports"])]
         _say(f"udp: {len(pairs):,} probes")
@@ -149,12 +184,15 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _status_of(sweep: dict[str, Any], address: str, port: int) -> str:
+    for g in sweep["groups"]:
+        if g["target"] == address and port in _parse_ports(g["ports"]):
+            return str(g["status"])
+    return "error"
+
+
 def _control(control: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
     kind, address = control["kind"], control["address"]
-    if kind == "tcp":
-        result = tcp_sweep([address], [control["port"]], {**opts, "retries": 2})
-        status = result["groups"][0]["status"] if result["groups"] else "error"
-        return {**control, "observed": status, "method": result["method"]}
     if kind == "udp":
         r = udp.probe_all([(address, control["port"])], retries=2)[0]
         return {**control, "observed": r.status, "detail": r.detail}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,6 @@ def _network_of(address: str, nets: list[IPNetwork]) -> str:
 
 def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
     p = plan.probing
-    tcp_sets: dict[str, list[str]] = defaultdict(list)
-    for probe in probes:
-        if probe.kind == "tcp" and probe.ports is not None:
-            tcp_sets[str(probe.ports)].append(probe.target)
     controls = []
     for probe in probes:
         if probe.kind != "control":
@@ -60,7 +55,11 @@ def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
             "method": p.method,
         },
         "controls": controls,
-        "tcp": [{"targets": t, "ports": ports} for ports, t in tcp_sets.items()],
+        "tcp": [
+            {"target": pr.target, "ports": str(pr.ports)}
+            for pr in probes
+            if pr.kind == "tcp" and pr.ports is not None
+        ],
         "udp": [
             {"target": pr.target, "ports": str(pr.ports)}
             for pr in probes
@@ -71,7 +70,7 @@ def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
 
 
 def _timeout(job: dict[str, Any], rate: int) -> float:
-    total = sum(len(s["targets"]) * _count(s["ports"]) for s in job["tcp"])
+    total = sum(_count(s["ports"]) for s in job["tcp"])
     return 120 + 3 * total / max(rate, 1)
 
 
@@ -87,7 +86,7 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     if not probes:
         return ()
     job = build_job(probes, plan)
-    hosts = {pr.target: pr.host for pr in probes}
+    hosts = {pr.target: pr.host for pr in probes if pr.kind != "control"}
     prod_nets = [ipaddress.ip_network(pr.target) for pr in plan.of_kind("route")]
     try:
         result = run_agent(plan.vantage, job, _timeout(job, plan.probing.rate))
@@ -106,11 +105,12 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         )
     obs: list[Observation] = [*_controls(result["controls"])]
     pcap_packets: list[bytes] = []
-    for sweep in result["tcp"]:
+    for sweep in [result["tcp"]] if result.get("tcp") else []:
         pcap_packets += [base64.b64decode(p) for p in sweep.get("pcap", [])]
         stats = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
         for g in sweep["groups"]:
-            obs.append(_tcp_obs(g, stats, hosts, prod_nets))
+            if g["target"] in hosts:  # control blocks share the sweep; they are reported above
+                obs.append(_tcp_obs(g, stats, hosts, prod_nets))
     for u in result["udp"]:
         obs.append(_udp_obs(u, hosts, prod_nets))
     for e in result["icmp"]:

@@ -10,6 +10,7 @@ of status per probe, no Python object per probe).
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import errno
 import math
@@ -21,7 +22,7 @@ import socket
 import struct
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,11 +49,54 @@ class RawSocketsUnavailable(Exception):
     """No CAP_NET_RAW here: the caller falls back to TCP connect()."""
 
 
+@dataclass(frozen=True)
+class Block:
+    """One target address and the ports to probe on it (sorted, unique)."""
+
+    target: str
+    ports: list[int]
+
+
+class _Layout:
+    """Probe index <-> (block, port): blocks laid end to end in one index space."""
+
+    def __init__(self, blocks: list[Block]) -> None:
+        self.blocks = blocks
+        self.offsets: list[int] = []
+        total = 0
+        for blk in blocks:
+            self.offsets.append(total)
+            total += len(blk.ports)
+        self.total = total
+        self.by_target = {blk.target: i for i, blk in enumerate(blocks)}
+        # contiguous port lists (the usual 1-65535) need no lookup table
+        self.lo = [
+            blk.ports[0] if blk.ports and blk.ports[-1] - blk.ports[0] + 1 == len(blk.ports) else -1
+            for blk in blocks
+        ]
+        self.maps = [
+            None if self.lo[i] >= 0 else {p: j for j, p in enumerate(blk.ports)}
+            for i, blk in enumerate(blocks)
+        ]
+
+    def locate(self, target: str, port: int) -> int:
+        b = self.by_target.get(target)
+        if b is None:
+            return -1
+        lo = self.lo[b]
+        if lo >= 0:
+            j = port - lo
+            return self.offsets[b] + j if 0 <= j < len(self.blocks[b].ports) else -1
+        m = self.maps[b]
+        j = m.get(port, -1) if m is not None else -1
+        return self.offsets[b] + j if j >= 0 else -1
+
+
 @dataclass
 class SweepResult:
-    targets: list[str]
-    ports: list[int]
-    status: bytes  # per probe, index = target * len(ports) + port index
+    blocks: list[Block]
+    offsets: list[int]
+    status: bytes  # per probe: blocks laid end to end
     responder: array[int]  # per probe: index into responders (0xFFFF: none)
     ttl: bytes
     responders: list[tuple[str, int, int]]  # (address, icmp type, icmp code)
@@ -60,9 +104,6 @@ class SweepResult:
     retransmitted: int
     seconds: float
     answers_pcap: list[bytes] = field(default_factory=list)  # raw IP packets of answers
-
-    def index(self, target: int, port_index: int) -> int:
-        return target * len(self.ports) + port_index
 
 
 def raw_available() -> bool:
@@ -94,9 +135,7 @@ def _receiver(
     status: mmap.mmap,
     responder: mmap.mmap,
     ttl: mmap.mmap,
-    targets: list[str],
-    port_index: array[int],
-    nports: int,
+    blocks: list[Block],
     secret: int,
     sport: int,
     pcap_limit: int,
@@ -108,7 +147,7 @@ def _receiver(
     except OSError:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
     sock.settimeout(0.05)
-    target_index = {t: i for i, t in enumerate(targets)}
+    layout = _Layout(blocks)
     resp = memoryview(responder).cast("H")
     responders: dict[tuple[str, int, int], int] = {}
     pcap: list[bytes] = []
@@ -125,12 +164,8 @@ def _receiver(
         ans = parse(packet, sport)
         if ans is None:
             continue
-        t = target_index.get(ans.target)
-        pi = port_index[ans.port] if 0 < ans.port < 65536 else -1
-        if t is None or pi < 0:
-            continue
-        idx = t * nports + pi
-        if uncookie(ans.seq, secret) != idx:
+        idx = layout.locate(ans.target, ans.port)
+        if idx < 0 or uncookie(ans.seq, secret) != idx:
             continue  # not our probe (stale, forged or from another run)
         new = {"synack": OPEN, "rst": CLOSED, "icmp": ICMP}[ans.kind]
         old = status[idx]
@@ -150,8 +185,7 @@ def _receiver(
 
 
 def sweep(
-    targets: list[str],
-    ports: list[int],
+    blocks: list[Block],
     *,
     rate: float,
     retries: int = 1,
@@ -160,40 +194,25 @@ def sweep(
     pcap_limit: int = 2000,
     seed: int | None = None,
 ) -> SweepResult:
-    """SYN-probe every (target, port); retransmit silent probes `retries` times."""
+    """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times."""
     if not raw_available():
         raise RawSocketsUnavailable("raw sockets need CAP_NET_RAW")
     rng = random.Random(seed)  # noqa: S311 - probe order only; the cookie secret is below
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
     sport = rng.randrange(40000, 60000)
-    nports, total = len(ports), len(targets) * len(ports)
-    port_index = array("i", [-1]) * 65536
-    for i, p in enumerate(ports):
-        port_index[p] = i
-    status = mmap.mmap(-1, max(total, 1))
-    responder = mmap.mmap(-1, max(total, 1) * 2)
-    memoryview(responder).cast("H")[:] = array("H", [0xFFFF]) * total if total else array("H")
-    ttl = mmap.mmap(-1, max(total, 1))
+    layout = _Layout(blocks)
+    total = layout.total
+    size = max(total, 1)
+    status, ttl = mmap.mmap(-1, size), mmap.mmap(-1, size)
+    responder = mmap.mmap(-1, size * 2)
+    memoryview(responder)[:] = b"\xff" * (size * 2)
     ctx = mp.get_context("fork")
     ready, stop = ctx.Event(), ctx.Event()
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_receiver,
         daemon=True,
-        args=(
-            ready,
-            stop,
-            child_conn,
-            status,
-            responder,
-            ttl,
-            targets,
-            port_index,
-            nports,
-            secret,
-            sport,
-            pcap_limit,
-        ),
+        args=(ready, stop, child_conn, status, responder, ttl, blocks, secret, sport, pcap_limit),
     )
     proc.start()
     if not ready.wait(10):
@@ -201,40 +220,31 @@ def sweep(
         raise RuntimeError("the packet receiver did not start")
     started = time.monotonic()
     sent = retransmitted = 0
+    socks = {
+        4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
+        6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
+    }
     try:
-        templates = [SynTemplate(source_address(t), t, sport) for t in targets]
-        socks = {
-            4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
-            6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
-        }
         for s in socks.values():
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
-        dests = [(socks[6 if ":" in t else 4], (t, 0)) for t in targets]
+        templates = [SynTemplate(source_address(b.target), b.target, sport) for b in blocks]
+        dests = [(socks[6 if ":" in b.target else 4], (b.target, 0)) for b in blocks]
         for attempt in range(retries + 1):
             if attempt == 0:
-                order = _permutation(total, rng)
+                order: Iterable[int] = _permutation(total, rng)
             else:
-                order = [i for i in _silent(status, total)]
+                order = _silent(status, total)
                 rng.shuffle(order)
                 retransmitted += len(order)
             sent += _send(
-                order,
-                templates,
-                dests,
-                ports,
-                nports,
-                secret,
-                rate,
-                progress,
-                status,
-                started,
-                sent,
-                total,
+                order, layout, templates, dests, secret, rate, progress, status, sent, total
             )
             time.sleep(wait)
-            if not any(True for _ in _silent(status, total)):
+            if not _silent(status, total):
                 break
     finally:
+        for s in socks.values():
+            s.close()
         stop.set()
         responders, pcap = parent_conn.recv() if parent_conn.poll(15) else ([], [])
         proc.join(5)
@@ -242,10 +252,10 @@ def sweep(
             proc.kill()
     seconds = time.monotonic() - started
     return SweepResult(
-        targets,
-        ports,
+        blocks,
+        layout.offsets,
         bytes(status[:total]),
-        array("H", memoryview(responder).cast("H")[:total]),
+        array("H", bytes(responder[: total * 2])),
         bytes(ttl[:total]),
         responders,
         sent,
@@ -255,15 +265,18 @@ def sweep(
     )
 
 
-def _permutation(total: int, rng: random.Random) -> range | list[int]:
-    """A full-coverage pseudo-random walk: i -> (i * stride + offset) mod total."""
+def _permutation(total: int, rng: random.Random) -> Iterator[int]:
+    """A full-coverage pseudo-random walk, i -> (i * stride + offset) mod total, computed
+    on the fly: no list of a million indices."""
     if total <= 1:
-        return range(total)
+        yield from range(total)
+        return
     stride = rng.randrange(total // 3 + 1, total) | 1
     while math.gcd(stride, total) != 1:
         stride += 2
     offset = rng.randrange(total)
-    return [(i * stride + offset) % total for i in range(total)]
+    for i in range(total):
+        yield (i * stride + offset) % total
 
 
 def _silent(status: mmap.mmap, total: int) -> list[int]:
@@ -275,28 +288,27 @@ def _silent(status: mmap.mmap, total: int) -> list[int]:
 
 
 def _send(
-    order: range | list[int],
+    order: Iterable[int],
+    layout: _Layout,
     templates: list[SynTemplate],
-    dests: list,  # type: ignore[type-arg]
-    ports: list[int],
-    nports: int,
+    dests: list[tuple[socket.socket, tuple[str, int]]],
     secret: int,
     rate: float,
     progress: Progress | None,
     status: mmap.mmap,
-    started: float,
     already: int,
     total: int,
 ) -> int:
     batch = max(1, int(rate / 200))  # re-check the clock 200 times a second
     begin = time.monotonic()
     last_report = begin
+    offsets, blocks = layout.offsets, layout.blocks
     n = 0
     for i in order:
-        t, pi = divmod(i, nports)
-        sock, dest = dests[t]
+        b = bisect.bisect_right(offsets, i) - 1
+        sock, dest = dests[b]
         try:
-            sock.sendto(templates[t].fill(ports[pi], cookie(i, secret)), dest)
+            sock.sendto(templates[b].fill(blocks[b].ports[i - offsets[b]], cookie(i, secret)), dest)
         except OSError as exc:
             # the vantage's own kernel refused to send (no route, blackhole, prohibit):
             # positive evidence, recorded as such; other errors leave the probe silent
@@ -318,7 +330,7 @@ def _send(
                 last_report = now
                 answered = total - status[:total].count(b"\0")
                 progress(
-                    f"tcp: sent {already + n:,} (of {total:,} first pass), answered "
+                    f"tcp: sent {already + n:,} ({total:,} probes), answered "
                     f"{answered:,}, {n / (now - begin):,.0f} pkt/s"
                 )
     return n

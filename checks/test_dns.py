@@ -1,0 +1,49 @@
+"""DNS: production names, resolvers and zones are not available to the vantage."""
+
+from __future__ import annotations
+
+import pytest
+
+from prodwall.probes.network import control_status
+from prodwall.session import ProdwallRun
+
+
+@pytest.mark.control("DNS-NAME-01")
+def test_production_names_do_not_resolve_to_production(
+    prodwall: ProdwallRun, prod_domain: str, request: pytest.FixtureRequest
+) -> None:
+    mine = [
+        o
+        for o in prodwall.observe("dns")
+        if o.kind == "dns-name" and o.evidence.get("domain") == prod_domain
+    ]
+    # NXDOMAIN, REFUSED or a non-production answer is an answer: no silence to control for
+    prodwall.conclude(request.node, mine, prod_domain, positive_control=None)
+
+
+@pytest.mark.control("DNS-RESOLVER-01")
+def test_production_resolvers_do_not_answer(
+    prodwall: ProdwallRun, prod_network: str, request: pytest.FixtureRequest
+) -> None:
+    mine = [
+        o
+        for o in prodwall.observe("dns")
+        if o.kind == "dns-resolver" and o.evidence.get("network") == prod_network
+    ]
+    passed, why = control_status(prodwall.observe("network"), "udp")
+    prodwall.conclude(
+        request.node, mine, prod_network, positive_control=passed, control_failure=why
+    )
+
+
+@pytest.mark.control("DNS-AXFR-01")
+def test_zone_transfers_are_refused(
+    prodwall: ProdwallRun, prod_domain: str, request: pytest.FixtureRequest
+) -> None:
+    mine = [
+        o
+        for o in prodwall.observe("dns")
+        if o.kind == "dns-axfr" and o.evidence.get("domain") == prod_domain
+    ]
+    passed, why = control_status(prodwall.observe("network"), "udp")
+    prodwall.conclude(request.node, mine, prod_domain, positive_control=passed, control_failure=why)

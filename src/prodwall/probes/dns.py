@@ -1,0 +1,184 @@
+"""The DNS family: observations from the DNS agent at the vantage.
+
+NXDOMAIN or REFUSED for a production name is `blocked`; an answer that holds
+a production address is `reachable`; a resolver timeout is `inconclusive`
+(silence from a resolver proves nothing about what it would say).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from ..inventory.model import IPNetwork
+from ..plan import Plan, Probe
+from ..verdicts import Observation, Signal
+from .transport import AgentError, run_agent
+
+KINDS = frozenset({"dns-name", "dns-resolver", "dns-axfr"})
+
+
+def _domain_of(name: str, domains: list[str]) -> str:
+    name = name.rstrip(".")
+    return max((d for d in domains if name == d or name.endswith("." + d)), key=len, default="")
+
+
+def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
+    if not probes:
+        return ()
+    domains = [p.target for p in probes if p.kind == "dns-axfr"]
+    prod = [ipaddress.ip_network(p.target) for p in plan.of_kind("route")]
+    job = {
+        "names": [p.target for p in probes if p.kind == "dns-name"],
+        "resolvers": [p.target for p in probes if p.kind == "dns-resolver"],
+        "zones": domains,
+    }
+    hosts = {p.target: p.host for p in probes}
+    try:
+        result = run_agent(
+            plan.vantage, job, timeout=120 + 20 * len(probes), module="prodwall.probes.dnsagent"
+        )
+    except AgentError as exc:
+        return tuple(
+            Observation(
+                p.kind,
+                p.target,
+                Signal.FAILED,
+                str(exc),
+                p.host,
+                evidence={"domain": _domain_of(p.target, domains)},
+            )
+            for p in probes
+        )
+    obs = [_name_obs(n, r, domains, prod) for n, r in result["names"].items()]
+    for key, r in result["resolvers"].items():
+        server, zone = key.split("|")
+        for proto, res in r.items():
+            obs.append(_resolver_obs(server, proto, res, hosts.get(server), prod))
+    for key, r in result["axfr"].items():
+        server, zone = key.split("|")
+        obs.append(_axfr_obs(server, zone, r))
+    return tuple(obs)
+
+
+def _name_obs(
+    name: str, r: dict[str, Any], domains: list[str], prod: list[IPNetwork]
+) -> Observation:
+    ev = {
+        "domain": _domain_of(name, domains),
+        "nameservers": r.get("nameservers", []),
+        "addresses": r.get("addresses", []),
+    }
+    if r["status"] == "answer":
+        inside = [
+            a
+            for a in r["addresses"]
+            if any(
+                ipaddress.ip_address(a) in n
+                for n in prod
+                if n.version == ipaddress.ip_address(a).version
+            )
+        ]
+        if inside:
+            return Observation(
+                "dns-name",
+                name,
+                Signal.CROSSED,
+                f"resolves to production address(es) {', '.join(inside)}",
+                evidence=ev,
+                responder=",".join(ev["nameservers"]),
+            )
+        return Observation(
+            "dns-name",
+            name,
+            Signal.STOPPED,
+            f"resolves only to non-production addresses {', '.join(r['addresses'])}",
+            evidence=ev,
+        )
+    if r["status"] in ("nxdomain", "refused", "servfail", "noerror"):
+        return Observation(
+            "dns-name", name, Signal.STOPPED, f"does not resolve ({r['detail']})", evidence=ev
+        )
+    if r["status"] == "timeout":
+        return Observation(
+            "dns-name", name, Signal.FAILED, "the vantage's resolver timed out", evidence=ev
+        )
+    return Observation("dns-name", name, Signal.FAILED, r.get("detail", r["status"]), evidence=ev)
+
+
+def _resolver_obs(
+    server: str, proto: str, r: dict[str, Any], host: str | None, prod: list[IPNetwork]
+) -> Observation:
+    ip = ipaddress.ip_address(server)
+    ev = {
+        "network": next((str(n) for n in prod if n.version == ip.version and ip in n), ""),
+        "protocol": proto,
+    }
+    if r["status"] == "answer":
+        return Observation(
+            "dns-resolver",
+            server,
+            Signal.CROSSED,
+            f"production resolver answered over {proto} (rcode {r['rcode']})",
+            host,
+            proto,
+            53,
+            server,
+            ev,
+        )
+    if r["status"] == "refused":
+        return Observation(
+            "dns-resolver",
+            server,
+            Signal.STOPPED,
+            f"{proto}/53 refused before the resolver ({r.get('detail', '')})",
+            host,
+            proto,
+            53,
+            evidence=ev,
+        )
+    if r["status"] == "timeout":
+        return Observation(
+            "dns-resolver",
+            server,
+            Signal.SILENT,
+            f"no answer over {proto}",
+            host,
+            proto,
+            53,
+            evidence=ev,
+        )
+    return Observation(
+        "dns-resolver",
+        server,
+        Signal.FAILED,
+        r.get("detail", "error"),
+        host,
+        proto,
+        53,
+        evidence=ev,
+    )
+
+
+def _axfr_obs(server: str, zone: str, r: dict[str, Any]) -> Observation:
+    ev = {"domain": zone, "server": server}
+    if r["status"] == "transferred":
+        return Observation(
+            "dns-axfr",
+            zone,
+            Signal.CROSSED,
+            f"zone transfer from {server} succeeded ({r['records']} records)",
+            responder=server,
+            evidence=ev,
+        )
+    if r["status"] == "refused":
+        return Observation(
+            "dns-axfr",
+            zone,
+            Signal.STOPPED,
+            f"zone transfer from {server} refused ({r.get('detail', '')})",
+            evidence=ev,
+        )
+    if r["status"] == "timeout":
+        return Observation("dns-axfr", zone, Signal.SILENT, f"no answer from {server}", evidence=ev)
+    return Observation("dns-axfr", zone, Signal.FAILED, r.get("detail", "error"), evidence=ev)
