@@ -24,7 +24,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .wire import SynTemplate, cookie, parse, source_address, uncookie
 
@@ -128,18 +128,102 @@ def _bpf_inbound_only(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def _receiver(
-    ready: Any,
-    stop: Any,
-    conn: Any,
-    status: mmap.mmap,
-    responder: mmap.mmap,
-    ttl: mmap.mmap,
-    blocks: list[Block],
-    secret: int,
-    sport: int,
-    pcap_limit: int,
-) -> None:
+class Recorder:
+    """Matches answers to probes and records them in compact shared arrays."""
+
+    def __init__(self, blocks: list[Block], secret: int, sport: int, pcap_limit: int) -> None:
+        self.layout = _Layout(blocks)
+        self.secret, self.sport, self.pcap_limit = secret, sport, pcap_limit
+        size = max(self.layout.total, 1)
+        self.status, self.ttl = mmap.mmap(-1, size), mmap.mmap(-1, size)
+        self.responder = mmap.mmap(-1, size * 2)
+        self.responder[:] = b"\xff" * (size * 2)
+        self.responders: dict[tuple[str, int, int], int] = {}
+        self.pcap: list[bytes] = []
+
+    def record(self, packet: bytes) -> bool:
+        ans = parse(packet, self.sport)
+        if ans is None:
+            return False
+        idx = self.layout.locate(ans.target, ans.port)
+        if idx < 0 or uncookie(ans.seq, self.secret) != idx:
+            return False  # not our probe (stale, forged or from another run)
+        new = {"synack": OPEN, "rst": CLOSED, "icmp": ICMP}[ans.kind]
+        if self.status[idx] in (OPEN, CLOSED) and new == ICMP:
+            return True  # an answer from the host outranks an ICMP error
+        self.status[idx] = new
+        self.ttl[idx] = ans.ttl
+        rid = self.responders.setdefault(
+            (ans.responder, ans.icmp_type, ans.icmp_code), len(self.responders)
+        )
+        struct.pack_into("H", self.responder, idx * 2, min(rid, 0xFFFE))
+        limit = self.pcap_limit if new != ICMP else self.pcap_limit // 10
+        if len(self.pcap) < limit:  # answers first, then a sample of refusals
+            self.pcap.append(packet)
+        return True
+
+    def findings(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
+        return sorted(self.responders, key=self.responders.__getitem__), self.pcap
+
+
+class PacketNet(Protocol):
+    """Where SYNs go and answers come from: raw sockets, or a fake in unit tests."""
+
+    def start(self, recorder: Recorder) -> None: ...
+
+    def send(self, packet: bytearray, dest: tuple[str, int]) -> None: ...
+
+    def source(self, dst: str) -> str: ...
+
+    def stop(self) -> tuple[list[tuple[str, int, int]], list[bytes]]: ...
+
+
+class RawNet:
+    """Raw sockets to send; an AF_PACKET receiver in its own process (the other core)."""
+
+    def __init__(self) -> None:
+        if not raw_available():
+            raise RawSocketsUnavailable("raw sockets need CAP_NET_RAW")
+        self.socks = {
+            4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
+            6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
+        }
+        for s in self.socks.values():
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
+        ctx = mp.get_context("fork")
+        self.ready, self.halt = ctx.Event(), ctx.Event()
+        self.parent_conn, self.child_conn = ctx.Pipe(duplex=False)
+        self.ctx = ctx
+        self.proc: Any = None
+
+    def start(self, recorder: Recorder) -> None:
+        self.proc = self.ctx.Process(
+            target=_receive, daemon=True, args=(self.ready, self.halt, self.child_conn, recorder)
+        )
+        self.proc.start()
+        if not self.ready.wait(10):
+            self.proc.kill()
+            raise RuntimeError("the packet receiver did not start")
+
+    def send(self, packet: bytearray, dest: tuple[str, int]) -> None:
+        self.socks[6 if ":" in dest[0] else 4].sendto(packet, dest)
+
+    def source(self, dst: str) -> str:
+        return source_address(dst)
+
+    def stop(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
+        for s in self.socks.values():
+            s.close()
+        self.halt.set()
+        found = self.parent_conn.recv() if self.parent_conn.poll(15) else ([], [])
+        if self.proc is not None:
+            self.proc.join(5)
+            if self.proc.is_alive():
+                self.proc.kill()
+        return found  # type: ignore[no-any-return]
+
+
+def _receive(ready: Any, halt: Any, conn: Any, recorder: Recorder) -> None:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     _bpf_inbound_only(sock)
     try:
@@ -147,40 +231,18 @@ def _receiver(
     except OSError:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
     sock.settimeout(0.05)
-    layout = _Layout(blocks)
-    resp = memoryview(responder).cast("H")
-    responders: dict[tuple[str, int, int], int] = {}
-    pcap: list[bytes] = []
     buf = bytearray(2048)
     ready.set()
     while True:
         try:
             n = sock.recv_into(buf)
         except TimeoutError:
-            if stop.is_set():
+            if halt.is_set():
                 break
             continue
-        packet = bytes(buf[:n])
-        ans = parse(packet, sport)
-        if ans is None:
-            continue
-        idx = layout.locate(ans.target, ans.port)
-        if idx < 0 or uncookie(ans.seq, secret) != idx:
-            continue  # not our probe (stale, forged or from another run)
-        new = {"synack": OPEN, "rst": CLOSED, "icmp": ICMP}[ans.kind]
-        old = status[idx]
-        if old in (OPEN, CLOSED) and new == ICMP:
-            continue  # an answer from the host outranks an ICMP error
-        status[idx] = new
-        ttl[idx] = ans.ttl
-        key = (ans.responder, ans.icmp_type, ans.icmp_code)
-        rid = responders.setdefault(key, len(responders))
-        resp[idx] = min(rid, 0xFFFE)
-        limit = pcap_limit if new != ICMP else pcap_limit // 10  # answers first, some refusals
-        if len(pcap) < limit:
-            pcap.append(packet)
+        recorder.record(bytes(buf[:n]))
     sock.close()
-    conn.send((sorted(responders, key=responders.__getitem__), pcap))
+    conn.send(recorder.findings())
     conn.close()
 
 
@@ -193,42 +255,21 @@ def sweep(
     progress: Progress | None = None,
     pcap_limit: int = 2000,
     seed: int | None = None,
+    net: PacketNet | None = None,
 ) -> SweepResult:
     """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times."""
-    if not raw_available():
-        raise RawSocketsUnavailable("raw sockets need CAP_NET_RAW")
+    net = net if net is not None else RawNet()
     rng = random.Random(seed)  # noqa: S311 - probe order only; the cookie secret is below
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
     sport = rng.randrange(40000, 60000)
-    layout = _Layout(blocks)
-    total = layout.total
-    size = max(total, 1)
-    status, ttl = mmap.mmap(-1, size), mmap.mmap(-1, size)
-    responder = mmap.mmap(-1, size * 2)
-    memoryview(responder)[:] = b"\xff" * (size * 2)
-    ctx = mp.get_context("fork")
-    ready, stop = ctx.Event(), ctx.Event()
-    parent_conn, child_conn = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_receiver,
-        daemon=True,
-        args=(ready, stop, child_conn, status, responder, ttl, blocks, secret, sport, pcap_limit),
-    )
-    proc.start()
-    if not ready.wait(10):
-        proc.kill()
-        raise RuntimeError("the packet receiver did not start")
+    recorder = Recorder(blocks, secret, sport, pcap_limit)
+    layout, status, total = recorder.layout, recorder.status, recorder.layout.total
+    net.start(recorder)
     started = time.monotonic()
     sent = retransmitted = 0
-    socks = {
-        4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
-        6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
-    }
     try:
-        for s in socks.values():
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
-        templates = [SynTemplate(source_address(b.target), b.target, sport) for b in blocks]
-        dests = [(socks[6 if ":" in b.target else 4], (b.target, 0)) for b in blocks]
+        templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
+        dests = [(b.target, 0) for b in blocks]
         for attempt in range(retries + 1):
             if attempt == 0:
                 order: Iterable[int] = _permutation(total, rng)
@@ -237,26 +278,20 @@ def sweep(
                 rng.shuffle(order)
                 retransmitted += len(order)
             sent += _send(
-                order, layout, templates, dests, secret, rate, progress, status, sent, total
+                order, layout, templates, dests, net, secret, rate, progress, status, sent, total
             )
             time.sleep(wait)
             if not _silent(status, total):
                 break
     finally:
-        for s in socks.values():
-            s.close()
-        stop.set()
-        responders, pcap = parent_conn.recv() if parent_conn.poll(15) else ([], [])
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
+        responders, pcap = net.stop()
     seconds = time.monotonic() - started
     return SweepResult(
         blocks,
         layout.offsets,
         bytes(status[:total]),
-        array("H", bytes(responder[: total * 2])),
-        bytes(ttl[:total]),
+        array("H", bytes(recorder.responder[: total * 2])),
+        bytes(recorder.ttl[:total]),
         responders,
         sent,
         retransmitted,
@@ -291,7 +326,8 @@ def _send(
     order: Iterable[int],
     layout: _Layout,
     templates: list[SynTemplate],
-    dests: list[tuple[socket.socket, tuple[str, int]]],
+    dests: list[tuple[str, int]],
+    net: PacketNet,
     secret: int,
     rate: float,
     progress: Progress | None,
@@ -306,9 +342,10 @@ def _send(
     n = 0
     for i in order:
         b = bisect.bisect_right(offsets, i) - 1
-        sock, dest = dests[b]
         try:
-            sock.sendto(templates[b].fill(blocks[b].ports[i - offsets[b]], cookie(i, secret)), dest)
+            net.send(
+                templates[b].fill(blocks[b].ports[i - offsets[b]], cookie(i, secret)), dests[b]
+            )
         except OSError as exc:
             # the vantage's own kernel refused to send (no route, blackhole, prohibit):
             # positive evidence, recorded as such; other errors leave the probe silent

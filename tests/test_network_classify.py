@@ -1,0 +1,147 @@
+"""From agent results to observations: who answered decides crossed or stopped."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from prodwall.probes.network import _controls, _icmp_obs, _tcp_obs, _udp_obs, control_status
+from prodwall.verdicts import Signal
+
+PROD = [ipaddress.ip_network("198.19.10.0/24"), ipaddress.ip_network("fd00:19:10::/64")]
+STATS = {"method": "raw-syn", "sent": 1, "retransmitted": 0, "seconds": 0.1}
+HOSTS = {"198.19.10.10": "prod-db", "fd00:19:10::10": "prod-db"}
+
+
+def _group(
+    status: str,
+    responder: str = "",
+    icmp: tuple[int, int] = (-1, -1),
+    target: str = "198.19.10.10",
+    ports: str = "5432",
+    count: int = 1,
+) -> dict:  # type: ignore[type-arg]
+    return {
+        "target": target,
+        "status": status,
+        "responder": responder,
+        "icmp": list(icmp),
+        "ttl": 63,
+        "ports": ports,
+        "count": count,
+        "detail": "",
+    }
+
+
+def test_tcp_answers_from_production_cross_the_boundary() -> None:
+    assert _tcp_obs(_group("open", "198.19.10.10"), STATS, HOSTS, PROD).signal is Signal.CROSSED
+    closed = _tcp_obs(_group("closed", "198.19.10.10"), STATS, HOSTS, PROD)
+    assert closed.signal is Signal.CROSSED and "reached the host" in closed.detail
+
+
+def test_icmp_error_decides_by_who_sent_it() -> None:
+    boundary = _tcp_obs(
+        _group("filtered-icmp", "198.18.1.1", (3, 13), ports="1-65535", count=65535),
+        STATS,
+        HOSTS,
+        PROD,
+    )
+    assert boundary.signal is Signal.STOPPED
+    assert boundary.detail == ("ICMP admin-prohibited from 198.18.1.1 (non-production device)")
+    assert boundary.count == 65535 and boundary.ports == "1-65535" and boundary.port is None
+    host = _tcp_obs(_group("filtered-icmp", "198.19.10.10", (3, 10)), STATS, HOSTS, PROD)
+    assert host.signal is Signal.CROSSED and "production host" in host.detail
+    v6 = _tcp_obs(
+        _group("filtered-icmp", "fd00:18:1::1", (1, 1), target="fd00:19:10::10"), STATS, HOSTS, PROD
+    )
+    assert v6.signal is Signal.STOPPED and "admin-prohibited" in v6.detail
+
+
+def test_silence_and_local_refusal() -> None:
+    assert _tcp_obs(_group("silent"), STATS, HOSTS, PROD).signal is Signal.SILENT
+    assert _tcp_obs(_group("no-route"), STATS, HOSTS, PROD).signal is Signal.STOPPED
+
+
+def test_connect_method_is_labelled_weaker() -> None:
+    weak = {**STATS, "method": "tcp-connect"}
+    obs = _tcp_obs(_group("open"), weak, HOSTS, PROD)
+    assert obs.detail.endswith("[tcp-connect: weaker evidence]")
+    assert obs.evidence["method"] == "tcp-connect"
+
+
+def test_udp_and_icmp() -> None:
+    base = {
+        "target": "198.19.10.53",
+        "port": 53,
+        "responder": "",
+        "icmp_type": -1,
+        "icmp_code": -1,
+        "detail": "",
+    }
+    assert (
+        _udp_obs({**base, "status": "open", "responder": "198.19.10.53"}, HOSTS, PROD).signal
+        is Signal.CROSSED
+    )
+    assert (
+        _udp_obs(
+            {
+                **base,
+                "status": "closed",
+                "responder": "198.19.10.53",
+                "icmp_type": 3,
+                "icmp_code": 3,
+            },
+            HOSTS,
+            PROD,
+        ).signal
+        is Signal.CROSSED
+    )
+    assert (
+        _udp_obs(
+            {
+                **base,
+                "status": "filtered-icmp",
+                "responder": "198.18.2.1",
+                "icmp_type": 3,
+                "icmp_code": 13,
+            },
+            HOSTS,
+            PROD,
+        ).signal
+        is Signal.STOPPED
+    )
+    assert _udp_obs({**base, "status": "open|filtered"}, HOSTS, PROD).signal is Signal.SILENT
+    echo = {
+        "target": "198.19.10.10",
+        "responder": "198.19.10.10",
+        "icmp_type": 0,
+        "icmp_code": 0,
+        "detail": "",
+    }
+    assert _icmp_obs({**echo, "status": "reply"}, HOSTS, PROD).signal is Signal.CROSSED
+
+
+def _control(kind: str, expect: str, observed: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "kind": kind,
+        "address": "198.18.3.10",
+        "port": 81,
+        "expect": expect,
+        "observed": observed,
+        "host": "artifacts",
+        "why": "w",
+    }
+
+
+def test_control_status_needs_every_control_to_pass_and_a_closed_one_for_tcp() -> None:
+    ok = _controls([_control("tcp", "answer", "open"), _control("tcp", "closed", "closed")])
+    assert control_status(tuple(ok), "tcp") == (True, "")
+    only_open = _controls([_control("tcp", "answer", "open")])
+    passed, why = control_status(tuple(only_open), "tcp")
+    assert not passed and "no known-closed TCP control" in why
+    broken = _controls([_control("tcp", "answer", "silent"), _control("tcp", "closed", "closed")])
+    passed, why = control_status(tuple(broken), "tcp")
+    assert not passed and "expected answer, saw silent" in why
+    assert control_status((), "udp") == (
+        False,
+        "no positive control for udp is declared for this vantage",
+    )

@@ -1,0 +1,174 @@
+"""The SYN sweep's classification, cookie matching and retransmission, on a fake network."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import struct
+from collections.abc import Callable
+
+import pytest
+
+from prodwall.probes.synscan import (
+    CLOSED,
+    ICMP,
+    NO_ROUTE,
+    OPEN,
+    SILENT,
+    Block,
+    Recorder,
+    sweep,
+)
+from prodwall.probes.wire import cookie, uncookie
+
+SRC4, SRC6 = "198.18.1.10", "fd00:18:1::10"
+ROUTER4, ROUTER6 = "198.18.1.1", "fd00:18:1::1"
+
+Behaviour = Callable[[str, int, int], str | None]  # (dst, port, attempt) -> answer kind
+
+
+def _ip(src: str, dst: str, proto: int, payload: bytes, ttl: int = 63) -> bytes:
+    if ":" in src:
+        return (
+            struct.pack("!IHBB", 6 << 28, len(payload), proto, ttl)
+            + ipaddress.ip_address(src).packed
+            + ipaddress.ip_address(dst).packed
+            + payload
+        )
+    return (
+        struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(payload), 0, 0, ttl, proto, 0)
+        + ipaddress.ip_address(src).packed
+        + ipaddress.ip_address(dst).packed
+        + payload
+    )
+
+
+def _tcp(sport: int, dport: int, seq: int, ack: int, flags: int) -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 0, 0, 0)
+
+
+class FakeNet:
+    """Answers each SYN as `behaviour` says, by building the packet a real host would."""
+
+    def __init__(self, behaviour: Behaviour, src_changes_to: str | None = None) -> None:
+        self.behaviour = behaviour
+        self.attempts: dict[tuple[str, int], int] = {}
+        self.recorder: Recorder | None = None
+        self.forge: list[bytes] = []
+
+    def start(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def source(self, dst: str) -> str:
+        return SRC6 if ":" in dst else SRC4
+
+    def send(self, packet: bytearray, dest: tuple[str, int]) -> None:
+        assert self.recorder is not None
+        dst = dest[0]
+        sport, dport, seq = struct.unpack_from("!HHI", packet)
+        attempt = self.attempts.get((dst, dport), 0)
+        self.attempts[(dst, dport)] = attempt + 1
+        kind = self.behaviour(dst, dport, attempt)
+        src = self.source(dst)
+        if kind == "no-route":
+            raise OSError(errno.ENETUNREACH, "Network is unreachable")
+        if kind in ("synack", "rst"):
+            flags = 0x12 if kind == "synack" else 0x14
+            self.recorder.record(_ip(dst, src, 6, _tcp(dport, sport, 777, seq + 1, flags)))
+        elif kind == "icmp":
+            quoted = _ip(src, dst, 6, bytes(packet[:8]), 64)
+            v6 = ":" in dst
+            header = struct.pack("!BBHI", 1 if v6 else 3, 1 if v6 else 13, 0, 0)
+            router = ROUTER6 if v6 else ROUTER4
+            self.recorder.record(_ip(router, src, 58 if v6 else 1, header + quoted, 64))
+
+    def stop(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
+        assert self.recorder is not None
+        for packet in self.forge:
+            self.recorder.record(packet)
+        return self.recorder.findings()
+
+
+def _status(result, target: str, port: int) -> int:  # type: ignore[no-untyped-def]
+    for blk, start in zip(result.blocks, result.offsets, strict=True):
+        if blk.target == target:
+            return result.status[start + blk.ports.index(port)]
+    raise KeyError(target)
+
+
+@pytest.mark.parametrize("target", ["198.19.0.5", "fd00:19::5"])
+def test_each_answer_is_classified(target: str) -> None:
+    kinds = {22: "synack", 23: "rst", 24: "icmp", 25: None, 26: "no-route"}
+    net = FakeNet(lambda dst, port, attempt: kinds.get(port))
+    result = sweep([Block(target, [22, 23, 24, 25, 26])], rate=1e6, retries=1, wait=0, net=net)
+    assert [_status(result, target, p) for p in (22, 23, 24, 25, 26)] == [
+        OPEN,
+        CLOSED,
+        ICMP,
+        SILENT,
+        NO_ROUTE,
+    ]
+    router = ROUTER6 if ":" in target else ROUTER4
+    icmp = (1, 1) if ":" in target else (3, 13)
+    assert (router, *icmp) in result.responders
+    assert (target, -1, -1) in result.responders  # the host itself answered 22 and 23
+    assert len(result.answers_pcap) == 3  # SYN-ACK, RST and a sample of the ICMP refusals
+
+
+def test_silent_probes_are_retransmitted_and_late_answers_count() -> None:
+    # ports 1-50 answer only on their second attempt; 51-60 never answer
+    net = FakeNet(lambda dst, port, attempt: None if port > 50 or attempt == 0 else "rst")
+    blocks = [Block("198.19.0.5", list(range(1, 61)))]
+    result = sweep(blocks, rate=1e6, retries=2, wait=0, net=net)
+    assert result.retransmitted == 60 + 10
+    assert result.sent == 60 + 60 + 10
+    assert [_status(result, "198.19.0.5", p) for p in (1, 50)] == [CLOSED, CLOSED]
+    assert _status(result, "198.19.0.5", 51) == SILENT
+    none = sweep(
+        blocks, rate=1e6, retries=0, wait=0, net=FakeNet(lambda d, p, a: None if a == 0 else "rst")
+    )
+    assert none.retransmitted == 0 and set(none.status) == {SILENT}
+
+
+def test_answers_that_do_not_match_a_cookie_are_ignored() -> None:
+    target = "198.19.0.5"
+    net = FakeNet(lambda dst, port, attempt: None)
+    # a RST acknowledging a sequence number we never sent, and one from an unprobed host
+    net.forge = [
+        _ip(target, SRC4, 6, _tcp(22, 1, 0, 12345, 0x14)),
+        _ip("198.19.0.99", SRC4, 6, _tcp(22, 1, 0, 1, 0x14)),
+    ]
+    result = sweep([Block(target, [22])], rate=1e6, retries=0, wait=0, net=net)
+    assert result.status == bytes([SILENT])
+
+
+def test_recorder_checks_cookie_port_and_source_port() -> None:
+    blocks = [Block("198.19.0.5", [80, 443]), Block("198.19.0.6", list(range(1, 1001)))]
+    rec = Recorder(blocks, secret=0xC0FFEE, sport=40001, pcap_limit=10)
+    idx = rec.layout.locate("198.19.0.6", 700)
+    assert idx == 2 + 699
+    good = _ip("198.19.0.6", SRC4, 6, _tcp(700, 40001, 5, cookie(idx, 0xC0FFEE) + 1, 0x12))
+    wrong_sport = _ip("198.19.0.6", SRC4, 6, _tcp(700, 40002, 5, cookie(idx, 0xC0FFEE) + 1, 0x12))
+    wrong_index = _ip("198.19.0.6", SRC4, 6, _tcp(701, 40001, 5, cookie(idx, 0xC0FFEE) + 1, 0x12))
+    assert rec.record(wrong_sport) is False
+    assert rec.record(wrong_index) is False
+    assert rec.record(good) is True and rec.status[idx] == OPEN
+
+
+def test_cookie_round_trips_and_spreads() -> None:
+    secret = 0x5EED
+    seqs = {cookie(i, secret) for i in range(100_000)}
+    assert len(seqs) == 100_000
+    assert all(uncookie(cookie(i, secret), secret) == i for i in (0, 1, 65535, 1_048_559))
+    assert cookie(1, secret) != cookie(1, secret ^ 1)
+
+
+def test_no_python_object_per_probe() -> None:
+    """Per-probe state is a few bytes in arrays: a million probes fit in a few MB."""
+    blocks = [Block(f"198.19.0.{i}", list(range(1, 65536))) for i in range(1, 17)]
+    rec = Recorder(blocks, secret=1, sport=40000, pcap_limit=0)
+    assert rec.layout.total == 1_048_560
+    assert len(rec.status) + len(rec.ttl) + len(rec.responder) == 4 * 1_048_560
+    assert all(m is None for m in rec.layout.maps)  # contiguous ranges: no lookup tables
+    socket.inet_aton("198.19.0.1")
