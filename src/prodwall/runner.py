@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from .errors import ProdwallError
+from .probes.network import EVIDENCE_DIR_ENV
 from .results import Results, read_results
 
 
@@ -59,7 +61,10 @@ def run_checks(
     ]
     if max_probes:
         cmd += ["--max-probes", str(max_probes)]
-    done = subprocess.run(cmd, capture_output=quiet, text=True)
+    if not quiet:
+        cmd.append("--capture=sys")  # the probe agent's progress reaches the terminal live
+    env = {**os.environ, EVIDENCE_DIR_ENV: str(out / "evidence")}
+    done = subprocess.run(cmd, capture_output=quiet, text=True, env=env)
     if done.returncode in (2, 3, 4) or not results_path.exists():
         detail = (done.stdout or "")[-2000:] if quiet else ""
         err = ChecksDidNotComplete(

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from . import connect, icmp, synscan, udp
+from . import connect, icmp, synscan, traceroute, udp
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -169,6 +169,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             out["controls"].append({**c, "observed": status, "method": out["tcp"]["method"]})
         else:
             out["controls"].append(_control(c, opts))
+    if out["tcp"] is not None and out["tcp"]["method"] == "raw-syn":
+        out["traces"] = _traces(out["tcp"], job.get("trace", []), opts)
     if job.get("udp"):
         pairs = [(p["target"], port) for p in job["udp"] for port in _parse_ports(p["ports"])]
         _say(f"udp: {len(pairs):,} probes")
@@ -182,6 +184,21 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         except PermissionError:
             out["errors"].append("icmp: raw ICMP sockets need CAP_NET_RAW")
     return out
+
+
+def _traces(
+    sweep: dict[str, Any], samples: list[dict[str, Any]], opts: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Where-blocked evidence: every reachable target and a sample per production network."""
+    picks: dict[str, int] = {}
+    for g in sweep["groups"]:
+        if g["status"] in ("open", "closed") and g["target"] not in picks:
+            picks[g["target"]] = _parse_ports(g["ports"])[0]
+    for s in samples:
+        picks.setdefault(s["target"], s["port"])
+    limit = opts.get("max_traces", 16)
+    _say(f"traceroute: {min(len(picks), limit)} targets")
+    return [traceroute.trace(t, p) for t, p in list(picks.items())[:limit]]
 
 
 def _status_of(sweep: dict[str, Any], address: str, port: int) -> str:

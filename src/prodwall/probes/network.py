@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +68,22 @@ def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
             if pr.kind == "udp" and pr.ports is not None
         ],
         "icmp": [pr.target for pr in probes if pr.kind == "icmp"],
+        "trace": _trace_samples(probes),
     }
+
+
+def _trace_samples(probes: tuple[Probe, ...]) -> list[dict[str, Any]]:
+    """The first TCP target of each production network (its lowest port) is traced."""
+    seen: set[str] = set()
+    out = []
+    for pr in probes:
+        if pr.kind != "tcp" or pr.ports is None:
+            continue
+        net = pr.environment + ("6" if ":" in pr.target else "4")
+        if net not in seen:
+            seen.add(net)
+            out.append({"target": pr.target, "port": next(iter(pr.ports))})
+    return out
 
 
 def _timeout(job: dict[str, Any], rate: int) -> float:
@@ -105,12 +122,13 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         )
     obs: list[Observation] = [*_controls(result["controls"])]
     pcap_packets: list[bytes] = []
+    traces = {t["target"]: t for t in result.get("traces", [])}
     for sweep in [result["tcp"]] if result.get("tcp") else []:
         pcap_packets += [base64.b64decode(p) for p in sweep.get("pcap", [])]
         stats = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
         for g in sweep["groups"]:
             if g["target"] in hosts:  # control blocks share the sweep; they are reported above
-                obs.append(_tcp_obs(g, stats, hosts, prod_nets))
+                obs.append(_tcp_obs(g, stats, hosts, prod_nets, traces.get(g["target"])))
     for u in result["udp"]:
         obs.append(_udp_obs(u, hosts, prod_nets))
     for e in result["icmp"]:
@@ -130,16 +148,21 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             for pr in probes
             if pr.kind == kind
         ]
-    _save_pcap(pcap_packets, plan)
+    saved = _save_pcap(pcap_packets, plan)
+    if saved:  # every TCP verdict names the capture of its answers, with its hash
+        obs = [
+            replace(o, evidence={**o.evidence, "pcap": saved}) if o.kind == "tcp" else o
+            for o in obs
+        ]
     return tuple(obs)
 
 
-def _save_pcap(packets: list[bytes], plan: Plan) -> None:
-    import os
-
+def _save_pcap(packets: list[bytes], plan: Plan) -> dict[str, Any] | None:
     folder = os.environ.get(EVIDENCE_DIR_ENV)
-    if folder and packets:
-        write_pcap(Path(folder) / f"{plan.vantage_name}-tcp-answers.pcap", packets)
+    if not folder or not packets:
+        return None
+    path = Path(folder) / f"{plan.vantage_name}-tcp-answers.pcap"
+    return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
 
 
 def _controls(controls: list[dict[str, Any]]) -> list[Observation]:
@@ -201,7 +224,11 @@ def _classify(
 
 
 def _tcp_obs(
-    g: dict[str, Any], stats: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]
+    g: dict[str, Any],
+    stats: dict[str, Any],
+    hosts: dict[str, str | None],
+    prod: list[IPNetwork],
+    trace: dict[str, Any] | None = None,
 ) -> Observation:
     signal, _ = _classify(g["status"], g["responder"], g["target"], prod)
     detail = {
@@ -234,6 +261,7 @@ def _tcp_obs(
             "ttl": g["ttl"],
             "icmp": g["icmp"],
             "sweep": stats,
+            **({"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}),
         },
         count=g["count"],
         ports=None if single else g["ports"],
