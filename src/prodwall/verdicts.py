@@ -7,6 +7,7 @@ the same run, proved that an answer would have been seen.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -183,6 +184,18 @@ def _evidence(obs: list[Observation]) -> dict[str, Any]:
     }
     if responders:
         out["responders"] = dict(responders.most_common(50))
+    methods: Counter[str] = Counter()
+    for o in obs:
+        if "method" in o.evidence:
+            methods[str(o.evidence["method"])] += o.count
+    if methods:
+        out["methods"] = dict(methods)
+    hops = {o.target: o.evidence["last_hop"] for o in obs if o.evidence.get("last_hop")}
+    if hops:  # where it stops: the last hop that answered a traceroute
+        out["last_hops"] = hops
+    files = {json.dumps(o.evidence["pcap"], sort_keys=True) for o in obs if "pcap" in o.evidence}
+    if files:  # sidecar captures, named with their sha256
+        out["files"] = [json.loads(f) for f in sorted(files)]
     return out
 
 

@@ -12,6 +12,7 @@ import base64
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import connect, icmp, synscan, traceroute, udp
@@ -198,7 +199,8 @@ def _traces(
         picks.setdefault(s["target"], s["port"])
     limit = opts.get("max_traces", 16)
     _say(f"traceroute: {min(len(picks), limit)} targets")
-    return [traceroute.trace(t, p) for t, p in list(picks.items())[:limit]]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # each trace waits on silent hops
+        return list(pool.map(lambda tp: traceroute.trace(*tp), list(picks.items())[:limit]))
 
 
 def _status_of(sweep: dict[str, Any], address: str, port: int) -> str:

@@ -44,6 +44,8 @@ def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> d
             hops.append({"ttl": ttl, **hop})
             if hop["what"] not in ("time-exceeded", "no answer"):
                 break
+            if len(hops) >= 2 and all(h["what"] == "no answer" for h in hops[-2:]):
+                break  # two silent hops: the path ends in a drop; more hops add nothing
     finally:
         send.close()
         recv.close()

@@ -1,0 +1,204 @@
+"""The network and DNS probes against the real lab (root; runs in CI).
+
+A copy of inventories/lab.yaml with fewer TCP ports keeps each run to a few
+seconds; the full 65,535-port sweep runs in the demo test and the benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.lab
+PORTS = "1-1100,5432,6443,8443"
+
+
+def _inventory(tmp: Path, control_port: str = "tcp/81") -> Path:
+    text = (REPO / "inventories" / "lab.yaml").read_text()
+    text = text.replace("  tcp_ports: 1-65535", f'  tcp_ports: "{PORTS}"')
+    text = text.replace("      service: tcp/81", f"      service: {control_port}")
+    path = tmp / f"lab-{control_port.replace('/', '')}.yaml"
+    path.write_text(text)
+    return path
+
+
+def _run(
+    inv: Path, vantage: str, out: Path, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodwall.cli",
+            "run",
+            "-i",
+            str(inv),
+            "-v",
+            vantage,
+            "--out",
+            str(out),
+            "--checks",
+            str(REPO / "checks"),
+            "--",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+    results = json.loads((out / "results.json").read_text())
+    return done.returncode, results
+
+
+def _verdicts(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(v["controls"][0], v["group"]): v for v in results["verdicts"]}
+
+
+@pytest.fixture(scope="module", params=["sealed", "leaky"])
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, tuple[int, dict[str, Any]]]]]:
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    profile: str = request.param
+    tmp = tmp_path_factory.mktemp(profile)
+    up = subprocess.run(
+        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", profile],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert up.returncode == 0, up.stderr
+    try:
+        inv = _inventory(tmp)
+        yield profile, {v: _run(inv, v, tmp / v) for v in ("dev", "test")}
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
+        )
+
+
+def test_sealed_is_blocked_with_controls_passed_and_leaky_leaks_are_named(
+    runs: tuple[str, dict[str, tuple[int, dict[str, Any]]]],
+) -> None:
+    profile, by_vantage = runs
+    dev_code, dev = by_vantage["dev"]
+    test_code, test = by_vantage["test"]
+    dv, tv = _verdicts(dev), _verdicts(test)
+    v4, v6 = "198.19.10.0/24", "fd00:19:10::/64"
+    for verdict in [*dev["verdicts"], *test["verdicts"]]:
+        controls = verdict["evidence"].get("positive_controls")
+        if controls is not None:
+            assert controls["passed"], controls
+    if profile == "sealed":
+        assert dev_code == test_code == 0
+        assert {v["outcome"] for v in [*dev["verdicts"], *test["verdicts"]]} == {"blocked"}
+        tcp_dev = dv[("NET-TCP-01", v4)]["evidence"]
+        assert tcp_dev["by_detail"] == {
+            "ICMP admin-prohibited from 198.18.1.1 (non-production device)": 5 * 1103
+        }
+        tcp_test = tv[("NET-TCP-01", v4)]["evidence"]
+        assert tcp_test["by_signal"] == {"silent": 5 * 1103}  # silent, made evidence by controls
+        return
+    assert dev_code == test_code == 1
+    tcp = dv[("NET-TCP-01", v4)]
+    assert tcp["outcome"] == "reachable"
+    assert tcp["findings"] == ["198.19.10.10 tcp/5432 (prod-db): open (SYN-ACK)"]
+    assert dv[("NET-TCP-01", v6)]["outcome"] == "reachable"  # the IPv6 path
+    assert any(
+        "fd00:19:10::20 tcp/443 (prod-web): open" in f for f in dv[("NET-TCP-01", v6)]["findings"]
+    )
+    udp = tv[("NET-UDP-01", v4)]
+    assert udp["outcome"] == "reachable"
+    assert "198.19.10.53 udp/53 (prod-dns): open: answered with 17 bytes" in udp["findings"]
+    # prod-web answers every UDP port (ICMP port-unreachable from the host): the bypass route
+    assert (
+        "198.19.10.20 udp/53 (prod-web): ICMP port-unreachable from 198.19.10.20" in udp["findings"]
+    )
+    assert tv[("NET-ROUTE-01", v4)]["outcome"] == "reachable"
+    assert dv[("DNS-NAME-01", "prod.pwlab.test")]["outcome"] == "reachable"
+    assert tv[("DNS-NAME-01", "prod.pwlab.test")]["outcome"] == "blocked"
+    assert tcp["evidence"]["last_hops"]["198.19.10.10"] == "198.19.10.10"  # it got there
+    assert tv[("NET-TCP-01", v4)]["evidence"]["methods"] == {"raw-syn": 5 * 1103}
+
+
+def test_pcap_and_last_hop_are_evidence(runs: tuple[str, dict[str, Any]]) -> None:
+    profile, by_vantage = runs
+    _code, dev = by_vantage["dev"]
+    tcp = _verdicts(dev)[("NET-TCP-01", "198.19.10.0/24")]["evidence"]
+    # where it is blocked: the router's dev address answers last on the way to prod-db
+    expected_hop = "198.19.10.10" if profile == "leaky" else "198.18.1.1"
+    assert tcp["last_hops"]["198.19.10.10"] == expected_hop
+    files = tcp["files"]
+    assert len(files) == 1 and files[0]["packets"] >= 1
+    data = Path(files[0]["file"]).read_bytes()
+    assert data[:4] == bytes.fromhex("d4c3b2a1")  # pcap magic, little endian
+    assert hashlib.sha256(data).hexdigest() == files[0]["sha256"]
+
+
+def test_broken_positive_control_makes_silence_inconclusive(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    subprocess.run(
+        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", "sealed"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    try:
+        # tcp/82 on the mirror is dropped by the firewall: the "closed" control stays silent
+        inv = _inventory(tmp_path, control_port="tcp/82")
+        code, results = _run(inv, "test", tmp_path / "test")
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
+        )
+    assert code == 3
+    tcp = _verdicts(results)[("NET-TCP-01", "198.19.10.0/24")]
+    assert tcp["outcome"] == "inconclusive"
+    assert "positive control failed" in tcp["reason"]
+    assert "expected closed, saw silent" in tcp["reason"]
+    assert _verdicts(results)[("NET-ROUTE-01", "198.19.10.0/24")]["outcome"] == "blocked"
+
+
+def test_vantage_without_cap_net_raw_falls_back_to_connect(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    subprocess.run(
+        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", "leaky"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    try:
+        inv = _inventory(tmp_path)
+        inv.write_text(inv.read_text().replace(f'tcp_ports: "{PORTS}"', 'tcp_ports: "5400-5500"'))
+        wrapper = {"PRODWALL_AGENT_WRAPPER": "setpriv --bounding-set=-net_raw --inh-caps=-net_raw"}
+        code, results = _run(inv, "dev", tmp_path / "dev", env=wrapper)
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
+        )
+    assert code == 1
+    verdicts = _verdicts(results)
+    tcp = verdicts[("NET-TCP-01", "198.19.10.0/24")]
+    assert tcp["outcome"] == "reachable"
+    assert tcp["findings"] == [
+        "198.19.10.10 tcp/5432 (prod-db): open (SYN-ACK) [tcp-connect: weaker evidence]"
+    ]
+    assert all("[tcp-connect: weaker evidence]" in d for d in tcp["evidence"]["by_detail"])
+    # ICMP needs raw sockets: without them that check cannot tell, and says so
+    icmp = verdicts[("NET-ICMP-01", "198.19.10.0/24")]
+    assert icmp["outcome"] == "inconclusive"
+    assert "CAP_NET_RAW" in json.dumps(icmp)
