@@ -63,7 +63,10 @@ class FakeNet:
     def source(self, dst: str) -> str:
         return SRC6 if ":" in dst else SRC4
 
-    def send(self, packet: bytearray, dest: tuple[str, int]) -> None:
+    def flush(self) -> None:
+        pass
+
+    def send(self, packet: bytearray, dest: tuple[str, int], index: int) -> None:
         assert self.recorder is not None
         dst = dest[0]
         sport, dport, seq = struct.unpack_from("!HHI", packet)

@@ -12,15 +12,15 @@ import socket
 import struct
 from dataclasses import dataclass
 
-_GOLDEN = 0x9E3779B1  # odd, so multiplication modulo 2**32 is a bijection
-_GOLDEN_INV = pow(_GOLDEN, -1, 1 << 32)
+GOLDEN = 0x9E3779B1  # odd, so multiplication modulo 2**32 is a bijection
+_GOLDEN_INV = pow(GOLDEN, -1, 1 << 32)
 MASK32 = 0xFFFFFFFF
 
 TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
 
 
 def cookie(index: int, secret: int) -> int:
-    return ((index * _GOLDEN) & MASK32) ^ secret
+    return ((index * GOLDEN) & MASK32) ^ secret
 
 
 def uncookie(seq: int, secret: int) -> int:
