@@ -47,6 +47,10 @@ class Results:
     plan_counts: dict[str, int] = field(default_factory=dict)
     notices: tuple[str, ...] = ()  # expired waivers and flows, planned kinds with no probe yet
     not_run: tuple[str, ...] = ()  # planned probe kinds no installed probe family executes
+    # What the run covered and judged by, so every view renders from this file alone:
+    scope: dict[str, Any] = field(default_factory=dict)  # environments, networks, accounts
+    catalogue: dict[str, Any] = field(default_factory=dict)  # control -> title, severity, refs
+    waivers: tuple[dict[str, Any], ...] = ()  # every waiver of the inventory, with its state
 
     def summary(self) -> dict[str, int]:
         counts = Counter(v.outcome.value for v in self.verdicts)
@@ -110,11 +114,15 @@ def read_results(path: Path) -> Results:
                 )
             ]
         ) from None
+    return parse_results(raw, str(path))
+
+
+def parse_results(raw: Any, source: str) -> Results:
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         raise InputError(
             [
                 Problem(
-                    str(path),
+                    source,
                     None,
                     "schema",
                     f"not a prodwall results file of schema {SCHEMA}",
@@ -128,9 +136,5 @@ def read_results(path: Path) -> Results:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise InputError(
-            [
-                Problem(
-                    str(path), None, loc, first["msg"], "the file was altered or truncated; re-run"
-                )
-            ]
+            [Problem(source, None, loc, first["msg"], "the file was altered or truncated; re-run")]
         ) from None

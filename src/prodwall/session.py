@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from . import __version__
 from .controls import Control
-from .inventory import LoadedInventory
+from .inventory import Inventory, LoadedInventory
 from .plan import Plan
 from .probes import FAMILIES, executed_kinds
 from .results import SCHEMA, Results, RunMeta, write_results
@@ -110,11 +111,51 @@ class ProdwallRun:
             inventory_name=inv.name,
         )
         return Results(
-            SCHEMA, meta, tuple(self.verdicts), dict(self.plan.counts), tuple(notices), not_run
+            SCHEMA,
+            meta,
+            tuple(self.verdicts),
+            dict(self.plan.counts),
+            tuple(notices),
+            not_run,
+            scope=scope_of(inv),
+            catalogue={cid: c.model_dump() for cid, c in sorted(self.controls.items())},
+            waivers=tuple(
+                {
+                    "id": w.id,
+                    "control": w.control,
+                    "vantage": w.vantage,
+                    "target": w.target,
+                    "services": [str(s) for s in w.services],
+                    "ticket": w.ticket,
+                    "approver": w.approver,
+                    "justification": w.justification,
+                    "expires": w.expires.isoformat(),
+                    "state": "expired" if w.is_expired(self.today) else "active",
+                }
+                for w in inv.policy.waivers
+            ),
         )
 
     def write(self, path: Path) -> None:
         write_results(self.results(), path)
+
+
+def scope_of(inv: Inventory) -> dict[str, Any]:
+    """What the inventory declares, as the report's scope statement shows it."""
+    return {
+        "inventory": inv.name,
+        "environments": {
+            name: {
+                "tier": env.tier,
+                "networks": [str(n) for n in env.networks],
+                "dns_domains": list(env.dns_domains),
+                "hosts": sorted(env.hosts),
+                "aws_accounts": list(env.cloud.aws_accounts),
+                "kubernetes_api_servers": list(env.cloud.kubernetes_api_servers),
+            }
+            for name, env in inv.environments.items()
+        },
+    }
 
 
 def control_ids(item: pytest.Item) -> tuple[str, ...]:

@@ -1,0 +1,1 @@
+"""Every view of a run, rendered from its results JSON: HTML, JUnit, OSCAL, manifest."""

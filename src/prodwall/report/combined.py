@@ -1,0 +1,156 @@
+"""One or many results files as one body of evidence (several vantages, or several runs)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, Problem
+from ..results import SCHEMA, Results, overall_outcome, parse_results
+from ..verdicts import Outcome, Verdict
+
+MERGED_SCHEMA = "prodwall.merged/1"
+FAMILY_OF_CONTROL_PREFIX = {
+    "NET-ROUTE": "route",
+    "NET-TCP": "tcp",
+    "NET-UDP": "udp",
+    "NET-ICMP": "icmp",
+    "DNS": "dns",
+}
+
+
+@dataclass(frozen=True)
+class Combined:
+    runs: tuple[Results, ...]
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        return tuple(v for r in self.runs for v in r.verdicts)
+
+    @property
+    def overall(self) -> Outcome:
+        return overall_outcome(self.verdicts)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(v.outcome.value for v in self.verdicts)
+        return {o.value: counts.get(o.value, 0) for o in Outcome}
+
+    @property
+    def catalogue(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for r in self.runs:
+            out.update(r.catalogue)
+        return out
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        envs: dict[str, Any] = {}
+        for r in self.runs:
+            envs.update(r.scope.get("environments", {}))
+        return envs
+
+    @property
+    def notices(self) -> list[str]:
+        return list(dict.fromkeys(n for r in self.runs for n in r.notices))
+
+    @property
+    def waivers(self) -> list[dict[str, Any]]:
+        seen: dict[str, dict[str, Any]] = {}
+        for r in self.runs:
+            for w in r.waivers:
+                seen[w["id"]] = w
+        return list(seen.values())
+
+    def zone_of(self, group: str) -> str:
+        """The production environment a verdict's target group belongs to."""
+        for name, env in self.scope.items():
+            if env.get("tier") != "production":
+                continue
+            if group in env.get("dns_domains", []) or group in env.get("networks", []):
+                return str(name)
+            try:
+                net = ipaddress.ip_network(group, strict=False)
+            except ValueError:
+                continue
+            if any(
+                net.version == n.version and net.subnet_of(n)  # type: ignore[arg-type]
+                for n in map(ipaddress.ip_network, env.get("networks", []))
+            ):
+                return str(name)
+        return "other"
+
+
+def family_of(verdict: Verdict) -> str:
+    for control in verdict.controls:
+        for prefix, family in FAMILY_OF_CONTROL_PREFIX.items():
+            if control.startswith(prefix):
+                return family
+    return verdict.controls[0].split("-")[0].lower() if verdict.controls else "other"
+
+
+def address_family(group: str) -> str:
+    try:
+        return f"IPv{ipaddress.ip_network(group, strict=False).version}"
+    except ValueError:
+        return "DNS"
+
+
+def load(paths: list[Path]) -> Combined:
+    runs: list[Results] = []
+    for path in paths:
+        runs.extend(_load_one(path))
+    if not runs:
+        raise InputError(
+            [
+                Problem(
+                    ", ".join(map(str, paths)),
+                    None,
+                    "",
+                    "no results to render",
+                    "pass results.json files written by `prodwall run`",
+                )
+            ]
+        )
+    return Combined(tuple(runs))
+
+
+def _load_one(path: Path) -> list[Results]:
+    if path.is_dir():
+        path = path / "results.json"
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "",
+                    f"cannot read ({exc})",
+                    "pass a results.json or merged.json",
+                )
+            ]
+        ) from None
+    if isinstance(head, dict) and head.get("schema") == MERGED_SCHEMA:
+        return [
+            parse_results(run, f"{path} (run {i + 1})")
+            for i, run in enumerate(head.get("runs", []))
+        ]
+    return [parse_results(head, str(path))]
+
+
+def write_merged(combined: Combined, path: Path) -> None:
+    data = {
+        "schema": MERGED_SCHEMA,
+        "runs": [asdict(r) for r in combined.runs],
+        "summary": combined.summary(),
+        "overall": combined.overall.value,
+    }
+    path.write_text(json.dumps(data, indent=1, default=str) + "\n")
+
+
+__all__ = ["SCHEMA", "Combined", "address_family", "family_of", "load", "write_merged"]

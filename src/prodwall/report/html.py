@@ -1,0 +1,428 @@
+"""The HTML report: one self-contained file, readable without JavaScript, printable.
+
+Everything is rendered on the server side from the results JSON (the report
+never recomputes a verdict): the attestation header, the requirement-first
+view, the reachability matrix, every check with its evidence, the waivers, and
+a trend chart when history is given. A few lines of inline JavaScript add
+search and filters; without them every row is still there.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from ..verdicts import Outcome, Verdict
+from .combined import Combined, address_family, family_of
+
+FRAMEWORKS = {
+    "pci-dss-4.0.1": "PCI DSS 4.0.1",
+    "iso27001-2022": "ISO/IEC 27001:2022 Annex A",
+    "nist-800-53r5": "NIST SP 800-53 Rev. 5",
+    "soc2": "SOC 2 (TSC 2017)",
+}
+ORDER = [
+    Outcome.REACHABLE,
+    Outcome.INCONCLUSIVE,
+    Outcome.WAIVED,
+    Outcome.NOT_REVIEWED,
+    Outcome.BLOCKED,
+]
+LABEL = {
+    Outcome.BLOCKED: "blocked",
+    Outcome.REACHABLE: "REACHABLE",
+    Outcome.INCONCLUSIVE: "inconclusive",
+    Outcome.WAIVED: "waived (reachable)",
+    Outcome.NOT_REVIEWED: "not reviewed",
+}
+MAX_ITEMS = 25  # findings shown per check; the full lists stay in the results JSON
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
+max-width:1200px;padding:1em 2em;color:#1b1f24}
+h1{font-size:1.6em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #d0d7de;
+padding-bottom:.2em}table{border-collapse:collapse;width:100%;margin:.5em 0}
+th,td{border:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical-align:top}
+th{background:#f6f8fa}.o{font-weight:600;white-space:nowrap;border-radius:3px;padding:0 .3em}
+.blocked{background:#dafbe1;color:#116329}.reachable{background:#ffebe9;color:#a40e26}
+.inconclusive{background:#fff8c5;color:#7d4e00}.waived{background:#ddf4ff;color:#0a3069}
+.not-reviewed{background:#eaeef2;color:#57606a}.verdict{font-size:1.15em;padding:.6em .8em;
+border-left:6px solid #57606a;background:#f6f8fa}.verdict.reachable{border-color:#cf222e}
+.verdict.blocked{border-color:#1a7f37}.verdict.inconclusive{border-color:#bf8700}
+.verdict.waived{border-color:#0969da}.verdict.not-reviewed{border-color:#57606a}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}
+dd{margin:0;word-break:break-all}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;
+font-size:.92em}details>summary{cursor:pointer}td details ul{margin:.2em 0;padding-left:1.2em}
+#filters{position:sticky;top:0;background:#fff;padding:.4em 0;display:none;gap:.5em}
+#filters input{flex:1;padding:.3em}.hidden{display:none}.muted{color:#57606a}
+@media print{#filters{display:none!important}details{display:block}a{color:inherit}}
+"""
+
+JS = """
+(function(){var f=document.getElementById('filters');f.style.display='flex';
+var q=document.getElementById('q'),o=document.getElementById('fo'),c=document.getElementById('fc'),
+v=document.getElementById('fv'),n=document.getElementById('shown'),
+rows=Array.prototype.slice.call(document.querySelectorAll('#checks tbody tr'));
+var text=rows.map(function(r){return r.textContent.toLowerCase()});
+function apply(){var s=q.value.toLowerCase(),k=0;for(var i=0;i<rows.length;i++){var r=rows[i];
+var ok=(!s||text[i].indexOf(s)>=0)&&(!o.value||r.dataset.o===o.value)&&
+(!c.value||(' '+r.dataset.c+' ').indexOf(' '+c.value+' ')>=0)&&(!v.value||r.dataset.v===v.value);
+r.className=ok?'':'hidden';if(ok)k++}n.textContent=k}
+var t;function later(){clearTimeout(t);t=setTimeout(apply,120)}
+q.addEventListener('input',later);[o,c,v].forEach(function(e){e.addEventListener('change',apply)});
+if(location.hash.indexOf('#q=')===0){q.value=decodeURIComponent(location.hash.slice(3));apply()}
+})();
+"""
+
+
+def e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def badge(outcome: Outcome) -> str:
+    return f'<span class="o {outcome.value}">{LABEL[outcome]}</span>'
+
+
+def worst(outcomes: Iterable[Outcome]) -> Outcome | None:
+    present = set(outcomes)
+    return next((o for o in ORDER if o in present), None)
+
+
+def sentence(c: Combined) -> str:
+    s = c.summary()
+    vantages = sorted({v.vantage for v in c.verdicts})
+    head = (
+        f"From {len(vantages)} vantage{'s' if len(vantages) != 1 else ''} "
+        f"({', '.join(vantages)}), {len(c.verdicts)} checks: "
+        + ", ".join(f"{n} {LABEL[Outcome(k)]}" for k, n in s.items() if n)
+        + ". "
+    )
+    overall = c.overall
+    if overall is Outcome.REACHABLE:
+        return head + (f"Production is NOT isolated: {s['reachable']} checks reached production.")
+    if overall is Outcome.INCONCLUSIVE:
+        return head + (
+            f"Isolation is NOT proven: {s['inconclusive']} checks could not tell; "
+            "nothing reached production."
+        )
+    if overall is Outcome.NOT_REVIEWED:
+        return head + "Nothing was reviewed: this run proves nothing."
+    if overall is Outcome.WAIVED:
+        return head + (
+            f"No unwaived path reached production; {s['waived']} reachable findings "
+            "are covered by valid waivers."
+        )
+    return head + "Every reviewed check is blocked: no path to production was found."
+
+
+def render(c: Combined, history: dict[str, Any] | None = None, title: str = "") -> str:
+    title = title or f"prodwall isolation report: {c.runs[0].meta.inventory_name}"
+    parts = [
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="verdict {c.overall.value}" id=summary>{e(sentence(c))}</p>',
+        _attestation(c),
+        _notices(c),
+        _matrix(c),
+        _requirements(c),
+        _waivers(c),
+    ]
+    if history:
+        parts.append(_history(history))
+    parts += [_checks(c), f"<script>{JS}</script></body></html>"]
+    return "\n".join(parts)
+
+
+def _attestation(c: Combined) -> str:
+    rows = []
+    for r in c.runs:
+        m = r.meta
+        who = ", ".join(f"{k}={v}" for k, v in sorted(m.run_by.items()))
+        addrs = ", ".join(m.vantage.addresses) or m.vantage.addresses_note or "-"
+        rows.append(
+            f"<tr><td>{e(m.vantage.name)}</td><td class=mono>{e(m.vantage.location)}</td>"
+            f"<td>{e(m.vantage.environment)}</td><td class=mono>{e(addrs)}</td>"
+            f"<td class=mono>{e(m.started_utc)}<br>{e(m.finished_utc)}</td><td>{e(who)}</td>"
+            f"<td class=mono>{e(m.prodwall_version)}<br>{e(m.git_revision[:19])}</td>"
+            f"<td class=mono title='{e(m.inventory_path)}'>{e(m.inventory_sha256[:16])}…</td>"
+            "</tr>"
+        )
+    scope_rows = []
+    for name, env in sorted(c.scope.items(), key=lambda kv: kv[1].get("tier") != "production"):
+        scope_rows.append(
+            f"<tr><td>{e(name)}</td><td>{e(env.get('tier'))}</td>"
+            f"<td class=mono>{e(', '.join(env.get('networks', [])))}</td>"
+            f"<td>{e(', '.join(env.get('dns_domains', [])))}</td>"
+            f"<td>{len(env.get('hosts', []))}</td>"
+            f"<td class=mono>{e(', '.join(env.get('aws_accounts', [])))}</td></tr>"
+        )
+    return (
+        "<h2 id=attestation>Attestation</h2>"
+        "<table><thead><tr><th>vantage</th><th>location</th><th>environment</th>"
+        "<th>addresses</th><th>UTC start / end</th><th>run by</th><th>prodwall / git</th>"
+        "<th>inventory sha256</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        "<h3>Scope</h3><table><thead><tr><th>environment</th><th>tier</th><th>networks</th>"
+        "<th>DNS domains</th><th>hosts</th><th>AWS accounts</th></tr></thead><tbody>"
+        + "".join(scope_rows)
+        + "</tbody></table>"
+    )
+
+
+def _notices(c: Combined) -> str:
+    notes = c.notices
+    if not notes:
+        return ""
+    return "<h2 id=notices>Notices</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
+
+
+def _matrix(c: Combined) -> str:
+    cells: dict[tuple[str, str, str], list[Verdict]] = defaultdict(list)
+    for v in c.verdicts:
+        col = f"{family_of(v)} {address_family(v.group)}"
+        cells[(v.vantage, c.zone_of(v.group), col)].append(v)
+    vantages = sorted({k[0] for k in cells})
+    cols = sorted({(k[1], k[2]) for k in cells})
+    head = "".join(f"<th>{e(z)}<br><span class=muted>{e(col)}</span></th>" for z, col in cols)
+    body = []
+    for vantage in vantages:
+        tds = []
+        for zone, col in cols:
+            vs = cells.get((vantage, zone, col), [])
+            w = worst(v.outcome for v in vs)
+            if w is None:
+                tds.append("<td class=muted>-</td>")
+                continue
+            query = f"{vantage} {col.split()[0]}"
+            tds.append(
+                f"<td><a href='#q={e(query)}'>{badge(w)}</a> "
+                f"<span class=muted>{len(vs)}</span></td>"
+            )
+        body.append(f"<tr><th>{e(vantage)}</th>{''.join(tds)}</tr>")
+    return (
+        "<h2 id=matrix>Reachability matrix</h2><p class=muted>vantages &times; production zones "
+        "× protocol families; each cell is the worst outcome of its checks, and links to "
+        "them.</p><table><thead><tr><th>vantage</th>"
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )
+
+
+def _requirements(c: Combined) -> str:
+    by_control: dict[str, list[Verdict]] = defaultdict(list)
+    for v in c.verdicts:
+        for cid in v.controls:
+            by_control[cid].append(v)
+    out = ["<h2 id=requirements>Requirements</h2>"]
+    uncovered: list[str] = []
+    for fw, name in FRAMEWORKS.items():
+        reqs: dict[str, list[str]] = defaultdict(list)
+        for cid, ctl in c.catalogue.items():
+            for ref in ctl.get("references", {}).get(fw, []):
+                reqs[ref].append(cid)
+        rows = []
+        for ref in sorted(reqs, key=_natural):
+            vs = [v for cid in reqs[ref] for v in by_control.get(cid, [])]
+            reviewed = [v for v in vs if v.outcome is not Outcome.NOT_REVIEWED]
+            if not reviewed:
+                uncovered.append(f"{name} {ref}")
+            w = worst(v.outcome for v in vs)
+            counts = Counter(v.outcome.value for v in vs)
+            rows.append(
+                f"<tr><td>{e(ref)}</td><td>{e(', '.join(reqs[ref]))}</td>"
+                f"<td>{len(vs)}</td><td>{badge(w) if w else '<span class=muted>no check'}"
+                f"</td><td class=muted>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
+                "</td></tr>"
+            )
+        out.append(
+            f"<details open><summary><b>{e(name)}</b> ({len(reqs)} requirements)"
+            "</summary><table><thead><tr><th>requirement</th><th>controls</th>"
+            "<th>checks</th><th>outcome</th><th>by outcome</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table></details>"
+        )
+    out.append("<h3>Requirements without automated coverage in this run</h3>")
+    out.append(
+        "<p>"
+        + (
+            e("; ".join(uncovered))
+            if uncovered
+            else "None: every referenced requirement has at least one reviewed check."
+        )
+        + "</p><p class=muted>Only the requirements the control catalogue maps are "
+        "listed; the rest of each framework needs other evidence.</p>"
+    )
+    return "\n".join(out)
+
+
+def _natural(ref: str) -> list[Any]:
+    return [
+        int(p) if p.isdigit() else p
+        for p in ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
+    ]
+
+
+def _waivers(c: Combined) -> str:
+    used = {w.id for v in c.verdicts for w in v.waivers}
+    if not c.waivers:
+        return "<h2 id=waivers>Waivers</h2><p>The inventory declares no waivers.</p>"
+    rows = []
+    for w in c.waivers:
+        state = w["state"] if w["id"] not in used else "active, applied"
+        cls = "reachable" if w["state"] == "expired" else "waived"
+        rows.append(
+            f"<tr><td>{e(w['id'])}</td><td><span class='o {cls}'>{e(state)}</span></td>"
+            f"<td>{e(w['target'])} {e(', '.join(w['services']) or 'all services')}</td>"
+            f"<td>{e(w.get('control') or 'all')}</td><td>{e(w['ticket'])}</td>"
+            f"<td>{e(w['approver'])}</td><td>{e(w['justification'])}</td>"
+            f"<td>{e(w['expires'])}</td></tr>"
+        )
+    return (
+        "<h2 id=waivers>Waivers</h2><p class=muted>A waived finding is still reported, as "
+        '"waived (reachable)". An expired waiver no longer applies.</p><table><thead><tr>'
+        "<th>id</th><th>state</th><th>covers</th><th>control</th><th>ticket</th>"
+        "<th>approver</th><th>justification</th><th>expires</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _history(h: dict[str, Any]) -> str:
+    nights = h["nights"]
+    width, height, pad = 720, 160, 24
+    n = max(len(nights), 1)
+    step = (width - 2 * pad) / max(n - 1, 1)
+    top = max((x["total"] for x in nights), default=1) or 1
+    bars = []
+    for i, night in enumerate(nights):
+        x = pad + i * step
+        for key, color, offset in (
+            ("blocked", "#1a7f37", 0),
+            ("reachable", "#cf222e", 1),
+            ("inconclusive", "#bf8700", 2),
+        ):
+            hgt = (height - 2 * pad) * night[key] / top
+            bars.append(
+                f"<rect x='{x - 3 + offset * 2:.1f}' y='{height - pad - hgt:.1f}' "
+                f"width='2' height='{hgt:.1f}' fill='{color}'><title>{e(night['date'])}:"
+                f" {night[key]} {key}</title></rect>"
+            )
+    svg = (
+        f"<svg role=img aria-label='checks per night' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' style='border:1px solid #d0d7de'>"
+        + "".join(bars)
+        + "</svg>"
+    )
+    rows = "".join(
+        f"<tr><td>{e(f['finding'])}</td><td>{e(f['first'])}</td><td>{e(f['last'])}"
+        f"</td><td>{f['nights']}</td></tr>"
+        for f in h["findings"]
+    )
+    return (
+        f"<h2 id=history>History</h2><p>{h['nights_run']} nights run, "
+        f"{h['nights_blocked']} fully blocked, from {e(h['from'])} to {e(h['to'])}.</p>"
+        f"{svg}<p class=muted>green blocked, red reachable, amber inconclusive, per night"
+        "</p><table><thead><tr><th>finding</th><th>first failure</th><th>last failure</th>"
+        "<th>nights failing</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
+
+
+def _options(values: Iterable[str]) -> str:
+    return "".join(f"<option>{e(v)}</option>" for v in sorted(set(values)))
+
+
+def _checks(c: Combined) -> str:
+    verdicts = sorted(c.verdicts, key=lambda v: (ORDER.index(v.outcome), v.vantage, v.check))
+    filters = (
+        "<div id=filters><input id=q type=search placeholder='search checks, targets, "
+        "findings…' aria-label=search><select id=fo aria-label=outcome><option value=''>"
+        f"any outcome</option>{_options(v.outcome.value for v in verdicts)}</select>"
+        "<select id=fc aria-label=control><option value=''>any control</option>"
+        f"{_options(cid for v in verdicts for cid in v.controls)}</select><select id=fv "
+        f"aria-label=vantage><option value=''>any vantage</option>"
+        f"{_options(v.vantage for v in verdicts)}</select><span><b id=shown>{len(verdicts)}"
+        f"</b> shown</span></div>"
+    )
+    rows = [_row(v, c) for v in verdicts]
+    return (
+        f"<h2 id=checks-h>Checks ({len(verdicts)})</h2>{filters}<table id=checks><thead>"
+        "<tr><th>outcome</th><th>control</th><th>vantage</th><th>target</th>"
+        "<th>reason and evidence</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _row(v: Verdict, c: Combined) -> str:
+    title = "; ".join(c.catalogue.get(cid, {}).get("title", "") for cid in v.controls)
+    return (
+        f"<tr data-o='{v.outcome.value}' data-c='{e(' '.join(v.controls))}' "
+        f"data-v='{e(v.vantage)}'><td>{badge(v.outcome)}</td>"
+        f"<td title='{e(title)}'>{e(', '.join(v.controls))}</td><td>{e(v.vantage)}</td>"
+        f"<td class=mono>{e(v.group)}</td><td>{e(v.reason)}{_evidence(v)}</td></tr>"
+    )
+
+
+def _evidence(v: Verdict) -> str:
+    ev = v.evidence
+    items: list[str] = []
+    if v.counts:
+        items.append(
+            "<b>probes by outcome:</b> " + e(", ".join(f"{n:,} {k}" for k, n in v.counts.items()))
+        )
+    if v.findings:
+        more = len(v.findings) - MAX_ITEMS
+        lst = "".join(f"<li class=mono>{e(f)}</li>" for f in v.findings[:MAX_ITEMS])
+        items.append(
+            f"<b>reached production:</b><ul>{lst}</ul>"
+            + (f"<i>and {more:,} more in the results JSON</i>" if more > 0 else "")
+        )
+    if v.inconclusive_items:
+        lst = "".join(f"<li class=mono>{e(f)}</li>" for f in v.inconclusive_items[:MAX_ITEMS])
+        items.append(f"<b>could not tell:</b><ul>{lst}</ul>")
+    for w in v.waivers:
+        items.append(
+            f"<b>waiver {e(w.id)}:</b> ticket {e(w.ticket)}, approved by "
+            f"{e(w.approver)}, expires {e(w.expires)}: {e(w.justification)}"
+        )
+    pc = ev.get("positive_controls")
+    if pc:
+        state = "passed" if pc.get("passed") else f"FAILED: {pc.get('why_not', '')}"
+        items.append(
+            f"<b>positive controls:</b> {e(state)}"
+            + "".join(f"<br><span class=mono>{e(x)}</span>" for x in pc["controls"])
+        )
+    if ev.get("by_detail"):
+        items.append(
+            "<b>what was seen:</b><ul>"
+            + "".join(f"<li>{n:,} &times; {e(d)}</li>" for d, n in list(ev["by_detail"].items())[:10])
+            + "</ul>"
+        )
+    if ev.get("responders"):
+        items.append(
+            "<b>who answered:</b> "
+            + e(", ".join(f"{r} ({n:,})" for r, n in list(ev["responders"].items())[:10]))
+        )
+    if ev.get("last_hops"):
+        items.append(
+            "<b>last hop that answered:</b> "
+            + e(", ".join(f"{t} → {h}" for t, h in list(ev["last_hops"].items())[:10]))
+        )
+    if ev.get("methods"):
+        items.append("<b>method:</b> " + e(", ".join(ev["methods"])))
+    for f in ev.get("files", []):
+        items.append(
+            f"<b>capture:</b> <span class=mono>{e(f['file'])}</span> sha256 "
+            f"<span class=mono>{e(f['sha256'])}</span>"
+        )
+    if not items:
+        return ""
+    return f"<details><summary>evidence</summary>{'<br>'.join(items)}</details>"
+
+
+def dumps_for_sidecar(v: Verdict) -> str:
+    return json.dumps(v.evidence, default=str)
