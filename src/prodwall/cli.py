@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     _inv_args(r)
     r.add_argument("--out", type=Path, help="output folder (default reports/UTC-TIME-VANTAGE)")
     r.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    r.add_argument(
+        "--sign-key",
+        type=Path,
+        help="Ed25519 key to sign the manifest (default $PRODWALL_SIGNING_KEY)",
+    )
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     r.set_defaults(func=cmd_run)
 
@@ -97,6 +102,65 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, default=Path("reports") / "demo")
     d.add_argument("--keep", action="store_true", help="leave the last (leaky) lab up")
     d.set_defaults(func=cmd_demo)
+
+    rp = sub.add_parser(
+        "report",
+        help="render the HTML report, JUnit, OSCAL and a signed manifest from results",
+        epilog=EPILOG,
+    )
+    rp.add_argument("results", nargs="+", type=Path, help="results.json, merged.json or run folder")
+    rp.add_argument("--out", type=Path, required=True, help="output folder")
+    rp.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    rp.set_defaults(func=cmd_report)
+
+    mg = sub.add_parser(
+        "merge",
+        help="combine the results of several vantages or runs into "
+        "one report (same as report with several inputs)",
+        epilog=EPILOG,
+    )
+    mg.add_argument("results", nargs="+", type=Path)
+    mg.add_argument("--out", type=Path, required=True)
+    mg.add_argument("--sign-key", type=Path)
+    mg.set_defaults(func=cmd_report)
+
+    df = sub.add_parser(
+        "diff",
+        help="what became reachable, was fixed or became inconclusive",
+        epilog="exit codes: 0 nothing became reachable, 1 something did, 2 usage",
+    )
+    df.add_argument("old", type=Path)
+    df.add_argument("new", type=Path)
+    df.set_defaults(func=cmd_diff)
+
+    hi = sub.add_parser(
+        "history",
+        help="summarise a period of nightly runs (operating "
+        "effectiveness) into a report with a trend chart",
+        epilog=EPILOG,
+    )
+    hi.add_argument("folder", type=Path)
+    hi.add_argument("--out", type=Path, required=True)
+    hi.add_argument("--sign-key", type=Path)
+    hi.set_defaults(func=cmd_history)
+
+    kg = sub.add_parser("keygen", help="make an Ed25519 key pair for signing manifests")
+    kg.add_argument(
+        "--out",
+        type=Path,
+        default=Path("prodwall-signing"),
+        help="path stem: writes STEM.key (keep secret) and STEM.pub",
+    )
+    kg.set_defaults(func=cmd_keygen)
+
+    vf = sub.add_parser(
+        "verify",
+        help="check a report folder's hashes and signature",
+        epilog="exit codes: 0 intact, 1 a file changed or the signature is wrong, 2 usage",
+    )
+    vf.add_argument("folder", type=Path)
+    vf.add_argument("--public-key", type=Path, help="the signer's public key you trust")
+    vf.set_defaults(func=cmd_verify)
 
     f = sub.add_parser(
         "fingerprint",
@@ -217,6 +281,69 @@ def cmd_run(args: argparse.Namespace) -> int:
     for note in results.notices:
         print(f"  notice: {note}")
     return results.exit_code()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.bundle import write_bundle
+    from .report.combined import load
+
+    combined = load(args.results)
+    path = write_bundle(combined, args.out, signing_key=args.sign_key)
+    print(f"prodwall: {combined.overall.value.upper()}; report: {path}")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .report.combined import load
+    from .report.compare import diff
+
+    changes = diff(load([args.old]), load([args.new]))
+    for ch in changes:
+        print(f"{ch.kind:<20} {ch.vantage:<10} {ch.check}: {ch.before} -> {ch.after} ({ch.reason})")
+    kinds = [ch.kind for ch in changes]
+    print(
+        f"{kinds.count('became-reachable')} became reachable, {kinds.count('fixed')} fixed, "
+        f"{kinds.count('became-inconclusive')} became inconclusive, {len(changes)} changes"
+    )
+    return 1 if "became-reachable" in kinds else EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .report.bundle import write_bundle
+    from .report.compare import history
+
+    latest, summary = history(args.folder)
+    path = write_bundle(latest, args.out, history=summary, signing_key=args.sign_key)
+    print(
+        f"{summary['nights_run']} nights from {summary['from']} to {summary['to']}, "
+        f"{summary['nights_blocked']} fully blocked, {len(summary['findings'])} findings; "
+        f"report: {path}"
+    )
+    return EXIT_OK
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .report.manifest import keygen
+
+    private, public = keygen(args.out)
+    print(f"private key: {private} (keep it secret; set PRODWALL_SIGNING_KEY or --sign-key)")
+    print(f"public key:  {public} (give it to whoever verifies: prodwall verify --public-key)")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .report.manifest import verify
+
+    result = verify(args.folder, args.public_key)
+    for name in result.changed:
+        print(f"CHANGED  {name}")
+    for name in result.missing:
+        print(f"MISSING  {name}")
+    for name in result.unlisted:
+        print(f"UNLISTED {name}")
+    print(f"signature: {result.signature}")
+    print("intact" if result.ok else "NOT intact")
+    return EXIT_OK if result.ok else 1
 
 
 def cmd_lab(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_REACHABLE
 from ..probes import FAMILIES
+from ..report.bundle import write_bundle
+from ..report.combined import Combined
 from ..results import Results
 from ..runner import run_checks
 from ..verdicts import Outcome
@@ -67,9 +69,11 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
             runs[profile] = {}
             for vantage in VANTAGES:
                 say(f"running the suite from {vantage} ({profile})")
-                runs[profile][vantage] = run_checks(
-                    inventory, vantage, out / f"{profile}-{vantage}", quiet=True
-                )
+                folder = out / f"{profile}-{vantage}"
+                runs[profile][vantage] = run_checks(inventory, vantage, folder, quiet=True)
+                write_bundle(Combined((runs[profile][vantage],)), folder)
+            # one report per profile, both vantages merged: what an auditor reads first
+            write_bundle(Combined(tuple(runs[profile].values())), out / profile)
     finally:
         if not keep:
             manager.down(lambda m: say(f"  {m}"))
@@ -107,6 +111,10 @@ def _summary(runs: dict[str, dict[str, Results]], out: Path) -> int:
             f"  {mark} {item.leak.id:<18} {item.leak.control:<17} from {item.leak.vantage}: "
             f"{item.leak.description}{why}"
         )
+    print(
+        f"\nreports: {out / 'sealed' / 'report.html'} and {out / 'leaky' / 'report.html'} "
+        "(each vantage's own under <profile>-<vantage>/)"
+    )
     found = sum(t.status == "found" for t in truth)
     checkable = sum(t.status != "not-checkable" for t in truth)
     print(

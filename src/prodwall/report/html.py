@@ -205,7 +205,7 @@ def _matrix(c: Combined) -> str:
         body.append(f"<tr><th>{e(vantage)}</th>{''.join(tds)}</tr>")
     return (
         "<h2 id=matrix>Reachability matrix</h2><p class=muted>vantages &times; production zones "
-        "× protocol families; each cell is the worst outcome of its checks, and links to "
+        "&times; protocol families; each cell is the worst outcome of its checks, and links to "
         "them.</p><table><thead><tr><th>vantage</th>"
         + head
         + "</tr></thead><tbody>"
@@ -399,7 +399,9 @@ def _evidence(v: Verdict) -> str:
     if ev.get("by_detail"):
         items.append(
             "<b>what was seen:</b><ul>"
-            + "".join(f"<li>{n:,} &times; {e(d)}</li>" for d, n in list(ev["by_detail"].items())[:10])
+            + "".join(
+                f"<li>{n:,} &times; {e(d)}</li>" for d, n in list(ev["by_detail"].items())[:10]
+            )
             + "</ul>"
         )
     if ev.get("responders"):

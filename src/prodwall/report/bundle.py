@@ -1,0 +1,30 @@
+"""Write every view of some results into one folder, then its signed manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import html, junit, oscal
+from .combined import Combined, write_merged
+from .manifest import write_manifest
+
+REPORT, JUNIT, OSCAL, MERGED = (
+    "report.html",
+    "junit-prodwall.xml",
+    "oscal-assessment-results.json",
+    "merged.json",
+)
+
+
+def write_bundle(
+    c: Combined, out: Path, history: dict[str, Any] | None = None, signing_key: Path | None = None
+) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    if len(c.runs) > 1 or not (out / "results.json").exists():
+        write_merged(c, out / MERGED)  # the source of truth of this folder's views
+    (out / REPORT).write_text(html.render(c, history), encoding="utf-8")
+    (out / JUNIT).write_text(junit.render(c), encoding="utf-8")
+    (out / OSCAL).write_text(oscal.render(c), encoding="utf-8")
+    write_manifest(out, signing_key)
+    return out / REPORT
