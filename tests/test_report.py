@@ -1,0 +1,227 @@
+"""Reports rendered from results files built here: content, agreement, integrity, history."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from prodwall.cli import main
+from prodwall.report import html, junit, oscal
+from prodwall.report.bundle import write_bundle
+from prodwall.report.combined import Combined, load
+from prodwall.report.compare import diff, history
+from prodwall.report.manifest import keygen, verify
+from prodwall.results import write_results
+from prodwall.verdicts import Outcome
+from report_data import results
+
+
+def _combined() -> Combined:
+    return Combined((results("dev", 10), results("test", 10, seed=2)))
+
+
+def test_summary_reads_without_javascript_and_before_any_script() -> None:
+    page = html.render(_combined())
+    before_script = page.split("<script>")[0]
+    assert (
+        "From 2 vantages (dev, test), 20 checks: 12 blocked, 2 REACHABLE, 2 inconclusive, "
+        "2 waived (reachable), 2 not reviewed. Production is NOT isolated: 2 checks reached "
+        "production." in before_script
+    )
+    # every check is a server-rendered row: nothing is drawn by JavaScript
+    assert len(re.findall(r"<tr data-o=", before_script)) == 20
+    assert "id=attestation" in before_script and "GITHUB_RUN_ID=4242" in before_script
+    assert "ab" * 8 in before_script  # inventory sha256
+
+
+def test_no_external_fetches() -> None:
+    page = html.render(_combined())
+    assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+
+
+def test_requirement_view_matrix_and_waivers() -> None:
+    page = html.render(_combined())
+    assert "PCI DSS 4.0.1" in page and "<td>11.4.5</td>" in page
+    assert "NIST SP 800-53 Rev. 5" in page and "SC-7(5)" in page
+    assert "Requirements without automated coverage in this run" in page
+    assert "Reachability matrix" in page and "tcp IPv4" in page and "dns DNS" in page
+    # waivers: shown as waived (reachable) with ticket, approver, justification, expiry
+    assert "waived (reachable)" in page
+    assert "RISK-311" in page and "Lee Marsh (CISO)" in page and "2027-01-31" in page
+    assert "legacy syslog until migration" in page
+    assert "W-OLD" in page and ">expired<" in page
+
+
+def test_counts_agree_across_views() -> None:
+    c = _combined()
+    s = c.summary()
+    suites = ET.fromstring(junit.render(c))
+    total = sum(int(x.get("tests", 0)) for x in suites)
+    assert total == len(c.verdicts) == 20
+    assert sum(int(x.get("failures", 0)) for x in suites) == s["reachable"]
+    assert sum(int(x.get("errors", 0)) for x in suites) == s["inconclusive"]
+    assert sum(int(x.get("skipped", 0)) for x in suites) == s["waived"] + s["not-reviewed"]
+    case = suites[0][0]
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert set(props) == {"control", "vantage", "target", "outcome"}
+    doc = json.loads(oscal.render(c))["assessment-results"]
+    result = doc["results"][0]
+    assert len(result["observations"]) == 20
+    states = [f["target"]["status"]["state"] for f in result["findings"]]
+    assert "not-satisfied" in states and "satisfied" in states
+    assert {"sc-7.5", "ac-4"} <= {
+        x["control-id"]
+        for x in result["reviewed-controls"]["control-selections"][0]["include-controls"]
+    }
+    page = html.render(c)
+    for outcome, n in s.items():
+        shown = len(re.findall(rf"<tr data-o='{outcome}'", page))
+        assert shown == n, outcome
+
+
+def test_merge_writes_one_report_from_two_vantages(tmp_path: Path) -> None:
+    write_results(results("dev", 10), tmp_path / "a" / "results.json")
+    write_results(results("test", 10, seed=2), tmp_path / "b" / "results.json")
+    assert (
+        main(
+            [
+                "merge",
+                str(tmp_path / "a"),
+                str(tmp_path / "b" / "results.json"),
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 0
+    )
+    merged = load([tmp_path / "m" / "merged.json"])
+    assert {v.vantage for v in merged.verdicts} == {"dev", "test"}
+    page = (tmp_path / "m" / "report.html").read_text()
+    assert "From 2 vantages (dev, test)" in page
+    for name in ("junit-prodwall.xml", "oscal-assessment-results.json", "manifest.json"):
+        assert (tmp_path / "m" / name).exists()
+
+
+def test_diff_lists_what_became_reachable_fixed_or_inconclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = results(
+        "dev", 4, outcomes=[Outcome.BLOCKED, Outcome.REACHABLE, Outcome.BLOCKED, Outcome.BLOCKED]
+    )
+    new = results(
+        "dev",
+        4,
+        outcomes=[Outcome.REACHABLE, Outcome.BLOCKED, Outcome.INCONCLUSIVE, Outcome.BLOCKED],
+    )
+    kinds = [
+        (ch.kind, ch.check.split("::")[1][:6]) for ch in diff(Combined((old,)), Combined((new,)))
+    ]
+    assert kinds == [
+        ("became-reachable", "test_0"),
+        ("fixed", "test_1"),
+        ("became-inconclusive", "test_2"),
+    ]
+    write_results(old, tmp_path / "old.json")
+    write_results(new, tmp_path / "new.json")
+    assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 1
+    assert "1 became reachable, 1 fixed, 1 became inconclusive" in capsys.readouterr().out
+    assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "old.json")]) == 0
+
+
+def test_history_summarises_nights(tmp_path: Path) -> None:
+    nights = [
+        ("2026-11-25", [Outcome.BLOCKED] * 3),
+        ("2026-11-26", [Outcome.BLOCKED, Outcome.REACHABLE, Outcome.BLOCKED]),
+        ("2026-11-27", [Outcome.BLOCKED, Outcome.REACHABLE, Outcome.INCONCLUSIVE]),
+    ]
+    for day, outcomes in nights:
+        r = results("dev", 3, started=f"{day}T01:00:00Z", outcomes=outcomes)
+        write_results(r, tmp_path / day / "results.json")
+    latest, summary = history(tmp_path)
+    assert summary["nights_run"] == 3 and summary["nights_blocked"] == 1
+    assert summary["from"] == "2026-11-25" and summary["to"] == "2026-11-27"
+    reach = next(f for f in summary["findings"] if "reachable" in f["finding"])
+    assert (reach["first"], reach["last"], reach["nights"]) == ("2026-11-26", "2026-11-27", 2)
+    assert all(v.vantage == "dev" for v in latest.verdicts) and len(latest.verdicts) == 3
+    assert main(["history", str(tmp_path), "--out", str(tmp_path / "h")]) == 0
+    page = (tmp_path / "h" / "report.html").read_text()
+    assert "3 nights run, 1 fully blocked" in page and "<svg" in page
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> tuple[Path, Path, Path]:
+    key, pub = keygen(tmp_path / "signer")
+    out = tmp_path / "run"
+    write_results(results("dev", 10), out / "results.json")
+    (out / "evidence").mkdir()
+    (out / "evidence" / "dev-tcp-answers.pcap").write_bytes(bytes(range(256)))
+    write_bundle(Combined((results("dev", 10),)), out, signing_key=key)
+    return out, pub, tmp_path
+
+
+def test_verify_passes_an_intact_signed_bundle(bundle: tuple[Path, Path, Path]) -> None:
+    out, pub, _ = bundle
+    result = verify(out, pub)
+    assert result.ok and result.signature == "valid"
+    assert main(["verify", str(out), "--public-key", str(pub)]) == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "results.json",
+        "report.html",
+        "junit-prodwall.xml",
+        "oscal-assessment-results.json",
+        "evidence/dev-tcp-answers.pcap",
+    ],
+)
+def test_verify_names_a_single_changed_byte(
+    bundle: tuple[Path, Path, Path], name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, pub, _ = bundle
+    target = out / name
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    result = verify(out, pub)
+    assert result.changed == (name,) and not result.ok
+    assert main(["verify", str(out), "--public-key", str(pub)]) == 1
+    assert f"CHANGED  {name}" in capsys.readouterr().out
+
+
+def test_verify_detects_a_wrong_or_removed_signature(bundle: tuple[Path, Path, Path]) -> None:
+    out, _pub, tmp = bundle
+    _key, other = keygen(tmp / "someone-else")
+    assert verify(out, other).signature == "invalid"
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"signed": true', '"signed": true '))
+    assert verify(out, _pub).signature == "invalid"  # manifest edited after signing
+    (out / "manifest.sig").unlink()
+    assert verify(out, _pub).signature == "invalid"  # signed manifest, signature removed
+
+
+def test_verify_names_added_and_removed_files(bundle: tuple[Path, Path, Path]) -> None:
+    out, pub, _ = bundle
+    (out / "evidence" / "dev-tcp-answers.pcap").unlink()
+    (out / "extra.txt").write_text("slipped in")
+    result = verify(out, pub)
+    assert result.missing == ("evidence/dev-tcp-answers.pcap",)
+    assert result.unlisted == ("extra.txt",)
+
+
+def test_twenty_thousand_verdicts_stay_small_and_fast(tmp_path: Path) -> None:
+    c = Combined((results("dev", 10_000, seed=3), results("test", 10_000, seed=4)))
+    started = time.perf_counter()
+    page = html.render(c)
+    assert time.perf_counter() - started < 10
+    (tmp_path / "big.html").write_text(page)
+    size = (tmp_path / "big.html").stat().st_size
+    assert size < 15 * 1024 * 1024, f"{size / 1e6:.1f} MB"
+    assert page.count("<tr data-o=") == 20_000
