@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LAB_DEBS := iproute2 nftables dnsmasq openssh-server
+LAB_DEBS := iproute2 nftables dnsmasq openssh-server util-linux chromium
 PYTEST_ARGS ?=
 
 .PHONY: test demo lint typecheck lab-packages clean
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Debian packages for the lab: only as root (namespaces need it anyway), and
+# Debian packages for the lab (and chromium for the report's browser test): only as root (namespaces need it anyway), and
 # only the ones that are missing, so repeated runs cost nothing.
 lab-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

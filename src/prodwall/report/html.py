@@ -56,6 +56,9 @@ border-left:6px solid #57606a;background:#f6f8fa}.verdict.reachable{border-color
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}
 dd{margin:0;word-break:break-all}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;
 font-size:.92em}details>summary{cursor:pointer}td details ul{margin:.2em 0;padding-left:1.2em}
+#checks{table-layout:fixed}#checks col.a{width:9em}#checks col.b{width:9em}
+#checks col.c{width:7em}#checks col.d{width:13em}
+#checks tbody{content-visibility:auto;contain-intrinsic-size:auto 14000px}
 #filters{position:sticky;top:0;background:#fff;padding:.4em 0;display:none;gap:.5em}
 #filters input{flex:1;padding:.3em}.hidden{display:none}.muted{color:#57606a}
 @media print{#filters{display:none!important}details{display:block}a{color:inherit}}
@@ -66,14 +69,18 @@ JS = """
 var q=document.getElementById('q'),o=document.getElementById('fo'),c=document.getElementById('fc'),
 v=document.getElementById('fv'),n=document.getElementById('shown'),
 rows=Array.prototype.slice.call(document.querySelectorAll('#checks tbody tr'));
-var text=rows.map(function(r){return r.textContent.toLowerCase()});
-function apply(){var s=q.value.toLowerCase(),k=0;for(var i=0;i<rows.length;i++){var r=rows[i];
+var text=null;
+function apply(){var s=q.value.toLowerCase(),k=0;
+if(s&&!text){text=rows.map(function(r){return r.textContent.toLowerCase()})}for(var i=0;i<rows.length;i++){var r=rows[i];
 var ok=(!s||text[i].indexOf(s)>=0)&&(!o.value||r.dataset.o===o.value)&&
 (!c.value||(' '+r.dataset.c+' ').indexOf(' '+c.value+' ')>=0)&&(!v.value||r.dataset.v===v.value);
 r.className=ok?'':'hidden';if(ok)k++}n.textContent=k}
 var t;function later(){clearTimeout(t);t=setTimeout(apply,120)}
 q.addEventListener('input',later);[o,c,v].forEach(function(e){e.addEventListener('change',apply)});
 if(location.hash.indexOf('#q=')===0){q.value=decodeURIComponent(location.hash.slice(3));apply()}
+window.addEventListener('hashchange',function(){if(location.hash.indexOf('#q=')===0){
+q.value=decodeURIComponent(location.hash.slice(3));apply()}});
+document.body.dataset.ready=Math.round(performance.now());
 })();
 """
 
@@ -350,10 +357,18 @@ def _checks(c: Combined) -> str:
         f"</b> shown</span></div>"
     )
     rows = [_row(v, c) for v in verdicts]
+    # rows in bodies of 200: the browser lays out and paints only the ones on screen
+    bodies = (
+        "".join(
+            "<tbody>" + "".join(rows[i : i + 200]) + "</tbody>" for i in range(0, len(rows), 200)
+        )
+        or "<tbody></tbody>"
+    )
     return (
-        f"<h2 id=checks-h>Checks ({len(verdicts)})</h2>{filters}<table id=checks><thead>"
-        "<tr><th>outcome</th><th>control</th><th>vantage</th><th>target</th>"
-        "<th>reason and evidence</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        f"<h2 id=checks-h>Checks ({len(verdicts)})</h2>{filters}<table id=checks>"
+        "<colgroup><col class=a><col class=b><col class=c><col class=d><col></colgroup>"
+        "<thead><tr><th>outcome</th><th>control</th><th>vantage</th><th>target</th>"
+        "<th>reason and evidence</th></tr></thead>" + bodies + "</table>"
     )
 
 

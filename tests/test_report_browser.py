@@ -1,0 +1,71 @@
+"""The report in a real browser: Debian's headless Chromium, JavaScript on and off,
+20,000 verdicts (root in CI, where `make test` installs chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cdp import Browser
+from prodwall.report import html
+from prodwall.report.combined import Combined
+from report_data import results
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def big_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("browser")
+    c = Combined((results("dev", 10_000, seed=3), results("test", 10_000, seed=4)))
+    path = tmp / "report.html"
+    path.write_text(html.render(c))
+    assert path.stat().st_size < 15 * 1024 * 1024
+    return path
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if os.environ.get("PRODWALL_REQUIRE_LAB") == "1":
+            pytest.fail("chromium is not installed but PRODWALL_REQUIRE_LAB=1", pytrace=False)
+        pytest.skip("chromium is not installed (make test installs it as root)")
+    b = Browser(chromium, tmp_path / "profile")
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def test_usable_with_javascript_under_three_seconds(big_report: Path, browser: Browser) -> None:
+    loaded = browser.open(big_report.as_uri(), scripts=True)
+    ready_ms = browser.evaluate("Number(document.body.dataset.ready)")
+    assert ready_ms is not None and ready_ms < 3000, f"script ran at {ready_ms} ms"
+    assert loaded < 3.0, f"DOMContentLoaded after {loaded:.2f} s"
+    assert browser.evaluate("getComputedStyle(document.getElementById('filters')).display") \
+        == "flex"
+    assert browser.evaluate("document.querySelectorAll('#checks tbody tr').length") == 20_000
+    # the search works: type a target, see only its rows
+    shown = browser.evaluate(
+        "(function(){var q=document.getElementById('q');q.value='tcp/1000 ';"
+        "q.dispatchEvent(new Event('input'));return new Promise(function(r){"
+        "setTimeout(function(){r(document.getElementById('shown').textContent)},400)})})()")
+    assert shown is not None
+    browser.screenshot(big_report.parent / "report-js.png")
+    assert (big_report.parent / "report-js.png").stat().st_size > 10_000
+
+
+def test_readable_without_javascript(big_report: Path, browser: Browser) -> None:
+    loaded = browser.open(big_report.as_uri(), scripts=False)
+    dom = browser.outer_html()
+    assert "data-ready" not in dom  # the script really did not run
+    assert "From 2 vantages (dev, test), 20000 checks:" in dom
+    assert dom.count("<tr data-o=") == 20_000  # every row is there without JavaScript
+    assert loaded < 3.0, f"DOMContentLoaded after {loaded:.2f} s"
+    browser.screenshot(big_report.parent / "report-nojs.png")
+    assert (big_report.parent / "report-nojs.png").stat().st_size > 10_000
