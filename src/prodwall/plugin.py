@@ -48,7 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
         controls = load_controls(Path(controls_path))
     except ProdwallError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[RUN_KEY] = ProdwallRun(loaded, plan, controls, today)
+    run = ProdwallRun(loaded, plan, controls, today)
+    config.stash[RUN_KEY] = run
+    if config.pluginmanager.hasplugin("html"):
+        from .html_hooks import PytestHtmlHooks
+
+        config.pluginmanager.register(PytestHtmlHooks(run), "prodwall-html-hooks")
 
 
 def _default_controls(config: pytest.Config) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -61,6 +62,8 @@ def run_checks(
     ]
     if max_probes:
         cmd += ["--max-probes", str(max_probes)]
+    if importlib.util.find_spec("pytest_html") is not None:
+        cmd += [f"--html={out / 'pytest-report.html'}", "--self-contained-html"]
     if not quiet:
         cmd.append("--capture=sys")  # the probe agent's progress reaches the terminal live
     env = {**os.environ, EVIDENCE_DIR_ENV: str(out / "evidence")}

@@ -80,6 +80,13 @@ class ProdwallRun:
                 },
             )
         self.record(verdict)
+        # carried into pytest's junit.xml <properties> and the pytest-html rows
+        item.user_properties += [
+            *(("control", c) for c in verdict.controls),
+            ("vantage", verdict.vantage),
+            ("target", verdict.group),
+            ("outcome", verdict.outcome.value),
+        ]
         _to_pytest(verdict)
         return verdict
 

@@ -71,7 +71,8 @@ v=document.getElementById('fv'),n=document.getElementById('shown'),
 rows=Array.prototype.slice.call(document.querySelectorAll('#checks tbody tr'));
 var text=null;
 function apply(){var s=q.value.toLowerCase(),k=0;
-if(s&&!text){text=rows.map(function(r){return r.textContent.toLowerCase()})}for(var i=0;i<rows.length;i++){var r=rows[i];
+if(s&&!text){text=rows.map(function(r){return r.textContent.toLowerCase()})}
+for(var i=0;i<rows.length;i++){var r=rows[i];
 var ok=(!s||text[i].indexOf(s)>=0)&&(!o.value||r.dataset.o===o.value)&&
 (!c.value||(' '+r.dataset.c+' ').indexOf(' '+c.value+' ')>=0)&&(!v.value||r.dataset.v===v.value);
 r.className=ok?'':'hidden';if(ok)k++}n.textContent=k}
