@@ -14,10 +14,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-features=Translate,MediaRouter", "--hide-scrollbars",
-         "--remote-debugging-pipe", "--window-size=1280,1400"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-features=Translate,MediaRouter",
+    "--hide-scrollbars",
+    "--remote-debugging-pipe",
+    "--window-size=1280,1400",
+]
 
 
 class Browser:
@@ -27,17 +37,20 @@ class Browser:
         # chromium reads commands on fd 3 and writes replies on fd 4
         self.proc = subprocess.Popen(
             [chromium, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            pass_fds=(3, 4), stdout=subprocess.DEVNULL,
+            pass_fds=(3, 4),
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: (os.dup2(to_child_r, 3), os.dup2(from_child_w, 4)))  # noqa: PLW1509
+            preexec_fn=lambda: (os.dup2(to_child_r, 3), os.dup2(from_child_w, 4)),
+        )
         os.close(to_child_r)
         os.close(from_child_w)
         self._id = 0
         self._buf = b""
         self.events: list[dict[str, Any]] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target,
-                                 flatten=True)["sessionId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
 
     def _send(self, method: str, session: str | None, **params: Any) -> int:
         self._id += 1
@@ -60,8 +73,9 @@ class Browser:
         message: dict[str, Any] = json.loads(raw)
         return message
 
-    def call(self, method: str, timeout: float = 60, page: bool = False, **params: Any
-             ) -> dict[str, Any]:
+    def call(
+        self, method: str, timeout: float = 60, page: bool = False, **params: Any
+    ) -> dict[str, Any]:
         wanted = self._send(method, self.session if page else None, **params)
         while True:
             msg = self._read(timeout)
@@ -96,8 +110,9 @@ class Browser:
         return str(self.call("DOM.getOuterHTML", nodeId=root, page=True)["outerHTML"])
 
     def evaluate(self, expression: str) -> Any:
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                         page=True)["result"].get("value")
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True, page=True)[
+            "result"
+        ].get("value")
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png", page=True)["data"]

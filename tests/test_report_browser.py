@@ -42,30 +42,40 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
         b.close()
 
 
+NAV = "performance.getEntriesByType('navigation')[0]"
+
+
 def test_usable_with_javascript_under_three_seconds(big_report: Path, browser: Browser) -> None:
-    loaded = browser.open(big_report.as_uri(), scripts=True)
+    browser.open(big_report.as_uri(), scripts=True)
+    # the browser's own clock, from the start of navigation: the first paint (summary and
+    # attestation on screen) and the moment search and filters are live (our script ran)
+    first_paint = browser.evaluate("performance.getEntriesByType('paint')[0].startTime")
     ready_ms = browser.evaluate("Number(document.body.dataset.ready)")
-    assert ready_ms is not None and ready_ms < 3000, f"script ran at {ready_ms} ms"
-    assert loaded < 3.0, f"DOMContentLoaded after {loaded:.2f} s"
-    assert browser.evaluate("getComputedStyle(document.getElementById('filters')).display") \
-        == "flex"
+    assert first_paint < 1500, f"first paint at {first_paint:.0f} ms"
+    assert ready_ms is not None and ready_ms < 3000, f"search and filters live at {ready_ms} ms"
+    assert (
+        browser.evaluate("getComputedStyle(document.getElementById('filters')).display") == "flex"
+    )
     assert browser.evaluate("document.querySelectorAll('#checks tbody tr').length") == 20_000
     # the search works: type a target, see only its rows
     shown = browser.evaluate(
         "(function(){var q=document.getElementById('q');q.value='tcp/1000 ';"
         "q.dispatchEvent(new Event('input'));return new Promise(function(r){"
-        "setTimeout(function(){r(document.getElementById('shown').textContent)},400)})})()")
+        "setTimeout(function(){r(document.getElementById('shown').textContent)},400)})})()"
+    )
     assert shown is not None
     browser.screenshot(big_report.parent / "report-js.png")
     assert (big_report.parent / "report-js.png").stat().st_size > 10_000
 
 
 def test_readable_without_javascript(big_report: Path, browser: Browser) -> None:
-    loaded = browser.open(big_report.as_uri(), scripts=False)
+    browser.open(big_report.as_uri(), scripts=False)
     dom = browser.outer_html()
+    # DevTools can read the page's timing even with the page's own scripts off
+    loaded = browser.evaluate(f"{NAV}.domContentLoadedEventEnd") / 1000
     assert "data-ready" not in dom  # the script really did not run
     assert "From 2 vantages (dev, test), 20000 checks:" in dom
-    assert dom.count("<tr data-o=") == 20_000  # every row is there without JavaScript
+    assert dom.count(' data-o="') == 20_000  # every row is there without JavaScript
     assert loaded < 3.0, f"DOMContentLoaded after {loaded:.2f} s"
     browser.screenshot(big_report.parent / "report-nojs.png")
     assert (big_report.parent / "report-nojs.png").stat().st_size > 10_000
