@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from prodwall.lab import leaks
 from prodwall.lab.demo import judge_ground_truth, sealed_findings
 from prodwall.lab.leaks import GROUND_TRUTH
 from prodwall.probes import FAMILIES
+from prodwall.report.manifest import verify
 from prodwall.results import read_results
 from prodwall.verdicts import Outcome
 
@@ -42,6 +44,19 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     assert f"{len(checkable)} of {len(checkable)} checkable leaks found" in done.stdout
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert "pwlab-" not in listed  # the demo took the lab down
+    # each profile has one report of both vantages, integrity-checked
+    for profile in ("sealed", "leaky"):
+        page = (tmp_path / profile / "report.html").read_text()
+        assert "From 2 vantages (dev, test)" in page
+        assert verify(tmp_path / profile).ok
+    assert "Production is NOT isolated" in (tmp_path / "leaky" / "report.html").read_text()
+    # the lab's planted secrets never appear in anything prodwall wrote or printed
+    planted = [leaks.PROD_DB_PASSWORD, leaks.PROD_AWS_SECRET, leaks.PROD_AWS_KEY_ID,
+               leaks.DEV_AWS_SECRET]
+    outputs = [done.stdout, done.stderr]
+    outputs += [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*")
+                if p.is_file()]
+    assert not [s for s in planted for text in outputs if s in text]
 
 
 def test_ground_truth_judgement_needs_the_right_vantage_control_and_group() -> None:
