@@ -61,6 +61,7 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
 #checks col.a{width:9em}#checks col.b{width:9em}
 #checks col.c{width:7em}#checks col.d{width:13em}
 #checks tbody{content-visibility:auto;contain-intrinsic-size:auto 14000px}
+.scroll{overflow-x:auto}.scroll th,.scroll td{white-space:nowrap}
 #filters{position:sticky;top:0;background:#fff;padding:.4em 0;display:none;gap:.5em}
 #filters input{flex:1;padding:.3em}.hidden{display:none}.muted{color:#57606a}
 @media print{#filters{display:none!important}#checks pre{display:block}a{color:inherit}}
@@ -220,11 +221,11 @@ def _matrix(c: Combined) -> str:
     return (
         "<h2 id=matrix>Reachability matrix</h2><p class=muted>vantages &times; production zones "
         "&times; protocol families; each cell is the worst outcome of its checks, and links to "
-        "them.</p><table><thead><tr><th>vantage</th>"
+        "them.</p><div class=scroll><table><thead><tr><th>vantage</th>"
         + head
         + "</tr></thead><tbody>"
         + "".join(body)
-        + "</tbody></table>"
+        + "</tbody></table></div>"
     )
 
 
