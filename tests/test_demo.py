@@ -51,11 +51,16 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         assert verify(tmp_path / profile).ok
     assert "Production is NOT isolated" in (tmp_path / "leaky" / "report.html").read_text()
     # the lab's planted secrets never appear in anything prodwall wrote or printed
-    planted = [leaks.PROD_DB_PASSWORD, leaks.PROD_AWS_SECRET, leaks.PROD_AWS_KEY_ID,
-               leaks.DEV_AWS_SECRET]
+    planted = [
+        leaks.PROD_DB_PASSWORD,
+        leaks.PROD_AWS_SECRET,
+        leaks.PROD_AWS_KEY_ID,
+        leaks.DEV_AWS_SECRET,
+    ]
     outputs = [done.stdout, done.stderr]
-    outputs += [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*")
-                if p.is_file()]
+    outputs += [
+        p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()
+    ]
     assert not [s for s in planted for text in outputs if s in text]
 
 

@@ -106,6 +106,9 @@ def test_merge_writes_one_report_from_two_vantages(tmp_path: Path) -> None:
     assert "From 2 vantages (dev, test)" in page
     for name in ("junit-prodwall.xml", "oscal-assessment-results.json", "manifest.json"):
         assert (tmp_path / "m" / name).exists()
+    # the sidecar holding the full data is listed in the report with its sha256
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert f"<td class=mono>{manifest['files']['merged.json']}</td>" in page
 
 
 def test_diff_lists_what_became_reachable_fixed_or_inconclusive(

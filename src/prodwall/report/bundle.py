@@ -7,7 +7,7 @@ from typing import Any
 
 from . import html, junit, oscal
 from .combined import Combined, write_merged
-from .manifest import write_manifest
+from .manifest import sha256_file, write_manifest
 
 REPORT, JUNIT, OSCAL, MERGED = (
     "report.html",
@@ -23,7 +23,14 @@ def write_bundle(
     out.mkdir(parents=True, exist_ok=True)
     if len(c.runs) > 1 or not (out / "results.json").exists():
         write_merged(c, out / MERGED)  # the source of truth of this folder's views
-    (out / REPORT).write_text(html.render(c, history), encoding="utf-8")
+    sidecars = {
+        str(p.relative_to(out)): sha256_file(p)
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+        and (p.suffix in (".json", ".pcap") or p.name == "junit.xml")
+        and p.name not in ("manifest.json", OSCAL)
+    }
+    (out / REPORT).write_text(html.render(c, history, artifacts=sidecars), encoding="utf-8")
     (out / JUNIT).write_text(junit.render(c), encoding="utf-8")
     (out / OSCAL).write_text(oscal.render(c), encoding="utf-8")
     write_manifest(out, signing_key)

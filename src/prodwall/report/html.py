@@ -133,7 +133,12 @@ def sentence(c: Combined) -> str:
     return head + "Every reviewed check is blocked: no path to production was found."
 
 
-def render(c: Combined, history: dict[str, Any] | None = None, title: str = "") -> str:
+def render(
+    c: Combined,
+    history: dict[str, Any] | None = None,
+    title: str = "",
+    artifacts: dict[str, str] | None = None,
+) -> str:
     title = title or f"prodwall isolation report: {c.runs[0].meta.inventory_name}"
     parts = [
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -149,7 +154,7 @@ def render(c: Combined, history: dict[str, Any] | None = None, title: str = "") 
     ]
     if history:
         parts.append(_history(history))
-    parts += [_checks(c), f"<script>{JS}</script></body></html>"]
+    parts += [_checks(c), _artifacts(artifacts or {}), f"<script>{JS}</script></body></html>"]
     return "\n".join(parts)
 
 
@@ -345,6 +350,21 @@ def _history(h: dict[str, Any]) -> str:
         f"{svg}<p class=muted>green blocked, red reachable, amber inconclusive, per night"
         "</p><table><thead><tr><th>finding</th><th>first failure</th><th>last failure</th>"
         "<th>nights failing</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
+
+
+def _artifacts(files: dict[str, str]) -> str:
+    if not files:
+        return ""
+    rows = "".join(
+        f"<tr><td class=mono>{e(n)}</td><td class=mono>{e(h)}</td></tr>"
+        for n, h in sorted(files.items())
+    )
+    return (
+        "<h2 id=artifacts>Sidecar files</h2><p class=muted>The full data behind this "
+        "report; manifest.json lists every file with its sha256 (and is signed when a key "
+        "is set): check it with <code>prodwall verify</code>.</p><table><thead><tr>"
+        "<th>file</th><th>sha256</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
 
 
