@@ -34,7 +34,7 @@ def test_summary_reads_without_javascript_and_before_any_script() -> None:
         "production." in before_script
     )
     # every check is a server-rendered row: nothing is drawn by JavaScript
-    assert len(re.findall(r"<tr id=c[0-9]+ data-o=", before_script)) == 20
+    assert len(re.findall(r"<div id=c[0-9]+ class=r data-o=", before_script)) == 20
     assert "id=attestation" in before_script and "GITHUB_RUN_ID=4242" in before_script
     assert "ab" * 8 in before_script  # inventory sha256
 
@@ -81,7 +81,7 @@ def test_counts_agree_across_views() -> None:
     }
     page = html.render(c)
     for outcome, n in s.items():
-        shown = len(re.findall(rf"<tr id=c[0-9]+ data-o={outcome}>", page))
+        shown = len(re.findall(rf"<div id=c[0-9]+ class=r data-o={outcome} ", page))
         assert shown == n, outcome
 
 
@@ -227,4 +227,4 @@ def test_twenty_thousand_verdicts_stay_small_and_fast(tmp_path: Path) -> None:
     (tmp_path / "big.html").write_text(page)
     size = (tmp_path / "big.html").stat().st_size
     assert size < 15 * 1024 * 1024, f"{size / 1e6:.1f} MB"
-    assert len(re.findall(r"<tr id=c[0-9]+ data-o=", page)) == 20_000
+    assert len(re.findall(r"<div id=c[0-9]+ class=r data-o=", page)) == 20_000

@@ -46,17 +46,20 @@ NAV = "performance.getEntriesByType('navigation')[0]"
 
 
 def test_usable_with_javascript_under_three_seconds(big_report: Path, browser: Browser) -> None:
-    browser.open(big_report.as_uri(), scripts=True)
     # the browser's own clock, from the start of navigation: the first paint (summary and
-    # attestation on screen) and the moment search and filters are live (our script ran)
-    first_paint = browser.evaluate("performance.getEntriesByType('paint')[0].startTime")
-    ready_ms = browser.evaluate("Number(document.body.dataset.ready)")
-    assert first_paint < 1500, f"first paint at {first_paint:.0f} ms"
-    assert ready_ms is not None and ready_ms < 3000, f"search and filters live at {ready_ms} ms"
+    # attestation on screen) and the moment search and filters are live (our script ran).
+    # Median of three loads: a 2-core CI machine has the odd scheduling hiccup.
+    paints, readies = [], []
+    for _ in range(3):
+        browser.open(big_report.as_uri(), scripts=True)
+        paints.append(browser.evaluate("performance.getEntriesByType('paint')[0].startTime"))
+        readies.append(browser.evaluate("Number(document.body.dataset.ready)"))
+    assert sorted(paints)[1] < 1500, f"first paint at {paints} ms"
+    assert sorted(readies)[1] < 3000, f"search and filters live at {readies} ms"
     assert (
         browser.evaluate("getComputedStyle(document.getElementById('filters')).display") == "flex"
     )
-    assert browser.evaluate("document.querySelectorAll('#checks tbody tr').length") == 20_000
+    assert browser.evaluate("document.querySelectorAll('#checks .k>.r').length") == 20_000
     # the search works: type a target, see only its rows
     shown = browser.evaluate(
         "(function(){var q=document.getElementById('q');q.value='tcp/1000 ';"
