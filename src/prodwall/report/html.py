@@ -57,7 +57,8 @@ dd{margin:0;word-break:break-all}
 pre{white-space:pre-wrap;margin:.3em 0;font-size:.9em}
 code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
 #checks .r{display:grid;grid-template-columns:10em 9em 6em 13em minmax(0,1fr);
-border-bottom:1px solid #d0d7de;scroll-margin-top:3em}#checks .r>*{padding:.25em .4em;overflow-wrap:anywhere}
+border-bottom:1px solid #d0d7de;scroll-margin-top:3em}
+#checks .r>*{padding:.25em .4em;overflow-wrap:anywhere}
 #checks .h{font-weight:600;background:#f6f8fa}#checks pre{display:none}
 #checks .r:target pre,#checks .r.open pre{display:block}#checks .r:target{outline:2px solid #0969da}
 #checks .k{content-visibility:auto;contain-intrinsic-size:auto 6000px}
