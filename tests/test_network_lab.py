@@ -6,6 +6,7 @@ seconds; the full 65,535-port sweep runs in the demo test and the benchmark.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -69,24 +70,11 @@ def _verdicts(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, tuple[int, dict[str, Any]]]]]:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
     profile: str = request.param
     tmp = tmp_path_factory.mktemp(profile)
-    up = subprocess.run(
-        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", profile],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert up.returncode == 0, up.stderr
-    try:
+    with lab(profile):
         inv = _inventory(tmp)
         yield profile, {v: _run(inv, v, tmp / v) for v in ("dev", "test")}
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
-        )
 
 
 def test_sealed_is_blocked_with_controls_passed_and_leaky_leaks_are_named(
@@ -147,23 +135,30 @@ def test_pcap_and_last_hop_are_evidence(runs: tuple[str, dict[str, Any]]) -> Non
     assert hashlib.sha256(data).hexdigest() == files[0]["sha256"]
 
 
-def test_broken_positive_control_makes_silence_inconclusive(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def lab(profile: str) -> Iterator[None]:
+    """The built-in lab in `profile`, removed again whatever happens inside."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root")
     subprocess.run(
-        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", "sealed"],
+        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", profile],
         capture_output=True,
         timeout=60,
         check=True,
     )
     try:
-        # tcp/82 on the mirror is dropped by the firewall: the "closed" control stays silent
-        inv = _inventory(tmp_path, control_port="tcp/82")
-        code, results = _run(inv, "test", tmp_path / "test")
+        yield
     finally:
         subprocess.run(
             [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
         )
+
+
+def test_broken_positive_control_makes_silence_inconclusive(tmp_path: Path) -> None:
+    with lab("sealed"):
+        # tcp/82 on the mirror is dropped by the firewall: the "closed" control stays silent
+        inv = _inventory(tmp_path, control_port="tcp/82")
+        code, results = _run(inv, "test", tmp_path / "test")
     assert code == 3
     tcp = _verdicts(results)[("NET-TCP-01", "198.19.10.0/24")]
     assert tcp["outcome"] == "inconclusive"
@@ -173,23 +168,11 @@ def test_broken_positive_control_makes_silence_inconclusive(tmp_path: Path) -> N
 
 
 def test_vantage_without_cap_net_raw_falls_back_to_connect(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    subprocess.run(
-        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", "leaky"],
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    try:
+    with lab("leaky"):
         inv = _inventory(tmp_path)
         inv.write_text(inv.read_text().replace(f'tcp_ports: "{PORTS}"', 'tcp_ports: "5400-5500"'))
         wrapper = {"PRODWALL_AGENT_WRAPPER": "setpriv --bounding-set=-net_raw --inh-caps=-net_raw"}
         code, results = _run(inv, "dev", tmp_path / "dev", env=wrapper)
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
-        )
     assert code == 1
     verdicts = _verdicts(results)
     tcp = verdicts[("NET-TCP-01", "198.19.10.0/24")]
