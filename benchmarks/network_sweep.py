@@ -70,19 +70,25 @@ def ensure_tools() -> None:
 
 def plant(seed: int) -> tuple[set[tuple[str, int]], set[tuple[str, int]], subprocess.Popen[str]]:
     rng = random.Random(seed)
-    pairs = rng.sample([(t, p) for t in TARGETS for p in range(1, 65536)],
-                       PLANTED_OPEN + PLANTED_CLOSED)
+    pairs = rng.sample(
+        [(t, p) for t in TARGETS for p in range(1, 65536)], PLANTED_OPEN + PLANTED_CLOSED
+    )
     opened, closed = set(pairs[:PLANTED_OPEN]), set(pairs[PLANTED_OPEN:])
     for t in TARGETS:
         sh("ip", "-n", PROD, "addr", "add", f"{t}/24", "dev", "eth0")
     args = [a for t, p in sorted(opened) for a in ("--tcp", f"{t},{p}")]
-    listener = subprocess.Popen(["ip", "netns", "exec", PROD, sys.executable, "-m",
-                                 "prodwall.lab.listener", *args], text=True)
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", PROD, sys.executable, "-m", "prodwall.lab.listener", *args],
+        text=True,
+    )
     # the firewall lets the planted pairs through and silently drops the rest of the targets
-    rules = [f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} drop'
-             for t in TARGETS]
-    rules += [f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} '
-              f"tcp dport {p} accept" for t, p in sorted(opened | closed)]
+    rules = [
+        f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} drop' for t in TARGETS
+    ]
+    rules += [
+        f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} tcp dport {p} accept'
+        for t, p in sorted(opened | closed)
+    ]
     sh("ip", "netns", "exec", ROUTER_NS, "nft", "-f", "-", input="\n".join(rules) + "\n")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -95,16 +101,22 @@ def plant(seed: int) -> tuple[set[tuple[str, int]], set[tuple[str, int]], subpro
     return opened, closed, listener
 
 
-def timed(argv: list[str], timeout: float, stdin: str | None = None
-          ) -> tuple[float, float, str, int]:
+def timed(
+    argv: list[str], timeout: float, stdin: str | None = None
+) -> tuple[float, float, str, int]:
     """Wall seconds, peak RSS in MB of the process (and its waited children), stdout, exit code.
 
     os.wait4 gives this child's own rusage; ru_maxrss is the largest RSS among it and the
     descendants it waited for (masscan under `timeout`, prodwall's receiver process).
     """
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
     reader.start()
@@ -121,23 +133,44 @@ def timed(argv: list[str], timeout: float, stdin: str | None = None
     return seconds, usage.ru_maxrss / 1024, "".join(chunks), proc.returncode
 
 
-def score(tool: str, rate: int, seconds: float, peak: float, claims: dict[tuple[str, int], str],
-          opened: set[tuple[str, int]], closed: set[tuple[str, int]], note: str = "") -> Run:
+def score(
+    tool: str,
+    rate: int,
+    seconds: float,
+    peak: float,
+    claims: dict[tuple[str, int], str],
+    opened: set[tuple[str, int]],
+    closed: set[tuple[str, int]],
+    note: str = "",
+) -> Run:
     claims = {k: v for k, v in claims.items() if k[0] in TARGETS}
     found_open = sum(claims.get(k) == "open" for k in opened)
     found_closed = sum(claims.get(k) == "closed" for k in closed)
     missed = len(opened) - found_open + len(closed) - found_closed
-    extra = sum(1 for k, v in claims.items()
-                if (v == "open" and k not in opened) or (v == "closed" and k not in closed))
+    extra = sum(
+        1
+        for k, v in claims.items()
+        if (v == "open" and k not in opened) or (v == "closed" and k not in closed)
+    )
     return Run(tool, rate, seconds, peak, found_open, found_closed, missed, extra, note)
 
 
-def run_prodwall(rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, int]]) -> Run:
-    job = {"options": {"rate": rate, "retries": 1, "wait": 1.0},
-           "tcp": [{"target": t, "ports": "1-65535"} for t in TARGETS]}
+def run_prodwall(
+    rate: int,
+    opened: set[tuple[str, int]],
+    closed: set[tuple[str, int]],
+    retries: int = 1,
+    name: str = "prodwall",
+) -> Run:
+    job = {
+        "options": {"rate": rate, "retries": retries, "wait": 1.0},
+        "tcp": [{"target": t, "ports": "1-65535"} for t in TARGETS],
+    }
     seconds, peak, out, code = timed(
         ["ip", "netns", "exec", DEV, sys.executable, "-m", "prodwall.probes.agent"],
-        timeout=600, stdin=json.dumps(job))
+        timeout=600,
+        stdin=json.dumps(job),
+    )
     claims: dict[tuple[str, int], str] = {}
     if code == 0:
         for g in json.loads(out)["tcp"]["groups"]:
@@ -146,13 +179,30 @@ def run_prodwall(rate: int, opened: set[tuple[str, int]], closed: set[tuple[str,
                     lo, _, hi = chunk.partition("-")
                     for p in range(int(lo), int(hi or lo) + 1):
                         claims[(g["target"], p)] = g["status"]
-    return score("prodwall", rate, seconds, peak, claims, opened, closed,
-                 "" if code == 0 else f"exit {code}")
+    return score(
+        name, rate, seconds, peak, claims, opened, closed, "" if code == 0 else f"exit {code}"
+    )
 
 
 def run_nmap(rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, int]]) -> Run:
-    argv = ["ip", "netns", "exec", DEV, "nmap", "-sS", "-Pn", "-n", "--min-rate", str(rate),
-            "--max-retries", "1", "-p1-65535", "-oG", "-", *TARGETS]
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        DEV,
+        "nmap",
+        "-sS",
+        "-Pn",
+        "-n",
+        "--min-rate",
+        str(rate),
+        "--max-retries",
+        "1",
+        "-p1-65535",
+        "-oG",
+        "-",
+        *TARGETS,
+    ]
     seconds, peak, out, code = timed(argv, timeout=1800)
     claims: dict[tuple[str, int], str] = {}
     for line in out.splitlines():
@@ -163,16 +213,41 @@ def run_nmap(rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, int
             fields = entry.split("/")
             if len(fields) > 1 and fields[1] in ("open", "closed"):
                 claims[(m.group(1), int(fields[0]))] = fields[1]
-    return score("nmap", rate, seconds, peak, claims, opened, closed,
-                 "" if code == 0 else f"exit {code}")
+    return score(
+        "nmap", rate, seconds, peak, claims, opened, closed, "" if code == 0 else f"exit {code}"
+    )
 
 
 def run_masscan(rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, int]]) -> Run:
     budget = 120 + 6 * len(TARGETS) * 65535 / rate
-    argv = ["ip", "netns", "exec", DEV, "timeout", str(int(budget)), "masscan", "-p1-65535",
-            "--rate", str(rate), "--retries", "1", "--wait", "2", "-e", "eth0",
-            "--router-ip", GATEWAY, "--adapter-ip", VANTAGE_IP, "--show", "closed", "-oL", "-",
-            *TARGETS, KNOWN_OPEN[0]]
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        DEV,
+        "timeout",
+        str(int(budget)),
+        "masscan",
+        "-p1-65535",
+        "--rate",
+        str(rate),
+        "--retries",
+        "1",
+        "--wait",
+        "2",
+        "-e",
+        "eth0",
+        "--router-ip",
+        GATEWAY,
+        "--adapter-ip",
+        VANTAGE_IP,
+        "--show",
+        "closed",
+        "-oL",
+        "-",
+        *TARGETS,
+        KNOWN_OPEN[0],
+    ]
     seconds, peak, out, code = timed(argv, timeout=budget + 30)
     claims: dict[tuple[str, int], str] = {}
     for line in out.splitlines():
@@ -183,12 +258,25 @@ def run_masscan(rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, 
     return score("masscan", rate, seconds, peak, claims, opened, closed, note)
 
 
-RUNNERS = {"prodwall": run_prodwall, "nmap": run_nmap, "masscan": run_masscan}
+def run_prodwall_single(
+    rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, int]]
+) -> Run:
+    """No retransmission: the same packet count as nmap's run, for a like-for-like rate."""
+    return run_prodwall(rate, opened, closed, retries=0, name="prodwall-r0")
+
+
+RUNNERS = {
+    "prodwall": run_prodwall,
+    "prodwall-r0": run_prodwall_single,
+    "nmap": run_nmap,
+    "masscan": run_masscan,
+}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rates", default="400000,200000,100000,50000,10000")
     parser.add_argument("--tools", default="prodwall,masscan,nmap")
     parser.add_argument("--seed", type=int, default=2026)
@@ -202,21 +290,30 @@ def main() -> int:
     runs: list[Run] = []
     try:
         opened, closed, listener = plant(args.seed)
-        print(f"planted {len(opened)} open and {len(closed)} closed ports on {len(TARGETS)} "
-              f"addresses; {len(TARGETS) * 65535:,} probes per sweep", flush=True)
+        print(
+            f"planted {len(opened)} open and {len(closed)} closed ports on {len(TARGETS)} "
+            f"addresses; {len(TARGETS) * 65535:,} probes per sweep",
+            flush=True,
+        )
         for tool in args.tools.split(","):
             best: Run | None = None
             for rate in rates:  # fastest first: stop once slower rates cannot win
                 if best is not None and len(TARGETS) * 65535 / rate > best.seconds:
-                    print(f"  {tool:<9} {rate:>8,}/s  skipped: even a perfect run takes longer "
-                          f"than {best.seconds:.1f} s", flush=True)
+                    print(
+                        f"  {tool:<9} {rate:>8,}/s  skipped: even a perfect run takes longer "
+                        f"than {best.seconds:.1f} s",
+                        flush=True,
+                    )
                     continue
                 run = RUNNERS[tool](rate, opened, closed)
                 runs.append(run)
-                print(f"  {tool:<9} {rate:>8,}/s {run.seconds:8.1f} s {run.peak_mb:7.1f} MB  "
-                      f"open {run.found_open}/{len(opened)} closed {run.found_closed}/"
-                      f"{len(closed)} extra {run.extra} {'CORRECT' if run.correct else ''} "
-                      f"{run.note}", flush=True)
+                print(
+                    f"  {tool:<9} {rate:>8,}/s {run.seconds:8.1f} s {run.peak_mb:7.1f} MB  "
+                    f"open {run.found_open}/{len(opened)} closed {run.found_closed}/"
+                    f"{len(closed)} extra {run.extra} {'CORRECT' if run.correct else ''} "
+                    f"{run.note}",
+                    flush=True,
+                )
                 if run.correct and (best is None or run.seconds < best.seconds):
                     best = run
     finally:
@@ -230,15 +327,19 @@ def main() -> int:
         best_of[tool] = min(good, key=lambda r: r.seconds) if good else None
         b = best_of[tool]
         peak = max((r.peak_mb for r in runs if r.tool == tool), default=0)
-        print(f"  {tool:<9} " + (f"{b.seconds:7.1f} s at {b.rate:,}/s" if b else
-                                 "no correct sweep at any rate tried")
-              + f", peak memory {peak:.0f} MB")
+        print(
+            f"  {tool:<9} "
+            + (f"{b.seconds:7.1f} s at {b.rate:,}/s" if b else "no correct sweep at any rate tried")
+            + f", peak memory {peak:.0f} MB"
+        )
     p = best_of.get("prodwall")
     for peer in ("nmap", "masscan"):
         q = best_of.get(peer)
-        if p and q:
-            print(f"  prodwall / {peer}: {p.seconds / q.seconds:.2f} of the time "
-                  f"({q.seconds / p.seconds:.1f}x faster)")
+        if p and q and peer in best_of:
+            print(
+                f"  prodwall / {peer}: {p.seconds / q.seconds:.2f} of the time "
+                f"({q.seconds / p.seconds:.1f}x faster)"
+            )
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in runs], indent=1))
     return 0

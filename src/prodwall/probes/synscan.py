@@ -16,13 +16,14 @@ import errno
 import math
 import mmap
 import multiprocessing as mp
+import os
 import random
 import secrets
 import socket
 import struct
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -278,8 +279,11 @@ def sweep(
     pcap_limit: int = 2000,
     seed: int | None = None,
     net: PacketNet | None = None,
+    workers: int | None = None,
 ) -> SweepResult:
     """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times."""
+    if workers is None:  # a fake network lives in this process: one sender only
+        workers = 1 if net is not None else max(1, min(2, os.cpu_count() or 1))
     net = net if net is not None else RawNet()
     rng = random.Random(seed)  # noqa: S311 - probe order only; the cookie secret is below
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
@@ -292,16 +296,26 @@ def sweep(
     try:
         templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
         dests = [(b.target, 0) for b in blocks]
+        stride, offset = _walk(total, rng)
         for attempt in range(retries + 1):
             if attempt == 0:
-                order: Iterable[int] = _permutation(total, rng)
+                shares: list[Iterable[int]] = [
+                    ((k * stride + offset) % total for k in range(w, total, workers))
+                    for w in range(workers)
+                ]
+                count = total
             else:
-                order = _silent(status, total)
-                rng.shuffle(order)
-                retransmitted += len(order)
-            sent += _send(
-                order, layout, templates, dests, net, secret, rate, progress, status, sent, total
-            )
+                silent = _silent(status, total)
+                rng.shuffle(silent)
+                shares = [silent[w::workers] for w in range(workers)]
+                count = len(silent)
+                retransmitted += count
+            args = (layout, templates, dests, net, secret, rate / workers)
+            children = [_fork_sender(shares[w], *args, status, total) for w in range(1, workers)]
+            _send(shares[0], *args, progress, status, sent, total, workers)
+            for pid in children:
+                os.waitpid(pid, 0)
+            sent += count
             time.sleep(wait)
             if not _silent(status, total):
                 break
@@ -322,18 +336,39 @@ def sweep(
     )
 
 
-def _permutation(total: int, rng: random.Random) -> Iterator[int]:
-    """A full-coverage pseudo-random walk, i -> (i * stride + offset) mod total, computed
-    on the fly: no list of a million indices."""
+def _walk(total: int, rng: random.Random) -> tuple[int, int]:
+    """A full-coverage pseudo-random walk, k -> (k * stride + offset) mod total, computed on
+    the fly (no list of a million indices); each sender takes every n-th step of it."""
     if total <= 1:
-        yield from range(total)
-        return
+        return 1, 0
     stride = rng.randrange(total // 3 + 1, total) | 1
     while math.gcd(stride, total) != 1:
         stride += 2
-    offset = rng.randrange(total)
-    for i in range(total):
-        yield (i * stride + offset) % total
+    return stride, rng.randrange(total)
+
+
+def _fork_sender(
+    share: Iterable[int],
+    layout: _Layout,
+    templates: list[SynTemplate],
+    dests: list[tuple[str, int]],
+    net: PacketNet,
+    secret: int,
+    rate: float,
+    status: mmap.mmap,
+    total: int,
+) -> int:
+    """A second sender on the other core: the kernel's send path runs in the sender's own
+    context, so two senders move about twice the packets. Status is shared memory."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's work shows in the parent's results
+        code = 0
+        try:
+            _send(share, layout, templates, dests, net, secret, rate, None, status, 0, total, 1)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    return pid
 
 
 def _silent(status: mmap.mmap, total: int) -> list[int]:
@@ -356,6 +391,7 @@ def _send(
     status: mmap.mmap,
     already: int,
     total: int,
+    workers: int = 1,
 ) -> int:
     """The hot loop: no scapy, no allocation per packet; the cookie and the checksum are
     a few integer operations on a pre-built template."""
@@ -397,8 +433,8 @@ def _send(
                 last_report = now
                 answered = total - status[:total].count(b"\0")
                 progress(
-                    f"tcp: sent {already + n:,} ({total:,} probes), answered "
-                    f"{answered:,}, {n / (now - begin):,.0f} pkt/s"
+                    f"tcp: sent {already + n * workers:,} ({total:,} probes), answered "
+                    f"{answered:,}, {n * workers / (now - begin):,.0f} pkt/s"
                 )
     net.flush()
     return n
