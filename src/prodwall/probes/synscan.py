@@ -305,10 +305,15 @@ def sweep(
                 ]
                 count = total
             else:
+                # 4 bytes per silent probe, walked in a fresh pseudo-random order: no list of
+                # Python ints (a million of those cost ~40 MB, per forked sender)
                 silent = _silent(status, total)
-                rng.shuffle(silent)
-                shares = [silent[w::workers] for w in range(workers)]
                 count = len(silent)
+                s_stride, s_offset = _walk(count, rng)
+                shares = [
+                    (silent[(k * s_stride + s_offset) % count] for k in range(w, count, workers))
+                    for w in range(workers)
+                ]
                 retransmitted += count
             args = (layout, templates, dests, net, secret, rate / workers)
             children = [_fork_sender(shares[w], *args, status, total) for w in range(1, workers)]
@@ -371,8 +376,9 @@ def _fork_sender(
     return pid
 
 
-def _silent(status: mmap.mmap, total: int) -> list[int]:
-    out, pos = [], status.find(b"\0", 0, total)
+def _silent(status: mmap.mmap, total: int) -> array[int]:
+    out: array[int] = array("I")
+    pos = status.find(b"\0", 0, total)
     while pos != -1:
         out.append(pos)
         pos = status.find(b"\0", pos + 1, total)
