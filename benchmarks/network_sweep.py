@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prodwall.lab import manager
@@ -40,6 +40,16 @@ TARGETS = [f"198.19.10.{100 + i}" for i in range(16)]
 PLANTED_OPEN, PLANTED_CLOSED = 24, 24
 
 
+def router_drops() -> int:
+    """Probe packets the router dropped so far: how many each tool really sent."""
+    out = sh(
+        "ip", "netns", "exec", ROUTER_NS, "nft", "list", "chain", "inet", "prodwall_lab", "forward"
+    ).stdout
+    return sum(
+        int(n) for n in re.findall(r"ip daddr 198\.19\.10\.1\d\d counter packets (\d+)", out)
+    )
+
+
 @dataclass(frozen=True)
 class Run:
     tool: str
@@ -51,6 +61,7 @@ class Run:
     missed: int
     extra: int
     note: str = ""
+    packets: int = 0  # silent probes' packets that reached the router (retransmissions too)
 
     @property
     def correct(self) -> bool:
@@ -333,13 +344,15 @@ def main() -> int:
                         flush=True,
                     )
                     continue
+                before = router_drops()
                 run = RUNNERS[tool](rate, opened, closed)
+                run = replace(run, packets=router_drops() - before)
                 runs.append(run)
                 print(
                     f"  {tool:<9} {rate:>8,}/s {run.seconds:8.1f} s {run.peak_mb:7.1f} MB  "
                     f"open {run.found_open}/{len(opened)} closed {run.found_closed}/"
-                    f"{len(closed)} extra {run.extra} {'CORRECT' if run.correct else ''} "
-                    f"{run.note}",
+                    f"{len(closed)} extra {run.extra}, {run.packets:,} packets "
+                    f"{'CORRECT' if run.correct else ''} {run.note}",
                     flush=True,
                 )
                 if run.correct and (best is None or run.seconds < best.seconds):
