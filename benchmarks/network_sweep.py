@@ -93,7 +93,8 @@ def plant(seed: int) -> tuple[set[tuple[str, int]], set[tuple[str, int]], subpro
     )
     # the firewall lets the planted pairs through and silently drops the rest of the targets
     rules = [
-        f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} drop' for t in TARGETS
+        f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} counter drop'
+        for t in TARGETS
     ]
     rules += [
         f'insert rule inet prodwall_lab forward iifname "to-dev" ip daddr {t} tcp dport {p} accept'
