@@ -216,6 +216,17 @@ class RawNet:
             self.proc.kill()
             raise RuntimeError("the packet receiver did not start")
 
+    def reopen(self) -> None:
+        """Fresh sockets for a forked sender: two processes on one socket serialise on its
+        lock, and the second core would add nothing."""
+        self.socks = {
+            4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
+            6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
+        }
+        for s in self.socks.values():
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.batchers = {v: mmsg.Batcher(s, 24) for v, s in self.socks.items()}
+
     def send(self, packet: bytearray, dest: tuple[str, int], index: int) -> None:
         name = self.names.get(dest[0])
         if name is None:
@@ -369,6 +380,9 @@ def _fork_sender(
     if pid == 0:  # pragma: no cover - the child's work shows in the parent's results
         code = 0
         try:
+            reopen = getattr(net, "reopen", None)
+            if reopen is not None:
+                reopen()
             _send(share, layout, templates, dests, net, secret, rate, None, status, 0, total, 1)
         except BaseException:
             code = 1
