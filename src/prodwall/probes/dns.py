@@ -13,6 +13,7 @@ from typing import Any
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe
 from ..verdicts import Observation, Signal
+from .network import network_of
 from .transport import AgentError, run_agent
 
 KINDS = frozenset({"dns-name", "dns-resolver", "dns-axfr"})
@@ -109,9 +110,8 @@ def _name_obs(
 def _resolver_obs(
     server: str, proto: str, r: dict[str, Any], host: str | None, prod: list[IPNetwork]
 ) -> Observation:
-    ip = ipaddress.ip_address(server)
     ev = {
-        "network": next((str(n) for n in prod if n.version == ip.version and ip in n), ""),
+        "network": network_of(server, prod),
         "protocol": proto,
     }
     if r["status"] == "answer":

@@ -27,7 +27,7 @@ KINDS = frozenset({"tcp", "udp", "icmp", "control"})
 EVIDENCE_DIR_ENV = "PRODWALL_EVIDENCE_DIR"
 
 
-def _network_of(address: str, nets: list[IPNetwork]) -> str:
+def network_of(address: str, nets: list[IPNetwork]) -> str:
     ip = ipaddress.ip_address(address)
     return next((str(n) for n in nets if ip.version == n.version and ip in n), "")
 
@@ -116,7 +116,7 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
                 str(exc),
                 pr.host,
                 pr.protocol,
-                evidence={"network": _network_of(pr.target, prod_nets)},
+                evidence={"network": network_of(pr.target, prod_nets)},
             )
             for pr in probes
         )
@@ -143,7 +143,7 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
                 err,
                 pr.host,
                 kind,
-                evidence={"network": _network_of(pr.target, prod_nets)},
+                evidence={"network": network_of(pr.target, prod_nets)},
             )
             for pr in probes
             if pr.kind == kind
@@ -206,21 +206,18 @@ def control_status(observations: tuple[Observation, ...], protocol: str) -> tupl
     return True, ""
 
 
-def _classify(
-    status: str, responder: str, target: str, prod: list[IPNetwork]
-) -> tuple[Signal, str]:
-    in_prod = bool(responder) and bool(_network_of(responder, prod))
+def _classify(status: str, responder: str, prod: list[IPNetwork]) -> Signal:
+    """What an agent result says about the boundary (DESIGN.md): who answered decides."""
     if status in ("open", "closed", "reply"):
-        return Signal.CROSSED, status
+        return Signal.CROSSED
     if status == "filtered-icmp":
-        if not responder:
-            return Signal.STOPPED, "refused by ICMP (sender unknown with connect())"
-        return (Signal.CROSSED if in_prod else Signal.STOPPED), status
+        # an ICMP error sent by a production host means the packet got there
+        return Signal.CROSSED if responder and network_of(responder, prod) else Signal.STOPPED
     if status == "no-route":
-        return Signal.STOPPED, "refused at the vantage (no route)"
+        return Signal.STOPPED
     if status in ("silent", "open|filtered"):
-        return Signal.SILENT, status
-    return Signal.FAILED, status
+        return Signal.SILENT
+    return Signal.FAILED
 
 
 def _tcp_obs(
@@ -230,7 +227,7 @@ def _tcp_obs(
     prod: list[IPNetwork],
     trace: dict[str, Any] | None = None,
 ) -> Observation:
-    signal, _ = _classify(g["status"], g["responder"], g["target"], prod)
+    signal = _classify(g["status"], g["responder"], prod)
     detail = {
         "open": "open (SYN-ACK)",
         "closed": "closed (RST: the packet reached the host)",
@@ -256,7 +253,7 @@ def _tcp_obs(
         int(g["ports"]) if single else None,
         g["responder"] or None,
         {
-            "network": _network_of(g["target"], prod),
+            "network": network_of(g["target"], prod),
             "method": stats["method"],
             "ttl": g["ttl"],
             "icmp": g["icmp"],
@@ -269,7 +266,7 @@ def _tcp_obs(
 
 
 def _udp_obs(u: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]) -> Observation:
-    signal, _ = _classify(u["status"], u["responder"], u["target"], prod)
+    signal = _classify(u["status"], u["responder"], prod)
     detail = u["status"] + (f": {u['detail']}" if u["detail"] else "")
     if u["status"] in ("closed", "filtered-icmp"):
         version = 6 if ":" in u["target"] else 4
@@ -288,14 +285,14 @@ def _udp_obs(u: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwo
         "udp",
         u["port"],
         u["responder"] or None,
-        {"network": _network_of(u["target"], prod), "method": "udp-payload"},
+        {"network": network_of(u["target"], prod), "method": "udp-payload"},
     )
 
 
 def _icmp_obs(
     e: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]
 ) -> Observation:
-    signal, _ = _classify(e["status"], e["responder"], e["target"], prod)
+    signal = _classify(e["status"], e["responder"], prod)
     detail = "echo reply" if e["status"] == "reply" else e["status"]
     if e["status"] == "filtered-icmp":
         version = 6 if ":" in e["target"] else 4
@@ -309,5 +306,5 @@ def _icmp_obs(
         "icmp",
         None,
         e["responder"] or None,
-        {"network": _network_of(e["target"], prod), "method": "icmp-echo"},
+        {"network": network_of(e["target"], prod), "method": "icmp-echo"},
     )
