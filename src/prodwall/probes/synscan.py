@@ -10,7 +10,6 @@ of status per probe, no Python object per probe).
 
 from __future__ import annotations
 
-import bisect
 import ctypes
 import errno
 import math
@@ -19,22 +18,25 @@ import multiprocessing as mp
 import os
 import random
 import secrets
+import select
 import socket
 import struct
 import time
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from . import mmsg
-from .wire import GOLDEN, MASK32, SynTemplate, parse, source_address, uncookie
+from .wire import GOLDEN, SynTemplate, parse, source_address, uncookie
 
 SILENT, OPEN, CLOSED, ICMP, NO_ROUTE = 0, 1, 2, 3, 4
 _LOCAL_REFUSALS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL, errno.EPERM}
 )
-_HEAD, _SUM = struct.Struct("!HI"), struct.Struct("!H")
 STATUS_NAMES = {
     SILENT: "silent",
     OPEN: "open",
@@ -42,7 +44,6 @@ STATUS_NAMES = {
     ICMP: "filtered-icmp",
     NO_ROUTE: "no-route",
 }
-ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 SKF_AD_PKTTYPE = -0x1000 + 4
 SO_ATTACH_FILTER = 26
@@ -177,9 +178,15 @@ class PacketNet(Protocol):
 
     def start(self, recorder: Recorder) -> None: ...
 
-    def send(self, packet: bytearray, dest: tuple[str, int], index: int) -> None: ...
-
-    def flush(self) -> None: ...
+    def send(
+        self,
+        segments: npt.NDArray[np.uint8],
+        blocks: npt.NDArray[np.intp],
+        indexes: npt.NDArray[np.int64],
+    ) -> list[tuple[int, int]]:
+        """Send TCP segments (one row each) to their blocks' targets, all of one address
+        family; return (probe index, errno) of the packets the vantage's kernel refused."""
+        ...
 
     def source(self, dst: str) -> str: ...
 
@@ -192,22 +199,22 @@ class RawNet:
     def __init__(self) -> None:
         if not raw_available():
             raise RawSocketsUnavailable("raw sockets need CAP_NET_RAW")
-        self.socks = {
-            4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
-            6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
-        }
-        for s in self.socks.values():
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
         ctx = mp.get_context("fork")
         self.ready, self.halt = ctx.Event(), ctx.Event()
         self.parent_conn, self.child_conn = ctx.Pipe(duplex=False)
         self.ctx = ctx
         self.proc: Any = None
+        self.socks: dict[int, socket.socket] = {}
 
     def start(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        self.batchers = {v: mmsg.Batcher(s, 24) for v, s in self.socks.items()}
-        self.names: dict[str, Any] = {}
+        targets = [b.target for b in recorder.layout.blocks]
+        self.names = {
+            v: [mmsg.sockaddr(t) if (":" in t) == (v == 6) else None for t in targets]
+            for v in (4, 6)
+        }
+        self.family = np.array([6 if ":" in t else 4 for t in targets], np.uint8)
+        self.reopen()
         self.proc = self.ctx.Process(
             target=_receive, daemon=True, args=(self.ready, self.halt, self.child_conn, recorder)
         )
@@ -217,30 +224,28 @@ class RawNet:
             raise RuntimeError("the packet receiver did not start")
 
     def reopen(self) -> None:
-        """Fresh sockets for a forked sender: two processes on one socket serialise on its
-        lock, and the second core would add nothing."""
+        """Fresh sockets (also for each forked sender: two processes on one socket
+        serialise on its lock, and the second core would add nothing)."""
+        for s in self.socks.values():
+            s.close()
         self.socks = {
             4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
             6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
         }
         for s in self.socks.values():
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.batchers = {v: mmsg.Batcher(s, 24) for v, s in self.socks.items()}
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
+        self.batchers = {
+            v: mmsg.Batcher(s, SynTemplate.SIZE, self.names[v]) for v, s in self.socks.items()
+        }
 
-    def send(self, packet: bytearray, dest: tuple[str, int], index: int) -> None:
-        name = self.names.get(dest[0])
-        if name is None:
-            name = self.names[dest[0]] = mmsg.sockaddr(dest[0])
-        self._refused(self.batchers[6 if ":" in dest[0] else 4].add(packet, name, index))
-
-    def flush(self) -> None:
-        for batcher in self.batchers.values():
-            self._refused(batcher.flush())
-
-    def _refused(self, failed: list[tuple[int, int]]) -> None:
-        for index, err in failed:
-            if err in _LOCAL_REFUSALS:
-                self.recorder.status[index] = NO_ROUTE
+    def send(
+        self,
+        segments: npt.NDArray[np.uint8],
+        blocks: npt.NDArray[np.intp],
+        indexes: npt.NDArray[np.int64],
+    ) -> list[tuple[int, int]]:
+        version = int(self.family[blocks[0]])
+        return self.batchers[version].send(segments, blocks, indexes)
 
     def source(self, dst: str) -> str:
         return source_address(dst)
@@ -257,25 +262,49 @@ class RawNet:
         return found  # type: ignore[no-any-return]
 
 
+def inbound_sockets(
+    buffer: int = 64 << 20, protocols: tuple[int, ...] = (0x0800, 0x86DD)
+) -> list[socket.socket]:
+    """AF_PACKET sockets that see inbound IPv4 (0x0800) and IPv6 (0x86DD) only.
+
+    Bound to those ethertypes rather than ETH_P_ALL: an ETH_P_ALL socket is a
+    tap on the transmit path too, and the kernel clones every packet we send for
+    it (measured: a third of the sender's throughput). The BPF filter is kept for
+    loopback, where our own packets come back in as received ones."""
+    socks = []
+    for proto in protocols:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
+        _bpf_inbound_only(sock)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, buffer)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer)
+        sock.setblocking(False)
+        socks.append(sock)
+    return socks
+
+
 def _receive(ready: Any, halt: Any, conn: Any, recorder: Recorder) -> None:
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
-    _bpf_inbound_only(sock)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
-    except OSError:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
-    sock.settimeout(0.05)
+    socks = inbound_sockets()
+    poller = select.poll()
+    for sock in socks:
+        poller.register(sock, select.POLLIN)
+    by_fd = {sock.fileno(): sock for sock in socks}
     buf = bytearray(2048)
     ready.set()
     while True:
-        try:
-            n = sock.recv_into(buf)
-        except TimeoutError:
-            if halt.is_set():
-                break
-            continue
-        recorder.record(bytes(buf[:n]))
-    sock.close()
+        events = poller.poll(50)
+        if not events and halt.is_set():
+            break
+        for fd, _ in events:
+            while True:  # drain: answers come in bursts
+                try:
+                    n = by_fd[fd].recv_into(buf)
+                except BlockingIOError:
+                    break
+                recorder.record(bytes(buf[:n]))
+    for sock in socks:
+        sock.close()
     conn.send(recorder.findings())
     conn.close()
 
@@ -292,7 +321,14 @@ def sweep(
     net: PacketNet | None = None,
     workers: int | None = None,
 ) -> SweepResult:
-    """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times."""
+    """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times.
+
+    Retransmission is pipelined: each sender walks its chunks of the probe order
+    again right after its first pass, skipping what has been answered, and
+    resends a chunk only once `wait` has passed since that chunk was last sent.
+    A silent probe thus still gets its full answer window, without a pause for
+    the whole sweep between passes.
+    """
     if workers is None:  # a fake network lives in this process: one sender only
         workers = 1 if net is not None else max(1, min(2, os.cpu_count() or 1))
     net = net if net is not None else RawNet()
@@ -300,53 +336,34 @@ def sweep(
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
     sport = rng.randrange(40000, 60000)
     recorder = Recorder(blocks, secret, sport, pcap_limit)
-    layout, status, total = recorder.layout, recorder.status, recorder.layout.total
+    total = recorder.layout.total
     net.start(recorder)
     started = time.monotonic()
-    sent = retransmitted = 0
+    counters = mmap.mmap(-1, 16 * workers)  # per sender: packets sent, retransmitted
     try:
         templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
-        dests = [(b.target, 0) for b in blocks]
-        stride, offset = _walk(total, rng)
-        for attempt in range(retries + 1):
-            if attempt == 0:
-                shares: list[Iterable[int]] = [
-                    ((k * stride + offset) % total for k in range(w, total, workers))
-                    for w in range(workers)
-                ]
-                count = total
-            else:
-                # 4 bytes per silent probe, walked in a fresh pseudo-random order: no list of
-                # Python ints (a million of those cost ~40 MB, per forked sender)
-                silent = _silent(status, total)
-                count = len(silent)
-                s_stride, s_offset = _walk(count, rng)
-                shares = [
-                    (silent[(k * s_stride + s_offset) % count] for k in range(w, count, workers))
-                    for w in range(workers)
-                ]
-                retransmitted += count
-            args = (layout, templates, dests, net, secret, rate / workers)
-            children = [_fork_sender(shares[w], *args, status, total) for w in range(1, workers)]
-            _send(shares[0], *args, progress, status, sent, total, workers)
-            for pid in children:
-                os.waitpid(pid, 0)
-            sent += count
-            time.sleep(wait)
-            if not _silent(status, total):
-                break
+        job = _SendJob.build(recorder, templates, secret, _walk(total, rng), rate / workers)
+        children = [
+            _fork_sender(job, net, w, workers, retries, wait, counters) for w in range(1, workers)
+        ]
+        _send(job, net, 0, workers, retries, wait, counters, progress)
+        failed = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
+        if failed:
+            raise RuntimeError(f"a sender process failed (pids {failed})")
+        time.sleep(wait)  # the answer window of the last packets sent
     finally:
         responders, pcap = net.stop()
+    sent_retx = np.frombuffer(counters, np.int64).reshape(workers, 2).sum(axis=0)
     seconds = time.monotonic() - started
     return SweepResult(
         blocks,
-        layout.offsets,
-        bytes(status[:total]),
+        recorder.layout.offsets,
+        bytes(recorder.status[:total]),
         array("H", bytes(recorder.responder[: total * 2])),
         bytes(recorder.ttl[:total]),
         responders,
-        sent,
-        retransmitted,
+        int(sent_retx[0]),
+        int(sent_retx[1]),
         seconds,
         pcap,
     )
@@ -354,7 +371,7 @@ def sweep(
 
 def _walk(total: int, rng: random.Random) -> tuple[int, int]:
     """A full-coverage pseudo-random walk, k -> (k * stride + offset) mod total, computed on
-    the fly (no list of a million indices); each sender takes every n-th step of it."""
+    the fly (no list of a million indices); the senders take turns over its chunks."""
     if total <= 1:
         return 1, 0
     stride = rng.randrange(total // 3 + 1, total) | 1
@@ -363,16 +380,95 @@ def _walk(total: int, rng: random.Random) -> tuple[int, int]:
     return stride, rng.randrange(total)
 
 
+_SEGMENT = np.dtype(
+    [
+        ("sport", ">u2"),
+        ("dport", ">u2"),
+        ("seq", ">u4"),
+        ("rest", "V8"),
+        ("sum", ">u2"),
+        ("tail", "V6"),
+    ]
+)  # a 24-byte SYN (header + MSS option) as numpy sees it: only dport, seq and sum vary
+
+
+@dataclass(frozen=True)
+class _SendJob:
+    """What every sender needs, as arrays: probe index -> block, port, segment."""
+
+    offsets: npt.NDArray[np.int64]  # first probe index of each block
+    ports: npt.NDArray[np.uint16]  # probe index -> port: 2 bytes a probe
+    family: npt.NDArray[np.uint8]  # block -> 4 or 6
+    segments: npt.NDArray[np.uint8]  # block -> its SYN template
+    bases: npt.NDArray[np.int64]  # block -> checksum of the template's fixed part
+    status: npt.NDArray[np.uint8]  # shared with the receiver
+    secret: int
+    stride: int
+    offset: int
+    total: int
+    rate: float  # per sender
+
+    @classmethod
+    def build(
+        cls,
+        recorder: Recorder,
+        templates: list[SynTemplate],
+        secret: int,
+        walk: tuple[int, int],
+        rate: float,
+    ) -> _SendJob:
+        layout = recorder.layout
+        ports = np.concatenate(
+            [np.asarray(b.ports, np.uint16) for b in layout.blocks] or [np.zeros(0, np.uint16)]
+        )
+        return cls(
+            offsets=np.asarray(layout.offsets, np.int64),
+            ports=ports,
+            family=np.array([6 if ":" in b.target else 4 for b in layout.blocks], np.uint8),
+            segments=np.array([np.frombuffer(t.packet, np.uint8) for t in templates], np.uint8),
+            bases=np.array([t.base for t in templates], np.int64),
+            status=np.frombuffer(recorder.status, np.uint8),
+            secret=secret,
+            stride=walk[0],
+            offset=walk[1],
+            total=layout.total,
+            rate=rate,
+        )
+
+    def chunk(self, number: int) -> npt.NDArray[np.int64]:
+        """The probe indices of one chunk of the pseudo-random walk."""
+        ks = np.arange(number * CHUNK, min((number + 1) * CHUNK, self.total), dtype=np.int64)
+        return (ks * self.stride + self.offset) % self.total
+
+    def segments_for(
+        self, idx: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+        """SYN segments for these probes: template, port, cookie, checksum, all vectorised."""
+        blk = np.searchsorted(self.offsets, idx, side="right") - 1
+        port = self.ports[idx].astype(np.int64)
+        seq = (idx.astype(np.uint32) * np.uint32(GOLDEN)) ^ np.uint32(self.secret)
+        c = self.bases[blk] + port + (seq >> 16) + (seq & 0xFFFF)
+        c = (c & 0xFFFF) + (c >> 16)
+        c = (c & 0xFFFF) + (c >> 16)
+        seg = self.segments[blk]
+        fields = seg.view(_SEGMENT).reshape(len(idx))
+        fields["dport"] = port
+        fields["seq"] = seq
+        fields["sum"] = ~c & 0xFFFF
+        return seg, blk
+
+
+CHUNK = mmsg.BATCH
+
+
 def _fork_sender(
-    share: Iterable[int],
-    layout: _Layout,
-    templates: list[SynTemplate],
-    dests: list[tuple[str, int]],
+    job: _SendJob,
     net: PacketNet,
-    secret: int,
-    rate: float,
-    status: mmap.mmap,
-    total: int,
+    worker: int,
+    workers: int,
+    retries: int,
+    wait: float,
+    counters: mmap.mmap,
 ) -> int:
     """A second sender on the other core: the kernel's send path runs in the sender's own
     context, so two senders move about twice the packets. Status is shared memory."""
@@ -383,78 +479,67 @@ def _fork_sender(
             reopen = getattr(net, "reopen", None)
             if reopen is not None:
                 reopen()
-            _send(share, layout, templates, dests, net, secret, rate, None, status, 0, total, 1)
+            _send(job, net, worker, workers, retries, wait, counters, None)
         except BaseException:
             code = 1
         os._exit(code)
     return pid
 
 
-def _silent(status: mmap.mmap, total: int) -> array[int]:
-    out: array[int] = array("I")
-    pos = status.find(b"\0", 0, total)
-    while pos != -1:
-        out.append(pos)
-        pos = status.find(b"\0", pos + 1, total)
-    return out
-
-
 def _send(
-    order: Iterable[int],
-    layout: _Layout,
-    templates: list[SynTemplate],
-    dests: list[tuple[str, int]],
+    job: _SendJob,
     net: PacketNet,
-    secret: int,
-    rate: float,
+    worker: int,
+    workers: int,
+    retries: int,
+    wait: float,
+    counters: mmap.mmap,
     progress: Progress | None,
-    status: mmap.mmap,
-    already: int,
-    total: int,
-    workers: int = 1,
-) -> int:
-    """The hot loop: no scapy, no allocation per packet; the cookie and the checksum are
-    a few integer operations on a pre-built template."""
-    batch = max(1, int(rate / 200))  # re-check the clock 200 times a second
-    begin = time.monotonic()
-    last_report = begin
-    offsets = layout.offsets
-    ports_of = [blk.ports for blk in layout.blocks]
-    packets = [t.packet for t in templates]
-    bases = [t.base for t in templates]
-    pack_head, pack_sum = _HEAD.pack_into, _SUM.pack_into
-    find_block = bisect.bisect_right
-    send = net.send
+) -> None:
+    """One sender: its share of the chunks, then (pipelined) their silent probes again.
+
+    Per chunk the interpreter does a fixed number of numpy operations, none per packet."""
+    mine = range(worker, (job.total + CHUNK - 1) // CHUNK, workers)
+    count = np.frombuffer(counters, np.int64).reshape(workers, 2)
+    last_sent = dict.fromkeys(mine, 0.0)
+    status = job.status
+    begin = last_report = time.monotonic()
     n = 0
-    for i in order:
-        b = find_block(offsets, i) - 1
-        port = ports_of[b][i - offsets[b]]
-        seq = ((i * GOLDEN) & MASK32) ^ secret  # == wire.cookie(i, secret), inlined
-        packet = packets[b]
-        pack_head(packet, 2, port, seq)
-        c = bases[b] + port + (seq >> 16) + (seq & 0xFFFF)
-        c = (c & 0xFFFF) + (c >> 16)
-        c = (c & 0xFFFF) + (c >> 16)
-        pack_sum(packet, 16, ~c & 0xFFFF)
-        try:
-            send(packet, dests[b], i)
-        except OSError as exc:
-            # the vantage's own kernel refused to send (no route, blackhole, prohibit):
-            # positive evidence, recorded as such; other errors leave the probe silent
-            if exc.errno in _LOCAL_REFUSALS:
-                status[i] = NO_ROUTE
-        n += 1
-        if n % batch == 0:
-            ahead = n / rate - (time.monotonic() - begin)
+    for attempt in range(retries + 1):
+        for number in mine:
+            idx = job.chunk(number)
+            if attempt:
+                due = last_sent[number] + wait  # this chunk's answer window
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                idx = idx[status[idx] == SILENT]
+                if not len(idx):
+                    continue
+            segs, blk = job.segments_for(idx)
+            six = job.family[blk] == 6
+            for part in (~six, six) if six.any() else (slice(None),):
+                if isinstance(part, np.ndarray) and not part.any():
+                    continue
+                for index, err in net.send(segs[part], blk[part], idx[part]):
+                    # the vantage's own kernel refused to send (no route, blackhole,
+                    # prohibit): positive evidence; other errors leave the probe silent
+                    if err in _LOCAL_REFUSALS:
+                        status[index] = NO_ROUTE
+            last_sent[number] = time.monotonic()
+            n += len(idx)
+            count[worker, 0] += len(idx)
+            if attempt:
+                count[worker, 1] += len(idx)
+            ahead = n / job.rate - (time.monotonic() - begin)
             if ahead > 0:
                 time.sleep(ahead)
             now = time.monotonic()
             if progress is not None and now - last_report >= 1.0:
                 last_report = now
-                answered = total - status[:total].count(b"\0")
+                sent = int(count[:, 0].sum())
+                answered = job.total - int(np.count_nonzero(status[: job.total] == SILENT))
                 progress(
-                    f"tcp: sent {already + n * workers:,} ({total:,} probes), answered "
-                    f"{answered:,}, {n * workers / (now - begin):,.0f} pkt/s"
+                    f"tcp: sent {sent:,} ({job.total:,} probes), answered {answered:,}, "
+                    f"{sent / (now - begin):,.0f} pkt/s"
                 )
-    net.flush()
-    return n

@@ -11,7 +11,7 @@ import socket
 import time
 from typing import Any
 
-from .synscan import ETH_P_ALL, _bpf_inbound_only
+from .synscan import inbound_sockets
 from .wire import SynTemplate, icmp_name, parse, source_address
 
 IP_TTL, IPV6_UNICAST_HOPS = 2, 16
@@ -25,8 +25,7 @@ def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> d
     send = socket.socket(
         socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP
     )
-    recv = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
-    _bpf_inbound_only(recv)
+    (recv,) = inbound_sockets(1 << 20, (0x86DD,) if v6 else (0x0800,))
     hops: list[dict[str, Any]] = []
     try:
         for ttl in range(1, max_hops + 1):

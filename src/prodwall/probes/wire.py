@@ -36,9 +36,11 @@ def _fold(total: int) -> int:
 class SynTemplate:
     """A TCP SYN for one (source, destination) pair; only port, seq and checksum vary."""
 
+    SIZE = 24
+
     def __init__(self, src: str, dst: str, sport: int) -> None:
         s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-        self.packet = bytearray(24)  # 20-byte header + MSS option: looks like a real SYN
+        self.packet = bytearray(self.SIZE)  # 20-byte header + MSS option: looks like a real SYN
         struct.pack_into(
             "!HHIIBBHHHBBH",
             self.packet,
