@@ -326,6 +326,7 @@ def main() -> int:
     manager.require_root()
     ensure_tools()
     rates = sorted((int(r) for r in args.rates.split(",")), reverse=True)
+    manager.down()  # a clean lab: planted state of an interrupted run must not linger
     manager.up("sealed", lambda m: print(f"lab: {m}", file=sys.stderr))
     listener = None
     runs: list[Run] = []

@@ -12,7 +12,7 @@ import pytest
 from prodwall.lab import leaks
 from prodwall.lab.demo import judge_ground_truth, sealed_findings
 from prodwall.lab.leaks import GROUND_TRUTH
-from prodwall.probes import FAMILIES
+from prodwall.probes.families import FAMILIES
 from prodwall.report.manifest import verify
 from prodwall.results import read_results
 from prodwall.verdicts import Outcome

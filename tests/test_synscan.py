@@ -14,6 +14,8 @@ import pytest
 from prodwall.probes.synscan import (
     CLOSED,
     ICMP,
+    KERNEL4,
+    KERNEL6,
     NO_ROUTE,
     OPEN,
     SILENT,
@@ -64,7 +66,11 @@ class FakeNet:
     def source(self, dst: str) -> str:
         return SRC6 if ":" in dst else SRC4
 
-    def send(self, segments, blocks, indexes):  # type: ignore[no-untyped-def]
+    def framing(self, first_syns: list[bytes]) -> tuple[list[bytes], int]:
+        return [b""] * len(first_syns), 0
+
+    def send(self, lane, segments, blocks, indexes):  # type: ignore[no-untyped-def]
+        assert lane in (KERNEL4, KERNEL6)
         refused = []
         for packet, b, index in zip(segments, blocks, indexes, strict=True):
             if not self._answer(bytes(packet), self.recorder.layout.blocks[b].target):
@@ -203,10 +209,15 @@ def test_vectorised_segments_are_valid_syns(src: str, dst: str) -> None:
     templates = [SynTemplate(src if ":" in dst else SRC4, b.target, 41000) for b in blocks]
     if ":" in dst:
         templates[0] = SynTemplate(SRC4, "198.19.0.9", 41000)
-    job = _SendJob.build(rec, templates, 0xDEADBEEF, (7919, 11), 1e6)
+    job = _SendJob.build(rec, templates, [b"", b""], 0xDEADBEEF, (7919, 11), 1e6)
     idx = np.array([0, 2, 3, 4, 1000, 65537, rec.layout.total - 1], np.int64)
-    segs, blk = job.segments_for(idx)
-    for row, i, b in zip(segs, idx, blk, strict=True):
+    rows = [
+        r
+        for _lane, packets, blk, i in job.packets_for(idx)
+        for r in zip(packets, i, blk, strict=True)
+    ]
+    assert sorted(int(i) for _, i, _ in rows) == sorted(idx.tolist())
+    for row, i, b in rows:
         target = blocks[b].target
         port = blocks[b].ports[i - rec.layout.offsets[b]]
         expected = SynTemplate(src if ":" in target else SRC4, target, 41000).fill(
@@ -224,9 +235,9 @@ def test_each_send_carries_one_address_family() -> None:
     calls: list[set[bool]] = []
 
     class Recording(FakeNet):
-        def send(self, segments, blocks, indexes):  # type: ignore[no-untyped-def]
+        def send(self, lane, segments, blocks, indexes):  # type: ignore[no-untyped-def]
             calls.append({":" in self.recorder.layout.blocks[b].target for b in blocks})
-            return super().send(segments, blocks, indexes)
+            return super().send(lane, segments, blocks, indexes)
 
     blocks = [Block("198.19.0.5", list(range(1, 300))), Block("fd00:19::5", list(range(1, 300)))]
     result = sweep(blocks, rate=1e7, retries=0, wait=0, net=Recording(lambda d, p, a: "rst"))

@@ -18,7 +18,7 @@ from . import __version__
 from .controls import Control
 from .inventory import Inventory, LoadedInventory
 from .plan import Plan
-from .probes import FAMILIES, executed_kinds
+from .probes.families import FAMILIES, executed_kinds
 from .results import SCHEMA, Results, RunMeta, write_results
 from .runmeta import git_revision, run_by, utc_now, vantage_info
 from .verdicts import Observation, Outcome, Verdict, judge

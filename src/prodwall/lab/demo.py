@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_REACHABLE
-from ..probes import FAMILIES
+from ..probes.families import FAMILIES
 from ..report.bundle import write_bundle
 from ..report.combined import Combined
 from ..results import Results

@@ -1,26 +1,11 @@
-"""Probe families: the only code that touches the world.
+"""Probe families (registry in `families`) and the engines they run at the vantage.
 
-A family takes the plan's probes of its kinds and the vantage, and returns
-observations. It never decides a verdict (verdicts.judge does that).
+Kept light on purpose: the agent imports engines from here at the vantage, and
+must not pay for the inventory models (pydantic) it never uses.
 """
 
-from __future__ import annotations
+import os
 
-from collections.abc import Callable
-
-from ..plan import Plan, Probe
-from ..verdicts import Observation
-from . import dns, network, routes
-
-Family = Callable[[tuple[Probe, ...], Plan], tuple[Observation, ...]]
-
-# family name -> (probe kinds it executes, runner)
-FAMILIES: dict[str, tuple[frozenset[str], Family]] = {
-    "routes": (frozenset({"route"}), routes.run),
-    "network": (network.KINDS, network.run),
-    "dns": (dns.KINDS, dns.run),
-}
-
-
-def executed_kinds() -> frozenset[str]:
-    return frozenset().union(*(kinds for kinds, _ in FAMILIES.values()))
+# numpy is used for packet arithmetic, never for linear algebra: without this its
+# BLAS starts a thread per core that spins beside the packet senders
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import connect, icmp, synscan, traceroute, udp
+from . import icmp, synscan, traceroute, udp
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -58,6 +58,8 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
             return {"method": "raw-syn", **_group_raw(result)}
         except RawSocketsUnavailable:
             _say("no CAP_NET_RAW here: falling back to TCP connect() (weaker evidence)")
+    from . import connect  # asyncio: only the fallback pays for importing it
+
     started = time.monotonic()
     pairs = [(b.target, p) for b in blocks for p in b.ports]
     found = connect.connect_all(

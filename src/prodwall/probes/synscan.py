@@ -30,8 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import mmsg
-from .wire import GOLDEN, SynTemplate, parse, source_address, uncookie
+from . import linkpath, mmsg
+from .wire import GOLDEN, SynTemplate, cookie, parse, source_address, uncookie
 
 SILENT, OPEN, CLOSED, ICMP, NO_ROUTE = 0, 1, 2, 3, 4
 _LOCAL_REFUSALS = frozenset(
@@ -48,6 +48,7 @@ PACKET_OUTGOING = 4
 SKF_AD_PKTTYPE = -0x1000 + 4
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33
+SOL_PACKET, PACKET_QDISC_BYPASS = 263, 20
 
 Progress = Callable[[str], None]
 
@@ -173,19 +174,33 @@ class Recorder:
         return sorted(self.responders, key=self.responders.__getitem__), self.pcap
 
 
+# Send lanes: a lane is one socket and one packet size. The kernel's IP path (raw IP
+# sockets, 24-byte TCP segments) or a packet socket (whole Ethernet frames).
+KERNEL4, KERNEL6, FRAME4, FRAME6 = 0, 1, 2, 3
+LANE_SIZE = (SynTemplate.SIZE, SynTemplate.SIZE, 14 + 20 + 24, 14 + 40 + 24)
+LANE_TCP_AT = (0, 0, 34, 54)  # where the TCP header starts in a lane's packet
+
+
 class PacketNet(Protocol):
     """Where SYNs go and answers come from: raw sockets, or a fake in unit tests."""
 
     def start(self, recorder: Recorder) -> None: ...
 
+    def framing(self, first_syns: list[bytes]) -> tuple[list[bytes], int]:
+        """Per block: Ethernet + IP header if its SYNs may go out as frames, else b"";
+        and how many packets that took. `first_syns` holds each block's first probe (a
+        packet socket needs the next hop's MAC; sending a real probe resolves it)."""
+        ...
+
     def send(
         self,
-        segments: npt.NDArray[np.uint8],
+        lane: int,
+        packets: npt.NDArray[np.uint8],
         blocks: npt.NDArray[np.intp],
         indexes: npt.NDArray[np.int64],
     ) -> list[tuple[int, int]]:
-        """Send TCP segments (one row each) to their blocks' targets, all of one address
-        family; return (probe index, errno) of the packets the vantage's kernel refused."""
+        """Send packets of one lane (one row each) to their blocks' targets; return
+        (probe index, errno) of the packets the vantage's kernel refused."""
         ...
 
     def source(self, dst: str) -> str: ...
@@ -204,16 +219,16 @@ class RawNet:
         self.parent_conn, self.child_conn = ctx.Pipe(duplex=False)
         self.ctx = ctx
         self.proc: Any = None
-        self.socks: dict[int, socket.socket] = {}
+        self.socks: list[socket.socket] = []
+        self.lanes_used: dict[int, int] = {}
 
     def start(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        targets = [b.target for b in recorder.layout.blocks]
-        self.names = {
-            v: [mmsg.sockaddr(t) if (":" in t) == (v == 6) else None for t in targets]
-            for v in (4, 6)
-        }
-        self.family = np.array([6 if ":" in t else 4 for t in targets], np.uint8)
+        self.targets = [b.target for b in recorder.layout.blocks]
+        self.names: list[list[Any]] = [
+            [mmsg.sockaddr(t) if (":" in t) == bool(lane) else None for t in self.targets]
+            for lane in (KERNEL4, KERNEL6)
+        ] + [[None] * len(self.targets), [None] * len(self.targets)]
         self.reopen()
         self.proc = self.ctx.Process(
             target=_receive, daemon=True, args=(self.ready, self.halt, self.child_conn, recorder)
@@ -223,35 +238,82 @@ class RawNet:
             self.proc.kill()
             raise RuntimeError("the packet receiver did not start")
 
+    def framing(self, first_syns: list[bytes]) -> tuple[list[bytes], int]:
+        headers, primed = [b""] * len(self.targets), 0
+        if not linkpath.host_filters_nothing():
+            return headers, primed
+        routes = {t: linkpath.route(t) for t in set(self.targets)}
+        links = {r.dev: linkpath.ethernet(r.dev) for r in routes.values() if r is not None}
+        macs: dict[tuple[str, str], bytes | None] = {}
+        for r in routes.values():
+            if r is not None and links.get(r.dev) is not None:
+                macs[(r.dev, r.next_hop)] = linkpath.neighbour(r.dev, r.next_hop)
+        unresolved = {key for key, mac in macs.items() if mac is None}
+        if unresolved:  # one real probe per next hop through the kernel resolves its MAC
+            for b, t in enumerate(self.targets):
+                r = routes[t]
+                if r is not None and (r.dev, r.next_hop) in unresolved:
+                    unresolved.discard((r.dev, r.next_hop))
+                    lane = KERNEL6 if ":" in t else KERNEL4
+                    row = np.frombuffer(first_syns[b], np.uint8).reshape(1, -1)
+                    self.send(lane, row, np.array([b], np.intp), np.array([-1], np.int64))
+                    primed += 1
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and None in macs.values():
+                time.sleep(0.01)
+                for key, mac in macs.items():
+                    if mac is None:
+                        macs[key] = linkpath.neighbour(*key)
+        for b, t in enumerate(self.targets):
+            r = routes[t]
+            link = links.get(r.dev) if r is not None else None
+            mac = macs.get((r.dev, r.next_hop)) if r is not None else None
+            if r is None or link is None or mac is None:
+                continue  # the kernel's path for this target
+            ifindex, own = link
+            f = linkpath.frame(self.source(t), t, ifindex, own, mac)
+            headers[b] = f.header
+            lane = FRAME6 if ":" in t else FRAME4
+            ethertype = linkpath.ETH_P_IPV6 if ":" in t else linkpath.ETH_P_IP
+            name = linkpath.sockaddr_ll(ifindex, ethertype, mac)
+            self.names[lane][b] = ctypes.create_string_buffer(name, len(name))
+        self.reopen()  # batchers that know the frame lanes' destinations
+        return headers, primed
+
     def reopen(self) -> None:
         """Fresh sockets (also for each forked sender: two processes on one socket
         serialise on its lock, and the second core would add nothing)."""
-        for s in self.socks.values():
+        for s in self.socks:
             s.close()
-        self.socks = {
-            4: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
-            6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
-        }
-        for s in self.socks.values():
+        self.socks = [
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
+            socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
+            socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0),  # protocol 0: receives nothing
+        ]
+        for s in self.socks:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
-        self.batchers = {
-            v: mmsg.Batcher(s, SynTemplate.SIZE, self.names[v]) for v, s in self.socks.items()
-        }
+        # straight to the driver: no qdisc, and no copy for packet taps (as masscan does)
+        self.socks[2].setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+        self.batchers = [
+            mmsg.Batcher(self.socks[min(lane, 2)], LANE_SIZE[lane], self.names[lane])
+            for lane in (KERNEL4, KERNEL6, FRAME4, FRAME6)
+        ]
 
     def send(
         self,
-        segments: npt.NDArray[np.uint8],
+        lane: int,
+        packets: npt.NDArray[np.uint8],
         blocks: npt.NDArray[np.intp],
         indexes: npt.NDArray[np.int64],
     ) -> list[tuple[int, int]]:
-        version = int(self.family[blocks[0]])
-        return self.batchers[version].send(segments, blocks, indexes)
+        self.lanes_used[lane] = self.lanes_used.get(lane, 0) + len(packets)
+        return self.batchers[lane].send(packets, blocks, indexes)
 
     def source(self, dst: str) -> str:
         return source_address(dst)
 
     def stop(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
-        for s in self.socks.values():
+        for s in self.socks:
             s.close()
         self.halt.set()
         found = self.parent_conn.recv() if self.parent_conn.poll(15) else ([], [])
@@ -339,21 +401,27 @@ def sweep(
     total = recorder.layout.total
     net.start(recorder)
     started = time.monotonic()
-    counters = mmap.mmap(-1, 16 * workers)  # per sender: packets sent, retransmitted
+    queue = _Queue(total, retries, workers)
+    primed = 0
     try:
         templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
-        job = _SendJob.build(recorder, templates, secret, _walk(total, rng), rate / workers)
-        children = [
-            _fork_sender(job, net, w, workers, retries, wait, counters) for w in range(1, workers)
+        firsts = [
+            bytes(t.fill(b.ports[0], cookie(off, secret))) if b.ports else bytes(t.packet)
+            for t, b, off in zip(templates, blocks, recorder.layout.offsets, strict=True)
         ]
-        _send(job, net, 0, workers, retries, wait, counters, progress)
+        headers, primed = net.framing(firsts)
+        job = _SendJob.build(
+            recorder, templates, headers, secret, _walk(total, rng), rate / workers
+        )
+        children = [_fork_sender(job, net, w, queue, wait) for w in range(1, workers)]
+        _send(job, net, 0, queue, wait, progress)
         failed = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
         if failed:
             raise RuntimeError(f"a sender process failed (pids {failed})")
         time.sleep(wait)  # the answer window of the last packets sent
     finally:
         responders, pcap = net.stop()
-    sent_retx = np.frombuffer(counters, np.int64).reshape(workers, 2).sum(axis=0)
+    sent, retransmitted = (int(n) for n in queue.counts.sum(axis=0))
     seconds = time.monotonic() - started
     return SweepResult(
         blocks,
@@ -362,8 +430,8 @@ def sweep(
         array("H", bytes(recorder.responder[: total * 2])),
         bytes(recorder.ttl[:total]),
         responders,
-        int(sent_retx[0]),
-        int(sent_retx[1]),
+        sent + primed,
+        retransmitted,
         seconds,
         pcap,
     )
@@ -394,13 +462,13 @@ _SEGMENT = np.dtype(
 
 @dataclass(frozen=True)
 class _SendJob:
-    """What every sender needs, as arrays: probe index -> block, port, segment."""
+    """What every sender needs, as arrays: probe index -> block, port, packet."""
 
     offsets: npt.NDArray[np.int64]  # first probe index of each block
     ports: npt.NDArray[np.uint16]  # probe index -> port: 2 bytes a probe
-    family: npt.NDArray[np.uint8]  # block -> 4 or 6
-    segments: npt.NDArray[np.uint8]  # block -> its SYN template
-    bases: npt.NDArray[np.int64]  # block -> checksum of the template's fixed part
+    lane: npt.NDArray[np.uint8]  # block -> how its packets are sent
+    packets: npt.NDArray[np.uint8]  # block -> its packet template (headers + SYN), padded
+    bases: npt.NDArray[np.int64]  # block -> checksum of the SYN template's fixed part
     status: npt.NDArray[np.uint8]  # shared with the receiver
     secret: int
     stride: int
@@ -413,6 +481,7 @@ class _SendJob:
         cls,
         recorder: Recorder,
         templates: list[SynTemplate],
+        headers: list[bytes],
         secret: int,
         walk: tuple[int, int],
         rate: float,
@@ -421,11 +490,20 @@ class _SendJob:
         ports = np.concatenate(
             [np.asarray(b.ports, np.uint16) for b in layout.blocks] or [np.zeros(0, np.uint16)]
         )
+        width = max(LANE_SIZE)
+        packets = np.zeros((len(templates), width), np.uint8)
+        lanes = np.zeros(len(templates), np.uint8)
+        for b, (t, head) in enumerate(zip(templates, headers, strict=True)):
+            six = ":" in layout.blocks[b].target
+            lanes[b] = (FRAME6 if six else FRAME4) if head else (KERNEL6 if six else KERNEL4)
+            packet = head + bytes(t.packet)
+            assert len(packet) == LANE_SIZE[lanes[b]], "header does not fit its lane"
+            packets[b, : len(packet)] = np.frombuffer(packet, np.uint8)
         return cls(
             offsets=np.asarray(layout.offsets, np.int64),
             ports=ports,
-            family=np.array([6 if ":" in b.target else 4 for b in layout.blocks], np.uint8),
-            segments=np.array([np.frombuffer(t.packet, np.uint8) for t in templates], np.uint8),
+            lane=lanes,
+            packets=packets,
             bases=np.array([t.base for t in templates], np.int64),
             status=np.frombuffer(recorder.status, np.uint8),
             secret=secret,
@@ -440,36 +518,65 @@ class _SendJob:
         ks = np.arange(number * CHUNK, min((number + 1) * CHUNK, self.total), dtype=np.int64)
         return (ks * self.stride + self.offset) % self.total
 
-    def segments_for(
+    def packets_for(
         self, idx: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
-        """SYN segments for these probes: template, port, cookie, checksum, all vectorised."""
+    ) -> list[tuple[int, npt.NDArray[np.uint8], npt.NDArray[np.intp], npt.NDArray[np.int64]]]:
+        """Per lane: (lane, packets, blocks, probe indices) for these probes, with port,
+        cookie and TCP checksum written in by a few vectorised numpy operations."""
         blk = np.searchsorted(self.offsets, idx, side="right") - 1
-        port = self.ports[idx].astype(np.int64)
-        seq = (idx.astype(np.uint32) * np.uint32(GOLDEN)) ^ np.uint32(self.secret)
-        c = self.bases[blk] + port + (seq >> 16) + (seq & 0xFFFF)
-        c = (c & 0xFFFF) + (c >> 16)
-        c = (c & 0xFFFF) + (c >> 16)
-        seg = self.segments[blk]
-        fields = seg.view(_SEGMENT).reshape(len(idx))
-        fields["dport"] = port
-        fields["seq"] = seq
-        fields["sum"] = ~c & 0xFFFF
-        return seg, blk
+        lanes = self.lane[blk]
+        out = []
+        for lane in np.unique(lanes).tolist():
+            sel = lanes == lane
+            b, i = (blk, idx) if sel.all() else (blk[sel], idx[sel])
+            port = self.ports[i].astype(np.int64)
+            seq = (i.astype(np.uint32) * np.uint32(GOLDEN)) ^ np.uint32(self.secret)
+            c = self.bases[b] + port + (seq >> 16) + (seq & 0xFFFF)
+            c = (c & 0xFFFF) + (c >> 16)
+            c = (c & 0xFFFF) + (c >> 16)
+            at, size = LANE_TCP_AT[lane], LANE_SIZE[lane]
+            rows = self.packets[:, :size][b]  # a contiguous copy per probe
+            syn = rows[:, at : at + SynTemplate.SIZE].view(_SEGMENT).reshape(len(i))
+            syn["dport"] = port
+            syn["seq"] = seq
+            syn["sum"] = ~c & 0xFFFF
+            out.append((lane, rows, b, i))
+        return out
 
 
 CHUNK = mmsg.BATCH
 
 
-def _fork_sender(
-    job: _SendJob,
-    net: PacketNet,
-    worker: int,
-    workers: int,
-    retries: int,
-    wait: float,
-    counters: mmap.mmap,
-) -> int:
+class _Queue:
+    """The senders' shared work list: (attempt, chunk) tickets handed out in order.
+
+    Senders take the next ticket when they are ready for it, so a sender that the
+    scheduler slows down does less of the work instead of finishing last (with a
+    fixed split, one of two senders routinely ended 0.5 s after the other)."""
+
+    def __init__(self, total: int, retries: int, workers: int) -> None:
+        self.chunks = (total + CHUNK - 1) // CHUNK
+        self.tickets = self.chunks * (retries + 1)
+        self.lock = mp.get_context("fork").Lock()
+        self._mem = mmap.mmap(-1, 8 + 8 * self.chunks + 16 * workers)
+        self._next = np.frombuffer(self._mem, np.int64, 1, 0)
+        # per chunk: when it was last sent (monotonic clock; shared across fork)
+        self.last_sent = np.frombuffer(self._mem, np.float64, self.chunks, 8)
+        # per sender: packets sent, of which retransmitted
+        self.counts = np.frombuffer(self._mem, np.int64, 2 * workers, 8 + 8 * self.chunks)
+        self.counts = self.counts.reshape(workers, 2)
+
+    def take(self) -> tuple[int, int] | None:
+        """The next (attempt, chunk), or None when every ticket is taken."""
+        with self.lock:
+            ticket = int(self._next[0])
+            if ticket >= self.tickets:
+                return None
+            self._next[0] = ticket + 1
+        return divmod(ticket, self.chunks)
+
+
+def _fork_sender(job: _SendJob, net: PacketNet, worker: int, queue: _Queue, wait: float) -> int:
     """A second sender on the other core: the kernel's send path runs in the sender's own
     context, so two senders move about twice the packets. Status is shared memory."""
     pid = os.fork()
@@ -479,7 +586,7 @@ def _fork_sender(
             reopen = getattr(net, "reopen", None)
             if reopen is not None:
                 reopen()
-            _send(job, net, worker, workers, retries, wait, counters, None)
+            _send(job, net, worker, queue, wait, None)
         except BaseException:
             code = 1
         os._exit(code)
@@ -490,56 +597,47 @@ def _send(
     job: _SendJob,
     net: PacketNet,
     worker: int,
-    workers: int,
-    retries: int,
+    queue: _Queue,
     wait: float,
-    counters: mmap.mmap,
     progress: Progress | None,
 ) -> None:
-    """One sender: its share of the chunks, then (pipelined) their silent probes again.
+    """One sender: takes chunks of the walk until none are left; a retransmission chunk
+    goes out `wait` after the chunk was last sent, with only its still-silent probes.
 
     Per chunk the interpreter does a fixed number of numpy operations, none per packet."""
-    mine = range(worker, (job.total + CHUNK - 1) // CHUNK, workers)
-    count = np.frombuffer(counters, np.int64).reshape(workers, 2)
-    last_sent = dict.fromkeys(mine, 0.0)
-    status = job.status
+    status, count = job.status, queue.counts
     begin = last_report = time.monotonic()
     n = 0
-    for attempt in range(retries + 1):
-        for number in mine:
-            idx = job.chunk(number)
-            if attempt:
-                due = last_sent[number] + wait  # this chunk's answer window
-                delay = due - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                idx = idx[status[idx] == SILENT]
-                if not len(idx):
-                    continue
-            segs, blk = job.segments_for(idx)
-            six = job.family[blk] == 6
-            for part in (~six, six) if six.any() else (slice(None),):
-                if isinstance(part, np.ndarray) and not part.any():
-                    continue
-                for index, err in net.send(segs[part], blk[part], idx[part]):
-                    # the vantage's own kernel refused to send (no route, blackhole,
-                    # prohibit): positive evidence; other errors leave the probe silent
-                    if err in _LOCAL_REFUSALS:
-                        status[index] = NO_ROUTE
-            last_sent[number] = time.monotonic()
-            n += len(idx)
-            count[worker, 0] += len(idx)
-            if attempt:
-                count[worker, 1] += len(idx)
-            ahead = n / job.rate - (time.monotonic() - begin)
-            if ahead > 0:
-                time.sleep(ahead)
-            now = time.monotonic()
-            if progress is not None and now - last_report >= 1.0:
-                last_report = now
-                sent = int(count[:, 0].sum())
-                answered = job.total - int(np.count_nonzero(status[: job.total] == SILENT))
-                progress(
-                    f"tcp: sent {sent:,} ({job.total:,} probes), answered {answered:,}, "
-                    f"{sent / (now - begin):,.0f} pkt/s"
-                )
+    while (ticket := queue.take()) is not None:
+        attempt, number = ticket
+        idx = job.chunk(number)
+        if attempt:
+            delay = queue.last_sent[number] + wait - time.monotonic()  # its answer window
+            if delay > 0:
+                time.sleep(delay)
+            idx = idx[status[idx] == SILENT]
+            if not len(idx):
+                continue
+        for lane, packets, blk, probes in job.packets_for(idx):
+            for index, err in net.send(lane, packets, blk, probes):
+                # the vantage's own kernel refused to send (no route, blackhole,
+                # prohibit): positive evidence; other errors leave the probe silent
+                if err in _LOCAL_REFUSALS:
+                    status[index] = NO_ROUTE
+        queue.last_sent[number] = time.monotonic()
+        n += len(idx)
+        count[worker, 0] += len(idx)
+        if attempt:
+            count[worker, 1] += len(idx)
+        ahead = n / job.rate - (time.monotonic() - begin)
+        if ahead > 0:
+            time.sleep(ahead)
+        now = time.monotonic()
+        if progress is not None and now - last_report >= 1.0:
+            last_report = now
+            sent = int(count[:, 0].sum())
+            answered = job.total - int(np.count_nonzero(status[: job.total] == SILENT))
+            progress(
+                f"tcp: sent {sent:,} ({job.total:,} probes), answered {answered:,}, "
+                f"{sent / (now - begin):,.0f} pkt/s"
+            )

@@ -1,0 +1,147 @@
+"""Whether SYNs may skip the vantage's IP stack, and the link-layer frame if so.
+
+A packet socket (AF_PACKET, qdisc bypass) hands finished Ethernet frames to
+the driver: no route lookup, netfilter hooks or neighbour lookup per packet,
+about a third more packets per second than a raw IP socket. It is only used
+where skipping those steps changes nothing a real application would meet:
+
+- the vantage has no local packet filter (empty `nft list ruleset`, no
+  legacy iptables tables) and no IPsec policy (`ip xfrm policy`), so no
+  host firewall or tunnel would have treated the packet differently;
+- the kernel's own route lookup (`ip route get`, policy routing included)
+  gives a unicast route out of an Ethernet device;
+- the next hop's MAC address is in the neighbour table.
+
+Anything else, or any doubt (a command missing or failing), keeps the
+kernel's IP path for that target, where the vantage's own refusals (no
+route, blackhole, prohibit, a local firewall) are observed as such.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ETH_P_IP, ETH_P_IPV6 = 0x0800, 0x86DD
+_USABLE_NEIGHBOUR = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"}
+
+
+@dataclass(frozen=True)
+class LinkRoute:
+    """The kernel's route to a target: out of `dev`, to `next_hop` (the target if on-link)."""
+
+    target: str
+    dev: str
+    next_hop: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What goes in front of a TCP segment on the wire: Ethernet and IP headers."""
+
+    ifindex: int
+    dst_mac: bytes
+    header: bytes  # Ethernet + IPv4/IPv6 header, for a 24-byte TCP segment
+
+
+def _ip_json(*argv: str) -> list[dict[str, object]] | None:
+    try:
+        out = subprocess.run(
+            ["ip", "-j", *argv], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        data = json.loads(out.stdout or "[]")
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, list) else None
+
+
+def host_filters_nothing() -> bool:
+    """True only if it is shown that this vantage filters or transforms nothing locally."""
+    try:
+        nft = subprocess.run(
+            ["nft", "list", "ruleset"], capture_output=True, text=True, timeout=5, check=False
+        )
+        xfrm = subprocess.run(
+            ["ip", "xfrm", "policy"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False  # cannot tell: keep the kernel's path
+    if nft.returncode != 0 or nft.stdout.strip() or xfrm.returncode != 0 or xfrm.stdout.strip():
+        return False
+    for legacy in ("ip_tables_names", "ip6_tables_names"):
+        path = Path("/proc/net") / legacy
+        if path.exists() and path.read_text().strip():
+            return False
+    return True
+
+
+def route(target: str) -> LinkRoute | None:
+    found = _ip_json("-6" if ":" in target else "-4", "route", "get", target)
+    if not found:
+        return None  # unreachable, blackhole, prohibit: the kernel path reports it
+    entry = found[0]
+    dev, via = entry.get("dev"), entry.get("gateway", target)
+    if (
+        not isinstance(dev, str)
+        or not isinstance(via, str)
+        or entry.get("type", "unicast") != ("unicast")
+    ):
+        return None
+    return LinkRoute(target, dev, via)
+
+
+def neighbour(dev: str, next_hop: str) -> bytes | None:
+    """The next hop's MAC address, if the neighbour table holds a usable one."""
+    for entry in _ip_json("neigh", "show", "to", next_hop, "dev", dev) or []:
+        states = entry.get("state", [])
+        mac = entry.get("lladdr")
+        if isinstance(mac, str) and isinstance(states, list) and _USABLE_NEIGHBOUR & set(states):
+            return bytes.fromhex(mac.replace(":", ""))
+    return None
+
+
+def ethernet(dev: str) -> tuple[int, bytes] | None:
+    """(ifindex, own MAC) of an Ethernet device; None for any other link type."""
+    links = _ip_json("link", "show", "dev", dev)
+    if not links:
+        return None
+    link = links[0]
+    mac, index = link.get("address"), link.get("ifindex")
+    if link.get("link_type") != "ether" or not isinstance(mac, str) or not isinstance(index, int):
+        return None
+    return index, bytes.fromhex(mac.replace(":", ""))
+
+
+def frame(src: str, dst: str, ifindex: int, src_mac: bytes, dst_mac: bytes) -> Frame:
+    """Ethernet + IP headers for a 24-byte SYN from src to dst (TTL/hop limit 64, DF)."""
+    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    if s.version == 6:
+        ip = struct.pack("!IHBB", 6 << 28, 24, socket.IPPROTO_TCP, 64) + s.packed + d.packed
+        ethertype = ETH_P_IPV6
+    else:
+        head = struct.pack("!BBHHHBBH", 0x45, 0, 44, 0, 0x4000, 64, socket.IPPROTO_TCP, 0)
+        ip = head + s.packed + d.packed
+        total = sum(struct.unpack("!10H", ip))
+        total = (total & 0xFFFF) + (total >> 16)
+        total = (total & 0xFFFF) + (total >> 16)
+        ip = ip[:10] + struct.pack("!H", ~total & 0xFFFF) + ip[12:]
+        ethertype = ETH_P_IP
+    eth = dst_mac + src_mac + struct.pack("!H", ethertype)
+    return Frame(ifindex, dst_mac, eth + ip)
+
+
+def sockaddr_ll(ifindex: int, ethertype: int, mac: bytes) -> bytes:
+    """struct sockaddr_ll: which device a packet socket sends a frame out of."""
+    return struct.pack(
+        "=HHiHBB8s", socket.AF_PACKET, socket.htons(ethertype), ifindex, 1, 0, 6, mac
+    )
