@@ -8,7 +8,7 @@ and rate R it records wall time, peak memory and accuracy; the "time to a
 correct sweep" is the fastest run that found every planted open and closed port
 and claimed nothing else.
 
-    sudo .venv/bin/python benchmarks/network_sweep.py [--rates 400000,200000,100000,50000,10000]
+    sudo .venv/bin/python benchmarks/network_sweep.py [--rates 2000000,1000000,400000,...]
 
 Needs root, the lab's Debian packages, nmap and masscan (installed if missing).
 Not a test: it prints figures and ratios measured in the same run.
@@ -202,9 +202,10 @@ def run_prodwall(
     closed: set[tuple[str, int]],
     retries: int = 1,
     name: str = "prodwall",
+    retry_wait: float | None = None,
 ) -> Run:
     job = {
-        "options": {"rate": rate, "retries": retries, "wait": 1.0},
+        "options": {"rate": rate, "retries": retries, "wait": 1.0, "retry_wait": retry_wait},
         "tcp": [{"target": t, "ports": "1-65535"} for t in TARGETS],
     }
     seconds, peak, out, code = timed(
@@ -306,8 +307,16 @@ def run_prodwall_single(
     return run_prodwall(rate, opened, closed, retries=0, name="prodwall-r0")
 
 
+def run_prodwall_fixed(
+    rate: int, opened: set[tuple[str, int]], closed: set[tuple[str, int]]
+) -> Run:
+    """Retransmissions waited on for the full second too, not the measured window."""
+    return run_prodwall(rate, opened, closed, name="prodwall-fixed", retry_wait=1.0)
+
+
 RUNNERS = {
     "prodwall": run_prodwall,
+    "prodwall-fixed": run_prodwall_fixed,
     "prodwall-r0": run_prodwall_single,
     "nmap": run_nmap,
     "masscan": run_masscan,
@@ -318,8 +327,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rates", default="400000,200000,100000,50000,10000")
-    parser.add_argument("--tools", default="prodwall,masscan,nmap")
+    parser.add_argument("--rates", default="2000000,1000000,400000,200000,100000,50000,10000")
+    parser.add_argument("--tools", default="prodwall,prodwall-fixed,nmap,masscan")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

@@ -243,3 +243,62 @@ def test_each_send_carries_one_address_family() -> None:
     result = sweep(blocks, rate=1e7, retries=0, wait=0, net=Recording(lambda d, p, a: "rst"))
     assert calls and all(len(c) == 1 for c in calls)
     assert set(result.status) == {CLOSED} and result.sent == 598
+
+
+def test_frames_carry_ethernet_and_a_valid_ip_header() -> None:
+    from prodwall.probes import linkpath
+    from prodwall.probes.synscan import FRAME4, FRAME6, LANE_SIZE, _SendJob
+    from prodwall.probes.wire import SynTemplate
+
+    dst_mac, src_mac = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
+    f4 = linkpath.frame(SRC4, "198.19.0.5", 7, src_mac, dst_mac)
+    f6 = linkpath.frame(SRC6, "fd00:19::5", 7, src_mac, dst_mac)
+    assert f4.header[:14] == dst_mac + src_mac + b"\x08\x00"
+    assert f6.header[:14] == dst_mac + src_mac + b"\x86\xdd"
+    ip4 = f4.header[14:]
+    assert _rfc1071(ip4) == 0xFFFF  # the IPv4 header checksum verifies
+    assert struct.unpack("!H", ip4[2:4])[0] == 44 and ip4[9] == 6 and ip4[8] == 64
+    assert ip4[12:16] == socket.inet_aton(SRC4) and ip4[16:20] == socket.inet_aton("198.19.0.5")
+    ip6 = f6.header[14:]
+    assert struct.unpack("!H", ip6[4:6])[0] == 24 and ip6[6] == 6 and ip6[7] == 64
+    # a job with one framed block per family: each row is header + the scalar SYN
+    blocks = [Block("198.19.0.5", [22, 80]), Block("fd00:19::5", [443])]
+    rec = Recorder(blocks, secret=99, sport=42000, pcap_limit=0)
+    templates = [SynTemplate(SRC4, "198.19.0.5", 42000), SynTemplate(SRC6, "fd00:19::5", 42000)]
+    job = _SendJob.build(rec, templates, [f4.header, f6.header], 99, (1, 0), 1e6)
+    lanes = {lane: (rows, i) for lane, rows, _b, i in job.packets_for(np.arange(3))}
+    assert set(lanes) == {FRAME4, FRAME6}
+    rows4, idx4 = lanes[FRAME4]
+    assert rows4.shape == (2, LANE_SIZE[FRAME4])
+    for row, i in zip(rows4, idx4, strict=True):
+        port = (22, 80)[int(i)]
+        syn = SynTemplate(SRC4, "198.19.0.5", 42000).fill(port, cookie(int(i), 99))
+        assert bytes(row) == f4.header + bytes(syn)
+    rows6, _ = lanes[FRAME6]
+    syn6 = SynTemplate(SRC6, "fd00:19::5", 42000).fill(443, cookie(2, 99))
+    assert bytes(rows6[0]) == f6.header + bytes(syn6)
+
+
+def test_retransmission_window_is_measured_but_bounded() -> None:
+    from prodwall.probes.synscan import MIN_RETRY_WAIT, _retry_window
+
+    assert _retry_window(1.0, None, 0.0) == 1.0  # nothing answered: the full window
+    assert _retry_window(1.0, None, 0.002) == MIN_RETRY_WAIT  # a fast lab: the floor
+    assert _retry_window(1.0, None, 0.1) == pytest.approx(0.4)  # four slowest answers
+    assert _retry_window(1.0, None, 0.6) == 1.0  # never longer than the first window
+    assert _retry_window(1.0, 0.5, 0.001) == 0.5  # fixed by the inventory
+    assert _retry_window(0.3, 0.5, 0.001) == 0.3
+
+
+def test_the_last_first_syns_get_the_full_window_even_when_retransmissions_are_short() -> None:
+    """Nothing is retransmitted when everything answers: the sweep must still wait `wait`
+    after its last first SYN, not the short retransmission window."""
+    import time
+
+    net = FakeNet(lambda d, p, a: "rst" if p != 7 else None)
+    started = time.monotonic()
+    result = sweep(
+        [Block("198.19.0.5", list(range(1, 50)))], rate=1e7, retries=1, wait=0.6, net=net
+    )
+    assert time.monotonic() - started >= 0.6
+    assert result.windows[0] == 0.6

@@ -332,7 +332,16 @@ class Probing(_Model):
     icmp: bool = True
     rate: int = Field(default=20_000, ge=1, le=2_000_000, description="packets per second")
     retries: int = Field(default=1, ge=0, le=5, description="retransmissions of silent probes")
-    wait_seconds: float = Field(default=1.0, ge=0.1, le=30, description="wait for late answers")
+    wait_seconds: float = Field(
+        default=1.0, ge=0.1, le=30, description="answer window of every probe's first packet"
+    )
+    retry_wait_seconds: float | None = Field(
+        default=None,
+        ge=0.05,
+        le=30,
+        description="answer window of the last retransmissions; unset: four times the "
+        "slowest answer measured in the run, 0.25 s at least, wait_seconds at most",
+    )
     method: Literal["auto", "connect"] = Field(
         default="auto", description="auto: raw SYN when CAP_NET_RAW, else connect()"
     )

@@ -54,6 +54,7 @@ def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
             "rate": p.rate,
             "retries": p.retries,
             "wait": p.wait_seconds,
+            "retry_wait": p.retry_wait_seconds,
             "method": p.method,
         },
         "controls": controls,
@@ -126,9 +127,12 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     for sweep in [result["tcp"]] if result.get("tcp") else []:
         pcap_packets += [base64.b64decode(p) for p in sweep.get("pcap", [])]
         stats = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
+        framed = set(sweep.get("framed_targets", []))
+        if "windows" in sweep:  # how long silence was waited on: part of what silence means
+            stats["answer_windows"] = sweep["windows"]
         for g in sweep["groups"]:
             if g["target"] in hosts:  # control blocks share the sweep; they are reported above
-                obs.append(_tcp_obs(g, stats, hosts, prod_nets, traces.get(g["target"])))
+                obs.append(_tcp_obs(g, stats, hosts, prod_nets, traces.get(g["target"]), framed))
     for u in result["udp"]:
         obs.append(_udp_obs(u, hosts, prod_nets))
     for e in result["icmp"]:
@@ -226,6 +230,7 @@ def _tcp_obs(
     hosts: dict[str, str | None],
     prod: list[IPNetwork],
     trace: dict[str, Any] | None = None,
+    framed: set[str] | frozenset[str] = frozenset(),
 ) -> Observation:
     signal = _classify(g["status"], g["responder"], prod)
     detail = {
@@ -258,6 +263,11 @@ def _tcp_obs(
             "ttl": g["ttl"],
             "icmp": g["icmp"],
             "sweep": stats,
+            **(
+                {"sent_as": "ethernet frames (vantage filters nothing locally)"}
+                if g["target"] in framed
+                else {}
+            ),
             **({"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}),
         },
         count=g["count"],

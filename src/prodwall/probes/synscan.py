@@ -112,6 +112,9 @@ class SweepResult:
     retransmitted: int
     seconds: float
     answers_pcap: list[bytes] = field(default_factory=list)  # raw IP packets of answers
+    # answer windows (s): first SYNs, retransmissions; and the slowest answer measured
+    windows: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    framed: list[str] = field(default_factory=list)  # targets whose SYNs went out as frames
 
 
 def raw_available() -> bool:
@@ -136,13 +139,33 @@ def _bpf_inbound_only(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-class Recorder:
-    """Matches answers to probes and records them in compact shared arrays."""
+CHUNK = mmsg.BATCH  # probes per send call; also the unit of retransmission timing
 
-    def __init__(self, blocks: list[Block], secret: int, sport: int, pcap_limit: int) -> None:
+
+class Recorder:
+    """Matches answers to probes and records them in compact shared arrays.
+
+    It also keeps the slowest answer time seen (answer arrival minus the send time
+    of its chunk, which senders write into `sent_at`): the measured round trip
+    that sizes the retransmissions' answer window."""
+
+    def __init__(
+        self,
+        blocks: list[Block],
+        secret: int,
+        sport: int,
+        pcap_limit: int,
+        walk: tuple[int, int] = (1, 0),
+    ) -> None:
         self.layout = _Layout(blocks)
         self.secret, self.sport, self.pcap_limit = secret, sport, pcap_limit
-        size = max(self.layout.total, 1)
+        total = self.layout.total
+        self.stride_inv, self.walk_offset = pow(walk[0], -1, max(total, 2)), walk[1]
+        chunks = max(1, (total + CHUNK - 1) // CHUNK)
+        self._clock = mmap.mmap(-1, 8 * (chunks + 1))
+        self.sent_at = np.frombuffer(self._clock, np.float64, chunks, 0)
+        self.slowest = np.frombuffer(self._clock, np.float64, 1, 8 * chunks)
+        size = max(total, 1)
         self.status, self.ttl = mmap.mmap(-1, size), mmap.mmap(-1, size)
         self.responder = mmap.mmap(-1, size * 2)
         self.responder[:] = b"\xff" * (size * 2)
@@ -168,6 +191,10 @@ class Recorder:
         limit = self.pcap_limit if new != ICMP else self.pcap_limit // 10
         if len(self.pcap) < limit:  # answers first, then a sample of refusals
             self.pcap.append(packet)
+        step = (idx - self.walk_offset) * self.stride_inv % max(self.layout.total, 1)
+        sent = float(self.sent_at[step // CHUNK])
+        if sent > 0:
+            self.slowest[0] = max(float(self.slowest[0]), time.monotonic() - sent)
         return True
 
     def findings(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
@@ -242,8 +269,8 @@ class RawNet:
         headers, primed = [b""] * len(self.targets), 0
         if not linkpath.host_filters_nothing():
             return headers, primed
-        routes = {t: linkpath.route(t) for t in set(self.targets)}
-        links = {r.dev: linkpath.ethernet(r.dev) for r in routes.values() if r is not None}
+        routes = linkpath.routes(sorted(set(self.targets)))
+        links = {dev: linkpath.ethernet(dev) for dev in {r.dev for r in routes.values() if r}}
         macs: dict[tuple[str, str], bytes | None] = {}
         for r in routes.values():
             if r is not None and links.get(r.dev) is not None:
@@ -258,7 +285,7 @@ class RawNet:
                     row = np.frombuffer(first_syns[b], np.uint8).reshape(1, -1)
                     self.send(lane, row, np.array([b], np.intp), np.array([-1], np.int64))
                     primed += 1
-            deadline = time.monotonic() + 1.0
+            deadline = time.monotonic() + 1.5  # a lost solicitation is repeated after 1 s
             while time.monotonic() < deadline and None in macs.values():
                 time.sleep(0.01)
                 for key, mac in macs.items():
@@ -382,14 +409,19 @@ def sweep(
     seed: int | None = None,
     net: PacketNet | None = None,
     workers: int | None = None,
+    retry_wait: float | None = None,
 ) -> SweepResult:
     """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times.
 
-    Retransmission is pipelined: each sender walks its chunks of the probe order
-    again right after its first pass, skipping what has been answered, and
-    resends a chunk only once `wait` has passed since that chunk was last sent.
-    A silent probe thus still gets its full answer window, without a pause for
-    the whole sweep between passes.
+    Retransmission is pipelined: the senders walk the chunks of the probe order
+    again right after the first pass, skipping what has been answered, and
+    resend a chunk only once `wait` has passed since that chunk was last sent.
+
+    Answer windows: every first SYN gets at least `wait`. A retransmission
+    covers a lost packet, not a slow path (the first SYN already waited), so
+    the last retransmissions get `retry_wait` if given, else a window measured
+    like nmap's: four times the slowest answer of this run, at least
+    MIN_RETRY_WAIT and at most `wait`; with no answer at all, `wait`.
     """
     if workers is None:  # a fake network lives in this process: one sender only
         workers = 1 if net is not None else max(1, min(2, os.cpu_count() or 1))
@@ -397,12 +429,13 @@ def sweep(
     rng = random.Random(seed)  # noqa: S311 - probe order only; the cookie secret is below
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
     sport = rng.randrange(40000, 60000)
-    recorder = Recorder(blocks, secret, sport, pcap_limit)
+    walk = _walk(sum(len(b.ports) for b in blocks), rng)
+    recorder = Recorder(blocks, secret, sport, pcap_limit, walk)
     total = recorder.layout.total
     net.start(recorder)
     started = time.monotonic()
-    queue = _Queue(total, retries, workers)
-    primed = 0
+    queue = _Queue(recorder, retries, workers)
+    primed, window, headers = 0, wait, [b""] * len(blocks)
     try:
         templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
         firsts = [
@@ -410,15 +443,16 @@ def sweep(
             for t, b, off in zip(templates, blocks, recorder.layout.offsets, strict=True)
         ]
         headers, primed = net.framing(firsts)
-        job = _SendJob.build(
-            recorder, templates, headers, secret, _walk(total, rng), rate / workers
-        )
+        job = _SendJob.build(recorder, templates, headers, secret, walk, rate / workers)
         children = [_fork_sender(job, net, w, queue, wait) for w in range(1, workers)]
         _send(job, net, 0, queue, wait, progress)
         failed = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
         if failed:
             raise RuntimeError(f"a sender process failed (pids {failed})")
-        time.sleep(wait)  # the answer window of the last packets sent
+        first_done, last_done = (float(t) for t in queue.times.max(axis=0))
+        window = _retry_window(wait, retry_wait, float(recorder.slowest[0]))
+        deadline = max(first_done + wait, last_done + window)  # the last packets' windows
+        time.sleep(max(0.0, deadline - time.monotonic()))
     finally:
         responders, pcap = net.stop()
     sent, retransmitted = (int(n) for n in queue.counts.sum(axis=0))
@@ -434,7 +468,20 @@ def sweep(
         retransmitted,
         seconds,
         pcap,
+        (wait, window, float(recorder.slowest[0])),
+        [b.target for b, head in zip(blocks, headers, strict=True) if head],
     )
+
+
+MIN_RETRY_WAIT = 0.25
+
+
+def _retry_window(wait: float, fixed: float | None, slowest: float) -> float:
+    if fixed is not None:
+        return min(fixed, wait)
+    if slowest <= 0:
+        return wait  # nothing answered: no measured round trip to size a window on
+    return min(wait, max(MIN_RETRY_WAIT, 4 * slowest))
 
 
 def _walk(total: int, rng: random.Random) -> tuple[int, int]:
@@ -544,9 +591,6 @@ class _SendJob:
         return out
 
 
-CHUNK = mmsg.BATCH
-
-
 class _Queue:
     """The senders' shared work list: (attempt, chunk) tickets handed out in order.
 
@@ -554,17 +598,19 @@ class _Queue:
     scheduler slows down does less of the work instead of finishing last (with a
     fixed split, one of two senders routinely ended 0.5 s after the other)."""
 
-    def __init__(self, total: int, retries: int, workers: int) -> None:
-        self.chunks = (total + CHUNK - 1) // CHUNK
+    def __init__(self, recorder: Recorder, retries: int, workers: int) -> None:
+        self.chunks = (recorder.layout.total + CHUNK - 1) // CHUNK
         self.tickets = self.chunks * (retries + 1)
         self.lock = mp.get_context("fork").Lock()
-        self._mem = mmap.mmap(-1, 8 + 8 * self.chunks + 16 * workers)
+        self._mem = mmap.mmap(-1, 8 + 32 * workers)
         self._next = np.frombuffer(self._mem, np.int64, 1, 0)
-        # per chunk: when it was last sent (monotonic clock; shared across fork)
-        self.last_sent = np.frombuffer(self._mem, np.float64, self.chunks, 8)
+        # per chunk: when it was last sent (monotonic clock; shared with the receiver)
+        self.last_sent = recorder.sent_at
         # per sender: packets sent, of which retransmitted
-        self.counts = np.frombuffer(self._mem, np.int64, 2 * workers, 8 + 8 * self.chunks)
-        self.counts = self.counts.reshape(workers, 2)
+        self.counts = np.frombuffer(self._mem, np.int64, 2 * workers, 8).reshape(workers, 2)
+        # per sender: when it last sent a first transmission, and when it last sent any
+        self.times = np.frombuffer(self._mem, np.float64, 2 * workers, 8 + 16 * workers)
+        self.times = self.times.reshape(workers, 2)
 
     def take(self) -> tuple[int, int] | None:
         """The next (attempt, chunk), or None when every ticket is taken."""
@@ -624,7 +670,9 @@ def _send(
                 # prohibit): positive evidence; other errors leave the probe silent
                 if err in _LOCAL_REFUSALS:
                     status[index] = NO_ROUTE
-        queue.last_sent[number] = time.monotonic()
+        queue.last_sent[number] = queue.times[worker, 1] = time.monotonic()
+        if not attempt:
+            queue.times[worker, 0] = queue.times[worker, 1]
         n += len(idx)
         count[worker, 0] += len(idx)
         if attempt:
