@@ -10,6 +10,8 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,6 +135,29 @@ def test_pcap_and_last_hop_are_evidence(runs: tuple[str, dict[str, Any]]) -> Non
     data = Path(files[0]["file"]).read_bytes()
     assert data[:4] == bytes.fromhex("d4c3b2a1")  # pcap magic, little endian
     assert hashlib.sha256(data).hexdigest() == files[0]["sha256"]
+    records = _pcap_records(data)
+    stamps = [t for t, _ in records]
+    assert stamps == sorted(stamps) and stamps[-1] > stamps[0]  # real capture times, in order
+    syns = [pkt for _, pkt in records if pkt[0] >> 4 == 4 and pkt[9] == 6 and pkt[33] == 0x02]
+    # both directions of the traced probes: our SYNs as they left the vantage, and answers
+    assert any(socket.inet_ntoa(pkt[12:16]) == "198.18.1.10" for pkt in syns)
+    # UDP too: a UDP traceroute names where UDP stops
+    udp4 = _verdicts(dev)[("NET-UDP-01", "198.19.10.0/24")]["evidence"]["last_hops"]
+    assert udp4 == {"198.19.10.10": "198.18.1.1"}  # dev's UDP is refused at the router
+    udp6 = _verdicts(dev)[("NET-UDP-01", "fd00:19:10::/64")]["evidence"]["last_hops"]
+    if profile == "leaky":  # the IPv6 path bypasses the filter: the resolver itself answers
+        assert udp6["fd00:19:10::53"] == "fd00:19:10::53"
+    else:
+        assert set(udp6.values()) == {"fd00:18:1::1"}
+
+
+def _pcap_records(data: bytes) -> list[tuple[float, bytes]]:
+    out, pos = [], 24
+    while pos < len(data):
+        sec, usec, incl, _orig = struct.unpack_from("<IIII", data, pos)
+        out.append((sec + usec / 1e6, data[pos + 16 : pos + 16 + incl]))
+        pos += 16 + incl
+    return out
 
 
 @contextlib.contextmanager

@@ -137,7 +137,7 @@ def test_frames_reach_a_real_kernel_and_the_neighbour_is_resolved_by_a_probe(
     }
     # 6 probes, 2 retransmissions of the silent ones, and one probe per next hop through
     # the kernel to resolve its MAC address (the neighbour table was empty)
-    assert tcp["sent"] == 6 + 2 + 2 and tcp["retransmitted"] == 2
+    assert (tcp["sent"], tcp["retransmitted"]) == (6 + 2 + 2, 2), tcp
     assert tcp["windows"]["first_s"] == 0.5
     assert 0 < tcp["windows"]["slowest_answer_s"] < 0.5
 

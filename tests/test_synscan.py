@@ -107,7 +107,7 @@ class FakeNet:
 def _status(result, target: str, port: int) -> int:  # type: ignore[no-untyped-def]
     for blk, start in zip(result.blocks, result.offsets, strict=True):
         if blk.target == target:
-            return result.status[start + blk.ports.index(port)]
+            return result.status[start + blk.ports.tolist().index(port)]
     raise KeyError(target)
 
 
@@ -184,7 +184,8 @@ def test_no_python_object_per_probe() -> None:
     rec = Recorder(blocks, secret=1, sport=40000, pcap_limit=0)
     assert rec.layout.total == 1_048_560
     assert len(rec.status) + len(rec.ttl) + len(rec.responder) == 4 * 1_048_560
-    assert all(m is None for m in rec.layout.maps)  # contiguous ranges: no lookup tables
+    assert all(b.ports.itemsize == 2 for b in blocks)  # ports: 2 bytes each, not Python ints
+    assert rec.layout.lo == [1] * 16  # contiguous ranges: located by subtraction
     socket.inet_aton("198.19.0.1")
 
 
@@ -219,7 +220,7 @@ def test_vectorised_segments_are_valid_syns(src: str, dst: str) -> None:
     assert sorted(int(i) for _, i, _ in rows) == sorted(idx.tolist())
     for row, i, b in rows:
         target = blocks[b].target
-        port = blocks[b].ports[i - rec.layout.offsets[b]]
+        port = int(blocks[b].ports[i - rec.layout.offsets[b]])
         expected = SynTemplate(src if ":" in target else SRC4, target, 41000).fill(
             port, cookie(int(i), 0xDEADBEEF)
         )
@@ -302,3 +303,30 @@ def test_the_last_first_syns_get_the_full_window_even_when_retransmissions_are_s
     )
     assert time.monotonic() - started >= 0.6
     assert result.windows[0] == 0.6
+
+
+def test_two_senders_never_retransmit_before_the_first_window_is_over() -> None:
+    """With one chunk and two senders, the second sender takes the retransmission ticket at
+    once; it must still wait for the first attempt to be sent and for `wait` after it."""
+    import mmap
+    import time
+
+    clock = mmap.mmap(-1, 8 * 2 * 8)  # per probe: first and second send time (shared)
+    sends = np.frombuffer(clock, np.float64).reshape(8, 2)
+
+    class Timed(FakeNet):
+        def send(self, lane, segments, blocks, indexes):  # type: ignore[no-untyped-def]
+            for i in indexes:
+                sends[int(i), 1 if sends[int(i), 0] else 0] = time.monotonic()
+            return []  # nothing ever answers
+
+    result = sweep(
+        [Block("198.19.0.5", list(range(1, 9)))],
+        rate=1e7,
+        retries=1,
+        wait=0.3,
+        net=Timed(lambda d, p, a: None),
+        workers=2,
+    )
+    assert result.retransmitted == 8
+    assert (sends[:, 1] - sends[:, 0] >= 0.3).all()

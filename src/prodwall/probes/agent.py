@@ -62,7 +62,7 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
     from . import connect  # asyncio: only the fallback pays for importing it
 
     started = time.monotonic()
-    pairs = [(b.target, p) for b in blocks for p in b.ports]
+    pairs = [(b.target, p) for b in blocks for p in b.ports.tolist()]
     found = connect.connect_all(
         pairs, timeout=opts.get("connect_timeout", 2.0), concurrency=opts.get("concurrency", 1000)
     )
@@ -109,7 +109,7 @@ def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
         },
         "framed_targets": r.framed,
         "groups": groups,
-        "pcap": [base64.b64encode(p).decode() for p in r.answers_pcap],
+        "pcap": [[ts, base64.b64encode(p).decode()] for ts, p in r.answers_pcap],
     }
 
 
@@ -161,7 +161,7 @@ def _blocks(specs: list[dict[str, Any]]) -> list[synscan.Block]:
         for chunk in spec["ports"].split(","):
             lo, _, hi = chunk.partition("-")
             ranges.append(np.arange(int(lo), int(hi or lo) + 1, dtype=np.int64))
-    return [synscan.Block(t, _sorted_unique(r).tolist()) for t, r in merged.items()]
+    return [synscan.Block(t, _sorted_unique(r)) for t, r in merged.items()]
 
 
 def _sorted_unique(ranges: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
@@ -196,6 +196,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         pairs = [(p["target"], port) for p in job["udp"] for port in _parse_ports(p["ports"])]
         _say(f"udp: {len(pairs):,} probes")
         out["udp"] = [vars(r) for r in udp.probe_all(pairs, retries=opts.get("retries", 1))]
+        out["udp_traces"] = _udp_traces(out["udp"], job.get("trace", []), opts)
     if job.get("icmp"):
         _say(f"icmp: {len(job['icmp'])} echo requests")
         try:
@@ -211,16 +212,46 @@ def _traces(
     sweep: dict[str, Any], samples: list[dict[str, Any]], opts: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Where-blocked evidence: every reachable target and a sample per production network."""
-    picks: dict[str, int] = {}
+    reached: dict[str, int] = {}
     for g in sweep["groups"]:
-        if g["status"] in ("open", "closed") and g["target"] not in picks:
-            picks[g["target"]] = _parse_ports(g["ports"])[0]
-    for s in samples:
-        picks.setdefault(s["target"], s["port"])
-    limit = opts.get("max_traces", 16)
-    _say(f"traceroute: {min(len(picks), limit)} targets")
+        if g["status"] in ("open", "closed") and g["target"] not in reached:
+            reached[g["target"]] = _parse_ports(g["ports"])[0]
+    chosen = _choose(reached, {s["target"]: s["port"] for s in samples}, opts)
+    _say(f"traceroute: {len(chosen)} targets")
     with ThreadPoolExecutor(max_workers=8) as pool:  # each trace waits on silent hops
-        return list(pool.map(lambda tp: traceroute.trace(*tp), list(picks.items())[:limit]))
+        return list(pool.map(lambda tp: traceroute.trace(*tp), chosen))
+
+
+def _choose(
+    reached: dict[str, int], samples: dict[str, int], opts: dict[str, Any]
+) -> list[tuple[str, int]]:
+    """(target, port) to trace: sampled addresses first, so a cap on traces never drops a
+    network's only sample, then every other reached address; a reached address is traced
+    on a port that got through, which shows the path into production."""
+    order = [*samples, *(t for t in reached if t not in samples)]
+    picks = [(t, reached.get(t, samples.get(t, 0))) for t in order]
+    return picks[: opts.get("max_traces", 16)]
+
+
+def _udp_traces(
+    results: list[dict[str, Any]], samples: list[dict[str, Any]], opts: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """UDP where-blocked evidence: the first UDP port probed on each sampled address, and
+    on every address that answered a UDP probe itself."""
+    sampled = {s["target"] for s in samples}
+    first: dict[str, int] = {}  # the first UDP port probed on each sampled address
+    reached: dict[str, int] = {}
+    for r in results:
+        if r["target"] in sampled:
+            first.setdefault(r["target"], r["port"])
+        if r["status"] in ("open", "closed") or r["responder"] == r["target"]:
+            reached.setdefault(r["target"], r["port"])
+    chosen = _choose(reached, first, opts)
+    if not chosen:
+        return []
+    _say(f"udp traceroute: {len(chosen)} targets")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(lambda tp: traceroute.trace_udp(*tp), chosen))
 
 
 def _status_of(sweep: dict[str, Any], address: str, port: int) -> str:

@@ -122,10 +122,12 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             for pr in probes
         )
     obs: list[Observation] = [*_controls(result["controls"])]
-    pcap_packets: list[bytes] = []
+    pcap_packets: list[tuple[float, bytes]] = []
     traces = {t["target"]: t for t in result.get("traces", [])}
     for sweep in [result["tcp"]] if result.get("tcp") else []:
-        pcap_packets += [base64.b64decode(p) for p in sweep.get("pcap", [])]
+        pcap_packets += [(ts, base64.b64decode(p)) for ts, p in sweep.get("pcap", [])]
+        for t in result.get("traces", []):  # traced probes: our SYNs and what answered them
+            pcap_packets += [(ts, base64.b64decode(p)) for ts, p in t.get("packets", [])]
         stats = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
         framed = set(sweep.get("framed_targets", []))
         if "windows" in sweep:  # how long silence was waited on: part of what silence means
@@ -133,8 +135,9 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         for g in sweep["groups"]:
             if g["target"] in hosts:  # control blocks share the sweep; they are reported above
                 obs.append(_tcp_obs(g, stats, hosts, prod_nets, traces.get(g["target"]), framed))
+    udp_traces = {t["target"]: t for t in result.get("udp_traces", [])}  # one per address
     for u in result["udp"]:
-        obs.append(_udp_obs(u, hosts, prod_nets))
+        obs.append(_udp_obs(u, hosts, prod_nets, udp_traces.get(u["target"])))
     for e in result["icmp"]:
         obs.append(_icmp_obs(e, hosts, prod_nets))
     for err in result.get("errors", []):
@@ -161,11 +164,12 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     return tuple(obs)
 
 
-def _save_pcap(packets: list[bytes], plan: Plan) -> dict[str, Any] | None:
+def _save_pcap(packets: list[tuple[float, bytes]], plan: Plan) -> dict[str, Any] | None:
     folder = os.environ.get(EVIDENCE_DIR_ENV)
     if not folder or not packets:
         return None
-    path = Path(folder) / f"{plan.vantage_name}-tcp-answers.pcap"
+    path = Path(folder) / f"{plan.vantage_name}-tcp.pcap"
+    packets = sorted(packets, key=lambda tp: tp[0])
     return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
 
 
@@ -275,7 +279,12 @@ def _tcp_obs(
     )
 
 
-def _udp_obs(u: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]) -> Observation:
+def _udp_obs(
+    u: dict[str, Any],
+    hosts: dict[str, str | None],
+    prod: list[IPNetwork],
+    trace: dict[str, Any] | None = None,
+) -> Observation:
     signal = _classify(u["status"], u["responder"], prod)
     detail = u["status"] + (f": {u['detail']}" if u["detail"] else "")
     if u["status"] in ("closed", "filtered-icmp"):
@@ -295,7 +304,11 @@ def _udp_obs(u: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwo
         "udp",
         u["port"],
         u["responder"] or None,
-        {"network": network_of(u["target"], prod), "method": "udp-payload"},
+        {
+            "network": network_of(u["target"], prod),
+            "method": "udp-payload",
+            **({"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}),
+        },
     )
 
 

@@ -23,7 +23,7 @@ import socket
 import struct
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ STATUS_NAMES = {
     ICMP: "filtered-icmp",
     NO_ROUTE: "no-route",
 }
-PACKET_OUTGOING = 4
+ETH_P_ALL, PACKET_OUTGOING = 0x0003, 4
 SKF_AD_PKTTYPE = -0x1000 + 4
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33
@@ -57,12 +57,21 @@ class RawSocketsUnavailable(Exception):
     """No CAP_NET_RAW here: the caller falls back to TCP connect()."""
 
 
-@dataclass(frozen=True)
 class Block:
-    """One target address and the ports to probe on it (sorted, unique)."""
+    """One target address and the ports to probe on it: sorted, unique, 2 bytes each
+    (a million probes as Python ints would cost ~37 MB per process)."""
 
-    target: str
-    ports: list[int]
+    __slots__ = ("ports", "target")
+
+    def __init__(self, target: str, ports: Iterable[int] | npt.NDArray[np.integer[Any]]) -> None:
+        wide = np.asarray(ports if isinstance(ports, np.ndarray) else list(ports), np.int64)
+        if len(wide) and (wide.min() < 1 or wide.max() > 65535):
+            raise ValueError(f"{target}: ports must be 1-65535")
+        self.target = target
+        self.ports: npt.NDArray[np.uint16] = wide.astype(np.uint16)
+
+    def __repr__(self) -> str:
+        return f"Block({self.target!r}, {len(self.ports)} ports)"
 
 
 class _Layout:
@@ -77,27 +86,24 @@ class _Layout:
             total += len(blk.ports)
         self.total = total
         self.by_target = {blk.target: i for i, blk in enumerate(blocks)}
-        # contiguous port lists (the usual 1-65535) need no lookup table
+        # contiguous port lists (the usual 1-65535) need no search
         self.lo = [
-            blk.ports[0] if blk.ports and blk.ports[-1] - blk.ports[0] + 1 == len(blk.ports) else -1
+            int(blk.ports[0])
+            if len(blk.ports) and int(blk.ports[-1]) - int(blk.ports[0]) + 1 == len(blk.ports)
+            else -1
             for blk in blocks
-        ]
-        self.maps = [
-            None if self.lo[i] >= 0 else {p: j for j, p in enumerate(blk.ports)}
-            for i, blk in enumerate(blocks)
         ]
 
     def locate(self, target: str, port: int) -> int:
         b = self.by_target.get(target)
         if b is None:
             return -1
-        lo = self.lo[b]
+        ports, lo = self.blocks[b].ports, self.lo[b]
         if lo >= 0:
             j = port - lo
-            return self.offsets[b] + j if 0 <= j < len(self.blocks[b].ports) else -1
-        m = self.maps[b]
-        j = m.get(port, -1) if m is not None else -1
-        return self.offsets[b] + j if j >= 0 else -1
+            return self.offsets[b] + j if 0 <= j < len(ports) else -1
+        j = int(np.searchsorted(ports, port))
+        return self.offsets[b] + j if j < len(ports) and int(ports[j]) == port else -1
 
 
 @dataclass
@@ -111,7 +117,8 @@ class SweepResult:
     sent: int
     retransmitted: int
     seconds: float
-    answers_pcap: list[bytes] = field(default_factory=list)  # raw IP packets of answers
+    # (arrival time, raw IP packet) of answers
+    answers_pcap: list[tuple[float, bytes]] = field(default_factory=list)
     # answer windows (s): first SYNs, retransmissions; and the slowest answer measured
     windows: tuple[float, float, float] = (0.0, 0.0, 0.0)
     framed: list[str] = field(default_factory=list)  # targets whose SYNs went out as frames
@@ -170,7 +177,7 @@ class Recorder:
         self.responder = mmap.mmap(-1, size * 2)
         self.responder[:] = b"\xff" * (size * 2)
         self.responders: dict[tuple[str, int, int], int] = {}
-        self.pcap: list[bytes] = []
+        self.pcap: list[tuple[float, bytes]] = []  # (arrival time, IP packet)
 
     def record(self, packet: bytes) -> bool:
         ans = parse(packet, self.sport)
@@ -190,14 +197,14 @@ class Recorder:
         struct.pack_into("H", self.responder, idx * 2, min(rid, 0xFFFE))
         limit = self.pcap_limit if new != ICMP else self.pcap_limit // 10
         if len(self.pcap) < limit:  # answers first, then a sample of refusals
-            self.pcap.append(packet)
+            self.pcap.append((time.time(), packet))
         step = (idx - self.walk_offset) * self.stride_inv % max(self.layout.total, 1)
         sent = float(self.sent_at[step // CHUNK])
         if sent > 0:
             self.slowest[0] = max(float(self.slowest[0]), time.monotonic() - sent)
         return True
 
-    def findings(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
+    def findings(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]:
         return sorted(self.responders, key=self.responders.__getitem__), self.pcap
 
 
@@ -232,7 +239,7 @@ class PacketNet(Protocol):
 
     def source(self, dst: str) -> str: ...
 
-    def stop(self) -> tuple[list[tuple[str, int, int]], list[bytes]]: ...
+    def stop(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]: ...
 
 
 class RawNet:
@@ -339,7 +346,7 @@ class RawNet:
     def source(self, dst: str) -> str:
         return source_address(dst)
 
-    def stop(self) -> tuple[list[tuple[str, int, int]], list[bytes]]:
+    def stop(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]:
         for s in self.socks:
             s.close()
         self.halt.set()
@@ -439,7 +446,7 @@ def sweep(
     try:
         templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
         firsts = [
-            bytes(t.fill(b.ports[0], cookie(off, secret))) if b.ports else bytes(t.packet)
+            bytes(t.fill(int(b.ports[0]), cookie(off, secret))) if len(b.ports) else bytes(t.packet)
             for t, b, off in zip(templates, blocks, recorder.layout.offsets, strict=True)
         ]
         headers, primed = net.framing(firsts)
@@ -534,9 +541,7 @@ class _SendJob:
         rate: float,
     ) -> _SendJob:
         layout = recorder.layout
-        ports = np.concatenate(
-            [np.asarray(b.ports, np.uint16) for b in layout.blocks] or [np.zeros(0, np.uint16)]
-        )
+        ports = np.concatenate([b.ports for b in layout.blocks] or [np.zeros(0, np.uint16)])
         width = max(LANE_SIZE)
         packets = np.zeros((len(templates), width), np.uint8)
         lanes = np.zeros(len(templates), np.uint8)
@@ -602,8 +607,11 @@ class _Queue:
         self.chunks = (recorder.layout.total + CHUNK - 1) // CHUNK
         self.tickets = self.chunks * (retries + 1)
         self.lock = mp.get_context("fork").Lock()
-        self._mem = mmap.mmap(-1, 8 + 32 * workers)
+        self._mem = mmap.mmap(-1, 8 + 32 * workers + 4 * self.chunks)
         self._next = np.frombuffer(self._mem, np.int64, 1, 0)
+        # per chunk: how many of its attempts have been sent (a retransmission ticket can be
+        # taken while another sender is still sending the chunk's previous attempt)
+        self.attempts_done = np.frombuffer(self._mem, np.int32, self.chunks, 8 + 32 * workers)
         # per chunk: when it was last sent (monotonic clock; shared with the receiver)
         self.last_sent = recorder.sent_at
         # per sender: packets sent, of which retransmitted
@@ -658,19 +666,28 @@ def _send(
         attempt, number = ticket
         idx = job.chunk(number)
         if attempt:
+            give_up = time.monotonic() + 30  # a sender that died must not stall the rest
+            while queue.attempts_done[number] < attempt and time.monotonic() < give_up:
+                time.sleep(0.001)  # the previous attempt is still being sent by another sender
             delay = queue.last_sent[number] + wait - time.monotonic()  # its answer window
             if delay > 0:
                 time.sleep(delay)
             idx = idx[status[idx] == SILENT]
             if not len(idx):
+                queue.attempts_done[number] = attempt + 1
                 continue
-        for lane, packets, blk, probes in job.packets_for(idx):
+        built = job.packets_for(idx)
+        # stamped before sending: an answer can arrive before send() returns, and the
+        # receiver times it from this stamp (a slightly long round trip, never a short one)
+        queue.last_sent[number] = time.monotonic()
+        for lane, packets, blk, probes in built:
             for index, err in net.send(lane, packets, blk, probes):
                 # the vantage's own kernel refused to send (no route, blackhole,
                 # prohibit): positive evidence; other errors leave the probe silent
                 if err in _LOCAL_REFUSALS:
                     status[index] = NO_ROUTE
-        queue.last_sent[number] = queue.times[worker, 1] = time.monotonic()
+        queue.times[worker, 1] = time.monotonic()
+        queue.attempts_done[number] = attempt + 1
         if not attempt:
             queue.times[worker, 0] = queue.times[worker, 1]
         n += len(idx)
