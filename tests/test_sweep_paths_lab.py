@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,13 +61,7 @@ def pair(netns: Netns) -> Iterator[tuple[str, str]]:
         netns.ip(ns, "addr", "add", f"{a4}/30", "dev", "eth0")
         netns.ip(ns, "addr", "add", f"{a6}/64", "dev", "eth0", "nodad")
         netns.ip(ns, "link", "set", "eth0", "up")
-    subprocess.run(
-        ["ip", "netns", "exec", t, "nft", "-f", "-"],
-        input="table inet hostfw {\n chain inbound {\n type filter hook input priority 0;\n"
-        " tcp dport 9000 drop\n }\n}\n",
-        text=True,
-        check=True,
-    )
+    _drop(t, "input", 9000)
     listener = subprocess.Popen(
         ["ip", "netns", "exec", t, sys.executable, "-c", LISTENER],
         stdout=subprocess.PIPE,
@@ -82,6 +75,17 @@ def pair(netns: Netns) -> Iterator[tuple[str, str]]:
     finally:
         listener.kill()
         listener.wait(5)
+
+
+def _drop(ns: str, hook: str, port: int) -> None:
+    """A one-rule nftables firewall in `ns` that drops TCP `port` at `hook`."""
+    ruleset = (
+        f"table inet pwt_{hook} {{\n chain c {{\n type filter hook {hook} priority 0;\n"
+        f" tcp dport {port} drop\n }}\n}}\n"
+    )
+    subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", "-f", "-"], input=ruleset, text=True, check=True
+    )
 
 
 def _connect(vantage: str, target: str) -> None:
@@ -146,14 +150,7 @@ def test_a_vantage_firewall_keeps_the_kernel_path_and_its_refusal_is_evidence(
     pair: tuple[str, str],
 ) -> None:
     vantage, _ = pair
-    subprocess.run(
-        ["ip", "netns", "exec", vantage, "nft", "-f", "-"],
-        input="table inet egress {\n chain outbound {\n type filter hook output priority 0;\n"
-        " tcp dport 8080 drop\n }\n}\n",
-        text=True,
-        check=True,
-    )
-    time.sleep(0.1)
+    _drop(vantage, "output", 8080)
     tcp = _sweep(vantage)
     assert tcp["framed_targets"] == []  # frames would have bypassed the host's firewall
     assert _statuses(tcp) == {

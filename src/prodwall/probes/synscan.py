@@ -254,7 +254,6 @@ class RawNet:
         self.ctx = ctx
         self.proc: Any = None
         self.socks: list[socket.socket] = []
-        self.lanes_used: dict[int, int] = {}
 
     def start(self, recorder: Recorder) -> None:
         self.recorder = recorder
@@ -340,7 +339,6 @@ class RawNet:
         blocks: npt.NDArray[np.intp],
         indexes: npt.NDArray[np.int64],
     ) -> list[tuple[int, int]]:
-        self.lanes_used[lane] = self.lanes_used.get(lane, 0) + len(packets)
         return self.batchers[lane].send(packets, blocks, indexes)
 
     def source(self, dst: str) -> str:
