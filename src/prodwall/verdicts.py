@@ -193,6 +193,9 @@ def _evidence(obs: list[Observation]) -> dict[str, Any]:
     hops = {o.target: o.evidence["last_hop"] for o in obs if o.evidence.get("last_hop")}
     if hops:  # where it stops: the last hop that answered a traceroute
         out["last_hops"] = hops
+    packets = [line for o in obs for line in o.evidence.get("packets", [])]
+    if packets:  # the captured packets themselves, decoded (a sample: the pcap has them all)
+        out["packets"] = list(dict.fromkeys(packets))[:25]
     files = {json.dumps(o.evidence["pcap"], sort_keys=True) for o in obs if "pcap" in o.evidence}
     if files:  # sidecar captures, named with their sha256
         out["files"] = [json.loads(f) for f in sorted(files)]

@@ -19,6 +19,7 @@ from typing import Any
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe
 from ..verdicts import Observation, Signal
+from . import packet_evidence
 from .pcap import write_pcap
 from .transport import AgentError, run_agent
 from .wire import icmp_name
@@ -157,8 +158,18 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         ]
     saved = _save_pcap(pcap_packets, plan)
     if saved:  # every TCP verdict names the capture of its answers, with its hash
+        decoded = packet_evidence.by_address(pcap_packets)
         obs = [
-            replace(o, evidence={**o.evidence, "pcap": saved}) if o.kind == "tcp" else o
+            replace(
+                o,
+                evidence={
+                    **o.evidence,
+                    "pcap": saved,
+                    **({"packets": decoded[o.target]} if o.target in decoded else {}),
+                },
+            )
+            if o.kind == "tcp"
+            else o
             for o in obs
         ]
     return tuple(obs)

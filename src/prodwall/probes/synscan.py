@@ -178,6 +178,9 @@ class Recorder:
         self.responder[:] = b"\xff" * (size * 2)
         self.responders: dict[tuple[str, int, int], int] = {}
         self.pcap: list[tuple[float, bytes]] = []  # (arrival time, IP packet)
+        # capture budget per kind: every SYN-ACK up to the limit, then a sample of RSTs
+        # and of ICMP refusals (a thousand RSTs must not crowd out the one open port)
+        self.budget = {OPEN: pcap_limit, CLOSED: pcap_limit // 2, ICMP: pcap_limit // 10}
 
     def record(self, packet: bytes) -> bool:
         ans = parse(packet, self.sport)
@@ -195,8 +198,8 @@ class Recorder:
             (ans.responder, ans.icmp_type, ans.icmp_code), len(self.responders)
         )
         struct.pack_into("H", self.responder, idx * 2, min(rid, 0xFFFE))
-        limit = self.pcap_limit if new != ICMP else self.pcap_limit // 10
-        if len(self.pcap) < limit:  # answers first, then a sample of refusals
+        if self.budget[new] > 0:
+            self.budget[new] -= 1
             self.pcap.append((time.time(), packet))
         step = (idx - self.walk_offset) * self.stride_inv % max(self.layout.total, 1)
         sent = float(self.sent_at[step // CHUNK])

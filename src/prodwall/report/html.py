@@ -454,6 +454,9 @@ def _evidence(v: Verdict, i: int) -> str:
     if ev.get("methods"):
         lines.append("method: " + ", ".join(ev["methods"]))
     lines += [f"capture: {f['file']} sha256 {f['sha256']}" for f in ev.get("files", [])]
+    if ev.get("packets"):
+        lines.append("captured packets (a sample, decoded; the capture holds them all):")
+        lines += [f"  {line}" for line in ev["packets"]]
     if not lines:
         return ""
     return f" <a href=#c{i}>evidence</a><pre>{e(chr(10).join(lines))}</pre>"
