@@ -30,6 +30,7 @@ from pathlib import Path
 
 from prodwall.lab import manager
 from prodwall.lab.topology import HOSTS, ROUTER_NS, ZONES
+from prodwall.services import PortSet
 
 DEV = ZONES["dev"].ns
 PROD = ZONES["prod"].ns
@@ -217,10 +218,8 @@ def run_prodwall(
     if code == 0:
         for g in json.loads(out)["tcp"]["groups"]:
             if g["status"] in ("open", "closed"):
-                for chunk in g["ports"].split(","):
-                    lo, _, hi = chunk.partition("-")
-                    for p in range(int(lo), int(hi or lo) + 1):
-                        claims[(g["target"], p)] = g["status"]
+                for p in PortSet.parse(g["ports"]):
+                    claims[(g["target"], p)] = g["status"]
     return score(
         name, rate, seconds, peak, claims, opened, closed, "" if code == 0 else f"exit {code}"
     )

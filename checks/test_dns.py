@@ -6,17 +6,18 @@ import pytest
 
 from prodwall.probes.network import control_status
 from prodwall.session import ProdwallRun
+from prodwall.verdicts import Observation
+
+
+def _mine(prodwall: ProdwallRun, kind: str, field: str, value: str) -> list[Observation]:
+    return [o for o in prodwall.observe("dns") if o.kind == kind and o.evidence.get(field) == value]
 
 
 @pytest.mark.control("DNS-NAME-01")
 def test_production_names_do_not_resolve_to_production(
     prodwall: ProdwallRun, prod_domain: str, request: pytest.FixtureRequest
 ) -> None:
-    mine = [
-        o
-        for o in prodwall.observe("dns")
-        if o.kind == "dns-name" and o.evidence.get("domain") == prod_domain
-    ]
+    mine = _mine(prodwall, "dns-name", "domain", prod_domain)
     # NXDOMAIN, REFUSED or a non-production answer is an answer: no silence to control for
     prodwall.conclude(request.node, mine, prod_domain, positive_control=None)
 
@@ -25,11 +26,7 @@ def test_production_names_do_not_resolve_to_production(
 def test_production_resolvers_do_not_answer(
     prodwall: ProdwallRun, prod_network: str, request: pytest.FixtureRequest
 ) -> None:
-    mine = [
-        o
-        for o in prodwall.observe("dns")
-        if o.kind == "dns-resolver" and o.evidence.get("network") == prod_network
-    ]
+    mine = _mine(prodwall, "dns-resolver", "network", prod_network)
     passed, why = control_status(prodwall.observe("network"), "udp")
     prodwall.conclude(
         request.node, mine, prod_network, positive_control=passed, control_failure=why
@@ -40,10 +37,6 @@ def test_production_resolvers_do_not_answer(
 def test_zone_transfers_are_refused(
     prodwall: ProdwallRun, prod_domain: str, request: pytest.FixtureRequest
 ) -> None:
-    mine = [
-        o
-        for o in prodwall.observe("dns")
-        if o.kind == "dns-axfr" and o.evidence.get("domain") == prod_domain
-    ]
+    mine = _mine(prodwall, "dns-axfr", "domain", prod_domain)
     passed, why = control_status(prodwall.observe("network"), "udp")
     prodwall.conclude(request.node, mine, prod_domain, positive_control=passed, control_failure=why)

@@ -38,6 +38,41 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(why)
 
 
+def run_cli(
+    *args: str, stdin: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`prodwall ARGS...` in a fresh interpreter, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "prodwall.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def run_checks(
+    inv: Path, vantage: str, out: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`prodwall run` of the repository's checks from one vantage, quietly."""
+    return run_cli(
+        "run",
+        "-i",
+        str(inv),
+        "-v",
+        vantage,
+        "--out",
+        str(out),
+        "--checks",
+        str(REPO / "checks"),
+        "--",
+        "-q",
+        timeout=timeout,
+        env=env,
+    )
+
+
 @pytest.fixture
 def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
     def write(text: str, name: str = "inventory.yaml") -> Path:

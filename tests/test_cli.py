@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_cli
 from prodwall.cli import main
 
 EXAMPLE = str(REPO / "inventories" / "example.yaml")
 
 
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodwall.cli", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=60,
-    )
+    return run_cli(*args, stdin=stdin)
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "schema", "run", "fingerprint"])

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_checks
 
 pytestmark = pytest.mark.lab
 PORTS = "1-1100,5432,6443,8443"
@@ -38,28 +38,7 @@ def _inventory(tmp: Path, control_port: str = "tcp/81") -> Path:
 def _run(
     inv: Path, vantage: str, out: Path, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any]]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prodwall.cli",
-            "run",
-            "-i",
-            str(inv),
-            "-v",
-            vantage,
-            "--out",
-            str(out),
-            "--checks",
-            str(REPO / "checks"),
-            "--",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+    done = run_checks(inv, vantage, out, env=env)
     results = json.loads((out / "results.json").read_text())
     return done.returncode, results
 

@@ -35,8 +35,8 @@ def test_frames_decode_with_valid_checksums_in_an_independent_decoder() -> None:
     dst_mac, src_mac = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
     blocks = [Block("198.19.0.5", [1, 443, 65535]), Block("fd00:19::5", [22, 8443])]
     headers = [
-        linkpath.frame(SRC4, "198.19.0.5", 3, src_mac, dst_mac).header,
-        linkpath.frame(SRC6, "fd00:19::5", 3, src_mac, dst_mac).header,
+        linkpath.frame_header(SRC4, "198.19.0.5", src_mac, dst_mac),
+        linkpath.frame_header(SRC6, "fd00:19::5", src_mac, dst_mac),
     ]
     rec = Recorder(blocks, secret=0xABCDEF, sport=45000, pcap_limit=0)
     templates = [SynTemplate(SRC4, "198.19.0.5", 45000), SynTemplate(SRC6, "fd00:19::5", 45000)]

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Netns
+from conftest import Netns, run_checks
 
 pytestmark = pytest.mark.lab
 
@@ -76,27 +75,7 @@ def _routes(results: dict) -> dict:  # type: ignore[type-arg]
 
 
 def _run(inv: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prodwall.cli",
-            "run",
-            "-i",
-            str(inv),
-            "-v",
-            "dev",
-            "--out",
-            str(out),
-            "--checks",
-            str(REPO / "checks"),
-            "--",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_checks(inv, "dev", out, timeout=120)
 
 
 def test_route_into_production_is_reachable_and_others_blocked(

@@ -252,21 +252,21 @@ def test_frames_carry_ethernet_and_a_valid_ip_header() -> None:
     from prodwall.probes.wire import SynTemplate
 
     dst_mac, src_mac = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
-    f4 = linkpath.frame(SRC4, "198.19.0.5", 7, src_mac, dst_mac)
-    f6 = linkpath.frame(SRC6, "fd00:19::5", 7, src_mac, dst_mac)
-    assert f4.header[:14] == dst_mac + src_mac + b"\x08\x00"
-    assert f6.header[:14] == dst_mac + src_mac + b"\x86\xdd"
-    ip4 = f4.header[14:]
+    f4 = linkpath.frame_header(SRC4, "198.19.0.5", src_mac, dst_mac)
+    f6 = linkpath.frame_header(SRC6, "fd00:19::5", src_mac, dst_mac)
+    assert f4[:14] == dst_mac + src_mac + b"\x08\x00"
+    assert f6[:14] == dst_mac + src_mac + b"\x86\xdd"
+    ip4 = f4[14:]
     assert _rfc1071(ip4) == 0xFFFF  # the IPv4 header checksum verifies
     assert struct.unpack("!H", ip4[2:4])[0] == 44 and ip4[9] == 6 and ip4[8] == 64
     assert ip4[12:16] == socket.inet_aton(SRC4) and ip4[16:20] == socket.inet_aton("198.19.0.5")
-    ip6 = f6.header[14:]
+    ip6 = f6[14:]
     assert struct.unpack("!H", ip6[4:6])[0] == 24 and ip6[6] == 6 and ip6[7] == 64
     # a job with one framed block per family: each row is header + the scalar SYN
     blocks = [Block("198.19.0.5", [22, 80]), Block("fd00:19::5", [443])]
     rec = Recorder(blocks, secret=99, sport=42000, pcap_limit=0)
     templates = [SynTemplate(SRC4, "198.19.0.5", 42000), SynTemplate(SRC6, "fd00:19::5", 42000)]
-    job = _SendJob.build(rec, templates, [f4.header, f6.header], 99, (1, 0), 1e6)
+    job = _SendJob.build(rec, templates, [f4, f6], 99, (1, 0), 1e6)
     lanes = {lane: (rows, i) for lane, rows, _b, i in job.packets_for(np.arange(3))}
     assert set(lanes) == {FRAME4, FRAME6}
     rows4, idx4 = lanes[FRAME4]
@@ -274,10 +274,10 @@ def test_frames_carry_ethernet_and_a_valid_ip_header() -> None:
     for row, i in zip(rows4, idx4, strict=True):
         port = (22, 80)[int(i)]
         syn = SynTemplate(SRC4, "198.19.0.5", 42000).fill(port, cookie(int(i), 99))
-        assert bytes(row) == f4.header + bytes(syn)
+        assert bytes(row) == f4 + bytes(syn)
     rows6, _ = lanes[FRAME6]
     syn6 = SynTemplate(SRC6, "fd00:19::5", 42000).fill(443, cookie(2, 99))
-    assert bytes(rows6[0]) == f6.header + bytes(syn6)
+    assert bytes(rows6[0]) == f6 + bytes(syn6)
 
 
 def test_retransmission_window_is_measured_but_bounded() -> None:

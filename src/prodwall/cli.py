@@ -109,8 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     rp.add_argument("results", nargs="+", type=Path, help="results.json, merged.json or run folder")
-    rp.add_argument("--out", type=Path, required=True, help="output folder")
-    rp.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    _report_out_args(rp)
     rp.set_defaults(func=cmd_report)
 
     mg = sub.add_parser(
@@ -120,8 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     mg.add_argument("results", nargs="+", type=Path)
-    mg.add_argument("--out", type=Path, required=True)
-    mg.add_argument("--sign-key", type=Path)
+    _report_out_args(mg)
     mg.set_defaults(func=cmd_report)
 
     df = sub.add_parser(
@@ -140,8 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     hi.add_argument("folder", type=Path)
-    hi.add_argument("--out", type=Path, required=True)
-    hi.add_argument("--sign-key", type=Path)
+    _report_out_args(hi)
     hi.set_defaults(func=cmd_history)
 
     kg = sub.add_parser("keygen", help="make an Ed25519 key pair for signing manifests")
@@ -169,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--key-file", help="key file (default: $PRODWALL_FINGERPRINT_KEY)")
     f.set_defaults(func=cmd_fingerprint)
     return p
+
+
+def _report_out_args(p: argparse.ArgumentParser) -> None:
+    """Where a report goes and the key that signs its manifest."""
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
 
 
 def _inv_args(p: argparse.ArgumentParser) -> None:

@@ -100,21 +100,18 @@ def write_results(results: Results, path: Path) -> None:
 
 
 def read_results(path: Path) -> Results:
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    None,
-                    "",
-                    f"cannot read results JSON ({exc})",
-                    "pass a results file written by `prodwall run`",
-                )
-            ]
-        ) from None
+    raw = read_json(
+        path, "cannot read results JSON", "pass a results file written by `prodwall run`"
+    )
     return parse_results(raw, str(path))
+
+
+def read_json(path: Path, problem: str, fix: str) -> Any:
+    """A JSON file's content; a missing or broken file is an InputError naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError([Problem(str(path), None, "", f"{problem} ({exc})", fix)]) from None
 
 
 def parse_results(raw: Any, source: str) -> Results:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..services import PortSet
 from . import icmp, synscan, traceroute, udp
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
@@ -33,15 +34,11 @@ def _ranges(ports: list[int] | npt.NDArray[np.int64]) -> str:
     breaks = np.flatnonzero(np.diff(arr) != 1)
     starts = arr[np.concatenate(([0], breaks + 1))].tolist()
     ends = arr[np.concatenate((breaks, [len(arr) - 1]))].tolist()
-    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts, ends, strict=True))
+    return str(PortSet(tuple(zip(starts, ends, strict=True))))
 
 
 def _parse_ports(text: str) -> list[int]:
-    ports: list[int] = []
-    for chunk in text.split(","):
-        lo, _, hi = chunk.partition("-")
-        ports.extend(range(int(lo), int(hi or lo) + 1))
-    return ports
+    return list(PortSet.parse(text))
 
 
 def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
@@ -153,20 +150,17 @@ def _emit(key: tuple[Any, ...], ports: list[int] | npt.NDArray[np.int64]) -> dic
 
 
 def _blocks(specs: list[dict[str, Any]]) -> list[synscan.Block]:
-    """Targets with their sorted, unique ports; a million ports take milliseconds (numpy
-    ranges, not a set of Python ints)."""
-    merged: dict[str, list[npt.NDArray[np.int64]]] = {}
+    """Targets with their sorted, unique ports: PortSet merges the ranges, numpy expands
+    them (a million ports take milliseconds, not a set of Python ints)."""
+    merged: dict[str, PortSet] = {}
     for spec in specs:
-        ranges = merged.setdefault(spec["target"], [])
-        for chunk in spec["ports"].split(","):
-            lo, _, hi = chunk.partition("-")
-            ranges.append(np.arange(int(lo), int(hi or lo) + 1, dtype=np.int64))
-    return [synscan.Block(t, _sorted_unique(r)) for t, r in merged.items()]
-
-
-def _sorted_unique(ranges: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
-    ports = np.sort(np.concatenate(ranges), kind="stable")  # np.unique is ~10x slower here
-    return ports[np.concatenate(([True], ports[1:] != ports[:-1]))]
+        ports = PortSet.parse(spec["ports"])
+        known = merged.get(spec["target"])
+        merged[spec["target"]] = known.union(ports) if known else ports
+    return [
+        synscan.Block(t, np.concatenate([np.arange(lo, hi + 1) for lo, hi in p.ranges]))
+        for t, p in merged.items()
+    ]
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -256,7 +250,7 @@ def _udp_traces(
 
 def _status_of(sweep: dict[str, Any], address: str, port: int) -> str:
     for g in sweep["groups"]:
-        if g["target"] == address and port in _parse_ports(g["ports"]):
+        if g["target"] == address and port in PortSet.parse(g["ports"]):
             return str(g["status"])
     return "error"
 

@@ -27,6 +27,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .wire import fold
+
 ETH_P_IP, ETH_P_IPV6 = 0x0800, 0x86DD
 _USABLE_NEIGHBOUR = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP"}
 
@@ -35,18 +37,8 @@ _USABLE_NEIGHBOUR = {"REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP
 class LinkRoute:
     """The kernel's route to a target: out of `dev`, to `next_hop` (the target if on-link)."""
 
-    target: str
     dev: str
     next_hop: str
-
-
-@dataclass(frozen=True)
-class Frame:
-    """What goes in front of a TCP segment on the wire: Ethernet and IP headers."""
-
-    ifindex: int
-    dst_mac: bytes
-    header: bytes  # Ethernet + IPv4/IPv6 header, for a 24-byte TCP segment
 
 
 def _ip_json(*argv: str, stdin: str | None = None) -> list[dict[str, object]] | None:
@@ -111,7 +103,7 @@ def routes(targets: list[str]) -> dict[str, LinkRoute | None]:
         via = entry.get("gateway", dst)
         if target is None or not isinstance(via, str) or entry.get("type", "unicast") != "unicast":
             continue
-        found[target] = LinkRoute(target, dev, via)
+        found[target] = LinkRoute(dev, via)
     return found
 
 
@@ -137,7 +129,7 @@ def ethernet(dev: str) -> tuple[int, bytes] | None:
     return index, bytes.fromhex(mac.replace(":", ""))
 
 
-def frame(src: str, dst: str, ifindex: int, src_mac: bytes, dst_mac: bytes) -> Frame:
+def frame_header(src: str, dst: str, src_mac: bytes, dst_mac: bytes) -> bytes:
     """Ethernet + IP headers for a 24-byte SYN from src to dst (TTL/hop limit 64, DF)."""
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     if s.version == 6:
@@ -146,13 +138,10 @@ def frame(src: str, dst: str, ifindex: int, src_mac: bytes, dst_mac: bytes) -> F
     else:
         head = struct.pack("!BBHHHBBH", 0x45, 0, 44, 0, 0x4000, 64, socket.IPPROTO_TCP, 0)
         ip = head + s.packed + d.packed
-        total = sum(struct.unpack("!10H", ip))
-        total = (total & 0xFFFF) + (total >> 16)
-        total = (total & 0xFFFF) + (total >> 16)
-        ip = ip[:10] + struct.pack("!H", ~total & 0xFFFF) + ip[12:]
+        checksum = fold(sum(struct.unpack("!10H", ip)))
+        ip = ip[:10] + struct.pack("!H", checksum) + ip[12:]
         ethertype = ETH_P_IP
-    eth = dst_mac + src_mac + struct.pack("!H", ethertype)
-    return Frame(ifindex, dst_mac, eth + ip)
+    return dst_mac + src_mac + struct.pack("!H", ethertype) + ip
 
 
 def sockaddr_ll(ifindex: int, ethertype: int, mac: bytes) -> bytes:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe
+from ..services import PortSet
 from ..verdicts import Observation, Signal
 from . import packet_evidence
 from .pcap import write_pcap
@@ -89,16 +90,8 @@ def _trace_samples(probes: tuple[Probe, ...]) -> list[dict[str, Any]]:
 
 
 def _timeout(job: dict[str, Any], rate: int) -> float:
-    total = sum(_count(s["ports"]) for s in job["tcp"])
+    total = sum(len(PortSet.parse(s["ports"])) for s in job["tcp"])
     return 120 + 3 * total / max(rate, 1)
-
-
-def _count(ports: str) -> int:
-    n = 0
-    for chunk in ports.split(","):
-        lo, _, hi = chunk.partition("-")
-        n += int(hi or lo) - int(lo) + 1
-    return n
 
 
 def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
@@ -283,11 +276,16 @@ def _tcp_obs(
                 if g["target"] in framed
                 else {}
             ),
-            **({"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}),
+            **_trace_evidence(trace),
         },
         count=g["count"],
         ports=None if single else g["ports"],
     )
+
+
+def _trace_evidence(trace: dict[str, Any] | None) -> dict[str, Any]:
+    """Where the probe stopped: the last hop that answered a traceroute, and the hops."""
+    return {"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}
 
 
 def _udp_obs(
@@ -318,7 +316,7 @@ def _udp_obs(
         {
             "network": network_of(u["target"], prod),
             "method": "udp-payload",
-            **({"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}),
+            **_trace_evidence(trace),
         },
     )
 

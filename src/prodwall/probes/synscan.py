@@ -44,7 +44,7 @@ STATUS_NAMES = {
     ICMP: "filtered-icmp",
     NO_ROUTE: "no-route",
 }
-ETH_P_ALL, PACKET_OUTGOING = 0x0003, 4
+PACKET_OUTGOING = 4
 SKF_AD_PKTTYPE = -0x1000 + 4
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33
@@ -165,7 +165,7 @@ class Recorder:
         walk: tuple[int, int] = (1, 0),
     ) -> None:
         self.layout = _Layout(blocks)
-        self.secret, self.sport, self.pcap_limit = secret, sport, pcap_limit
+        self.secret, self.sport = secret, sport
         total = self.layout.total
         self.stride_inv, self.walk_offset = pow(walk[0], -1, max(total, 2)), walk[1]
         chunks = max(1, (total + CHUNK - 1) // CHUNK)
@@ -261,10 +261,10 @@ class RawNet:
     def start(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.targets = [b.target for b in recorder.layout.blocks]
-        self.names: list[list[Any]] = [
-            [mmsg.sockaddr(t) if (":" in t) == bool(lane) else None for t in self.targets]
-            for lane in (KERNEL4, KERNEL6)
-        ] + [[None] * len(self.targets), [None] * len(self.targets)]
+        # per lane, per block: the destination address of its packets (None: not this lane)
+        self.names: list[list[Any]] = [[None] * len(self.targets) for _ in LANE_SIZE]
+        for b, t in enumerate(self.targets):
+            self.names[KERNEL6 if ":" in t else KERNEL4][b] = mmsg.sockaddr(t)
         self.reopen()
         self.proc = self.ctx.Process(
             target=_receive, daemon=True, args=(self.ready, self.halt, self.child_conn, recorder)
@@ -307,13 +307,12 @@ class RawNet:
             if r is None or link is None or mac is None:
                 continue  # the kernel's path for this target
             ifindex, own = link
-            f = linkpath.frame(self.source(t), t, ifindex, own, mac)
-            headers[b] = f.header
+            headers[b] = linkpath.frame_header(self.source(t), t, own, mac)
             lane = FRAME6 if ":" in t else FRAME4
             ethertype = linkpath.ETH_P_IPV6 if ":" in t else linkpath.ETH_P_IP
             name = linkpath.sockaddr_ll(ifindex, ethertype, mac)
             self.names[lane][b] = ctypes.create_string_buffer(name, len(name))
-        self.reopen()  # batchers that know the frame lanes' destinations
+        self._batch()  # batchers that know the frame lanes' destinations
         return headers, primed
 
     def reopen(self) -> None:
@@ -330,9 +329,13 @@ class RawNet:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # we never read these
         # straight to the driver: no qdisc, and no copy for packet taps (as masscan does)
         self.socks[2].setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+        self._batch()
+
+    def _batch(self) -> None:
+        """A batcher per lane, on that lane's socket, knowing its destinations."""
         self.batchers = [
-            mmsg.Batcher(self.socks[min(lane, 2)], LANE_SIZE[lane], self.names[lane])
-            for lane in (KERNEL4, KERNEL6, FRAME4, FRAME6)
+            mmsg.Batcher(self.socks[min(lane, 2)], size, self.names[lane])
+            for lane, size in enumerate(LANE_SIZE)
         ]
 
     def send(
@@ -359,9 +362,7 @@ class RawNet:
         return found  # type: ignore[no-any-return]
 
 
-def inbound_sockets(
-    buffer: int = 64 << 20, protocols: tuple[int, ...] = (0x0800, 0x86DD)
-) -> list[socket.socket]:
+def _inbound_sockets(buffer: int = 64 << 20) -> list[socket.socket]:
     """AF_PACKET sockets that see inbound IPv4 (0x0800) and IPv6 (0x86DD) only.
 
     Bound to those ethertypes rather than ETH_P_ALL: an ETH_P_ALL socket is a
@@ -369,7 +370,7 @@ def inbound_sockets(
     it (measured: a third of the sender's throughput). The BPF filter is kept for
     loopback, where our own packets come back in as received ones."""
     socks = []
-    for proto in protocols:
+    for proto in (0x0800, 0x86DD):
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
         _bpf_inbound_only(sock)
         try:
@@ -382,7 +383,7 @@ def inbound_sockets(
 
 
 def _receive(ready: Any, halt: Any, conn: Any, recorder: Recorder) -> None:
-    socks = inbound_sockets()
+    socks = _inbound_sockets()
     poller = select.poll()
     for sock in socks:
         poller.register(sock, select.POLLIN)
@@ -443,7 +444,6 @@ def sweep(
     net.start(recorder)
     started = time.monotonic()
     queue = _Queue(recorder, retries, workers)
-    primed, window, headers = 0, wait, [b""] * len(blocks)
     try:
         templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
         firsts = [

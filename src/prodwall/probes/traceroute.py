@@ -15,14 +15,16 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import udp
 from .payloads import payload_for
-from .synscan import ETH_P_ALL, PACKET_OUTGOING
+from .synscan import PACKET_OUTGOING
 from .wire import SynTemplate, icmp_name, parse, source_address
 
 IP_TTL, IPV6_UNICAST_HOPS = 2, 16
+ETH_P_ALL = 0x0003
 
 
 def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> dict[str, Any]:
@@ -37,28 +39,46 @@ def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> d
     # directions of each traced probe (a handful of packets, after the sweep)
     recv = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     captured: list[tuple[float, bytes]] = []
-    hops: list[dict[str, Any]] = []
+
+    def hop(ttl: int) -> dict[str, Any]:
+        _set_ttl(send, v6, ttl)
+        seq = (base + ttl) & 0xFFFFFFFF
+        try:
+            send.sendto(tpl.fill(port, seq), (target, 0))
+        except OSError as exc:
+            return {"responder": "(vantage)", "what": exc.strerror}
+        return _await(recv, sport, seq, target, port, hop_wait, v6, captured)
+
     try:
-        for ttl in range(1, max_hops + 1):
-            if v6:
-                send.setsockopt(socket.IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl)
-            else:
-                send.setsockopt(socket.IPPROTO_IP, IP_TTL, ttl)
-            seq = (base + ttl) & 0xFFFFFFFF
-            try:
-                send.sendto(tpl.fill(port, seq), (target, 0))
-            except OSError as exc:
-                hops.append({"ttl": ttl, "responder": "(vantage)", "what": exc.strerror})
-                break
-            hop = _await(recv, sport, seq, target, port, hop_wait, v6, captured)
-            hops.append({"ttl": ttl, **hop})
-            if hop["what"] not in ("time-exceeded", "no answer"):
-                break
-            if len(hops) >= 2 and all(h["what"] == "no answer" for h in hops[-2:]):
-                break  # two silent hops: the path ends in a drop; more hops add nothing
+        hops = _walk(hop, max_hops)
     finally:
         send.close()
         recv.close()
+    packets = [[ts, base64.b64encode(p).decode()] for ts, p in captured]
+    return _summary(target, port, hops, packets=packets)
+
+
+def trace_udp(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> dict[str, Any]:
+    v6 = ":" in target
+    hops = _walk(lambda ttl: _udp_hop(target, port, ttl, hop_wait, v6), max_hops)
+    return _summary(target, port, hops, protocol="udp")
+
+
+def _walk(hop: Callable[[int], dict[str, Any]], max_hops: int) -> list[dict[str, Any]]:
+    """Hops with growing TTL until an answer that is not time-exceeded, or two silent
+    hops in a row (the path ends in a drop; more hops add nothing)."""
+    hops: list[dict[str, Any]] = []
+    for ttl in range(1, max_hops + 1):
+        found = hop(ttl)
+        hops.append({"ttl": ttl, **found})
+        if found["what"] not in ("time-exceeded", "no answer"):
+            break
+        if len(hops) >= 2 and all(h["what"] == "no answer" for h in hops[-2:]):
+            break
+    return hops
+
+
+def _summary(target: str, port: int, hops: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     answered = [h for h in hops if h["responder"] not in ("", "(vantage)")]
     return {
         "target": target,
@@ -66,8 +86,15 @@ def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> d
         "hops": hops,
         "last_hop": answered[-1]["responder"] if answered else "",
         "reached_target": bool(hops) and hops[-1]["what"] in ("open", "closed"),
-        "packets": [[ts, base64.b64encode(p).decode()] for ts, p in captured],
+        **extra,
     }
+
+
+def _set_ttl(sock: socket.socket, v6: bool, ttl: int) -> None:
+    if v6:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_TTL, ttl)
 
 
 def _await(
@@ -116,36 +143,14 @@ def _our_syn(packet: bytes, sport: int, seq: int) -> bool:
     return len(tcp) >= 8 and struct.unpack_from("!HHI", tcp)[0::2] == (sport, seq)
 
 
-def trace_udp(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> dict[str, Any]:
-    v6 = ":" in target
-    hops: list[dict[str, Any]] = []
-    for ttl in range(1, max_hops + 1):
-        hop = _udp_hop(target, port, ttl, hop_wait, v6)
-        hops.append({"ttl": ttl, **hop})
-        if hop["what"] not in ("time-exceeded", "no answer"):
-            break
-        if len(hops) >= 2 and all(h["what"] == "no answer" for h in hops[-2:]):
-            break
-    answered = [h for h in hops if h["responder"] not in ("", "(vantage)")]
-    return {
-        "target": target,
-        "port": port,
-        "protocol": "udp",
-        "hops": hops,
-        "last_hop": answered[-1]["responder"] if answered else "",
-        "reached_target": bool(hops) and hops[-1]["what"] in ("open", "closed"),
-    }
-
-
 def _udp_hop(target: str, port: int, ttl: int, wait: float, v6: bool) -> dict[str, Any]:
     family = socket.AF_INET6 if v6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         if v6:
             s.setsockopt(socket.IPPROTO_IPV6, udp.IPV6_RECVERR, 1)
-            s.setsockopt(socket.IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl)
         else:
             s.setsockopt(socket.IPPROTO_IP, udp.IP_RECVERR, 1)
-            s.setsockopt(socket.IPPROTO_IP, IP_TTL, ttl)
+        _set_ttl(s, v6, ttl)
         try:
             s.connect((target, port))
             s.send(payload_for(port))
@@ -155,7 +160,7 @@ def _udp_hop(target: str, port: int, ttl: int, wait: float, v6: bool) -> dict[st
         if not any(ready):
             return {"responder": "", "what": "no answer"}
         s.setblocking(False)
-        r = udp._read(s, target, port)
+        r = udp.read_answer(s, target, port)
     if r.status == "open":
         return {"responder": target, "what": "open"}
     if r.icmp_type < 0:

@@ -75,7 +75,7 @@ def _one_pass(
             for fd, _ev in poller.poll(max(0, int((deadline - time.monotonic()) * 1000))):
                 s, key = socks.pop(fd)
                 poller.unregister(fd)
-                out[key] = _read(s, *key)
+                out[key] = read_answer(s, *key)
                 s.close()
         for s, (target, port) in socks.values():
             out[(target, port)] = UdpResult(target, port, "open|filtered", detail="no answer")
@@ -97,7 +97,8 @@ def _local_error(target: str, port: int, exc: OSError) -> UdpResult:
     return UdpResult(target, port, "error", detail=f"send failed: {exc.strerror}")
 
 
-def _read(s: socket.socket, target: str, port: int) -> UdpResult:
+def read_answer(s: socket.socket, target: str, port: int) -> UdpResult:
+    """What a probe's socket holds: a datagram (open) or an ICMP error from its queue."""
     try:
         data = s.recv(2048)
         return UdpResult(

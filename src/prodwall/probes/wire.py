@@ -27,7 +27,8 @@ def uncookie(seq: int, secret: int) -> int:
     return ((seq ^ secret) * _GOLDEN_INV) & MASK32
 
 
-def _fold(total: int) -> int:
+def fold(total: int) -> int:
+    """A one's-complement sum folded to 16 bits and complemented: an Internet checksum."""
     total = (total & 0xFFFF) + (total >> 16)
     total = (total & 0xFFFF) + (total >> 16)
     return (~total) & 0xFFFF
@@ -65,7 +66,7 @@ class SynTemplate:
     def fill(self, dport: int, seq: int) -> bytearray:
         struct.pack_into("!HI", self.packet, 2, dport, seq)
         struct.pack_into(
-            "!H", self.packet, 16, _fold(self.base + dport + (seq >> 16) + (seq & 0xFFFF))
+            "!H", self.packet, 16, fold(self.base + dport + (seq >> 16) + (seq & 0xFFFF))
         )
         return self.packet
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
-from ..results import SCHEMA, Results, overall_outcome, parse_results
+from ..results import SCHEMA, Results, overall_outcome, parse_results, read_json
 from ..verdicts import Outcome, Verdict
 
 MERGED_SCHEMA = "prodwall.merged/1"
@@ -121,20 +121,7 @@ def load(paths: list[Path]) -> Combined:
 def _load_one(path: Path) -> list[Results]:
     if path.is_dir():
         path = path / "results.json"
-    try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(
-            [
-                Problem(
-                    str(path),
-                    None,
-                    "",
-                    f"cannot read ({exc})",
-                    "pass a results.json or merged.json",
-                )
-            ]
-        ) from None
+    head = read_json(path, "cannot read", "pass a results.json or merged.json")
     if isinstance(head, dict) and head.get("schema") == MERGED_SCHEMA:
         return [
             parse_results(run, f"{path} (run {i + 1})")
