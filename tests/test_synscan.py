@@ -330,3 +330,59 @@ def test_two_senders_never_retransmit_before_the_first_window_is_over() -> None:
     )
     assert result.retransmitted == 8
     assert (sends[:, 1] - sends[:, 0] >= 0.3).all()
+
+
+def test_the_rate_is_kept_without_bursts() -> None:
+    """1,000 probes at 2,000 packets/s take half a second, sent in slices of ten (200 clock
+    checks a second), never as one 1,024-packet burst."""
+    import time
+
+    calls: list[tuple[float, int]] = []
+
+    class Timed(FakeNet):
+        def send(self, lane, segments, blocks, indexes):  # type: ignore[no-untyped-def]
+            calls.append((time.monotonic(), len(indexes)))
+            return super().send(lane, segments, blocks, indexes)
+
+    started = time.monotonic()
+    result = sweep(
+        [Block("198.19.0.5", list(range(1, 1001)))],
+        rate=2000,
+        retries=0,
+        wait=0,
+        net=Timed(lambda d, p, a: None),
+    )
+    assert result.sent == 1000
+    assert time.monotonic() - started >= 0.49
+    assert max(n for _, n in calls) == 10
+    # no 50 ms window carries more than its share (100 packets) plus one slice
+    for t0, _ in calls:
+        assert sum(n for t, n in calls if t0 <= t < t0 + 0.05) <= 110
+
+
+def test_probe_order_spreads_over_targets_and_ports() -> None:
+    order: list[tuple[str, int]] = []
+
+    class Ordered(FakeNet):
+        def send(self, lane, segments, blocks, indexes):  # type: ignore[no-untyped-def]
+            for seg, b in zip(segments, blocks, strict=True):
+                order.append((self.recorder.layout.blocks[b].target, (seg[2] << 8) | seg[3]))
+            return super().send(lane, segments, blocks, indexes)
+
+    targets = [f"198.19.0.{i}" for i in range(1, 5)]
+    sweep(
+        [Block(t, list(range(1, 257))) for t in targets],
+        rate=1e7,
+        retries=0,
+        wait=0,
+        seed=7,
+        net=Ordered(lambda d, p, a: None),
+    )
+    assert len(order) == 1024 and len(set(order)) == 1024
+    # every window of 64 probes touches every target, none more than twice its share
+    for k in range(0, 1024, 64):
+        window = [t for t, _ in order[k : k + 64]]
+        assert set(window) == set(targets)
+        assert max(window.count(t) for t in targets) <= 32
+    ports = [p for _, p in order]
+    assert ports != sorted(ports)

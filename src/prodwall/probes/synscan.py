@@ -608,13 +608,18 @@ class _Queue:
         self.chunks = (recorder.layout.total + CHUNK - 1) // CHUNK
         self.tickets = self.chunks * (retries + 1)
         self.lock = mp.get_context("fork").Lock()
-        self._mem = mmap.mmap(-1, 8 + 32 * workers + 4 * self.chunks)
+        self._mem = mmap.mmap(-1, 8 + 32 * workers + 12 * self.chunks)
         self._next = np.frombuffer(self._mem, np.int64, 1, 0)
+        # per chunk: when its last packet was last sent (monotonic clock): its answer window
+        # runs from there; the receiver times round trips from `recorder.sent_at` (the
+        # chunk's first packet) instead
+        self.last_sent = np.frombuffer(self._mem, np.float64, self.chunks, 8 + 32 * workers)
         # per chunk: how many of its attempts have been sent (a retransmission ticket can be
         # taken while another sender is still sending the chunk's previous attempt)
-        self.attempts_done = np.frombuffer(self._mem, np.int32, self.chunks, 8 + 32 * workers)
-        # per chunk: when it was last sent (monotonic clock; shared with the receiver)
-        self.last_sent = recorder.sent_at
+        self.attempts_done = np.frombuffer(
+            self._mem, np.int32, self.chunks, 8 + 32 * workers + 8 * self.chunks
+        )
+        self.started = recorder.sent_at
         # per sender: packets sent, of which retransmitted
         self.counts = np.frombuffer(self._mem, np.int64, 2 * workers, 8).reshape(workers, 2)
         # per sender: when it last sent a first transmission, and when it last sent any
@@ -661,6 +666,8 @@ def _send(
 
     Per chunk the interpreter does a fixed number of numpy operations, none per packet."""
     status, count = job.status, queue.counts
+    # packets per send call: the clock is checked 200 times a second at this sender's rate
+    step = max(1, min(CHUNK, int(job.rate / 200)))
     begin = last_report = time.monotonic()
     n = 0
     while (ticket := queue.take()) is not None:
@@ -680,24 +687,26 @@ def _send(
         built = job.packets_for(idx)
         # stamped before sending: an answer can arrive before send() returns, and the
         # receiver times it from this stamp (a slightly long round trip, never a short one)
-        queue.last_sent[number] = time.monotonic()
+        queue.started[number] = time.monotonic()
         for lane, packets, blk, probes in built:
-            for index, err in net.send(lane, packets, blk, probes):
-                # the vantage's own kernel refused to send (no route, blackhole,
-                # prohibit): positive evidence; other errors leave the probe silent
-                if err in _LOCAL_REFUSALS:
-                    status[index] = NO_ROUTE
-        queue.times[worker, 1] = time.monotonic()
+            for a in range(0, len(packets), step):  # paced in slices, not 1,024-packet bursts
+                part = slice(a, a + step)
+                for index, err in net.send(lane, packets[part], blk[part], probes[part]):
+                    # the vantage's own kernel refused to send (no route, blackhole,
+                    # prohibit): positive evidence; other errors leave the probe silent
+                    if err in _LOCAL_REFUSALS:
+                        status[index] = NO_ROUTE
+                n += len(probes[part])
+                ahead = n / job.rate - (time.monotonic() - begin)
+                if ahead > 0:
+                    time.sleep(ahead)
+        queue.last_sent[number] = queue.times[worker, 1] = time.monotonic()
         queue.attempts_done[number] = attempt + 1
         if not attempt:
             queue.times[worker, 0] = queue.times[worker, 1]
-        n += len(idx)
         count[worker, 0] += len(idx)
         if attempt:
             count[worker, 1] += len(idx)
-        ahead = n / job.rate - (time.monotonic() - begin)
-        if ahead > 0:
-            time.sleep(ahead)
         now = time.monotonic()
         if progress is not None and now - last_report >= 1.0:
             last_report = now
