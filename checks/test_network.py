@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodwall.probes.network import control_status
+from prodwall.probes.network import allowed_flows, control_limitations, control_status
 from prodwall.session import ProdwallRun
 
 
@@ -26,6 +26,11 @@ def _conclude(
         positive_control=passed,
         control_failure=why,
         controls_seen=[o for o in observed if o.kind == "control" and o.protocol == protocol],
+        notes={
+            "limitations": control_limitations(observed, protocol),
+            # an allowed flow is never a finding: it is shown as allowed, with its ticket
+            "allowed_flows": allowed_flows(observed, protocol, network),
+        },
     )
 
 

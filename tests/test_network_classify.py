@@ -59,6 +59,9 @@ def test_icmp_error_decides_by_who_sent_it() -> None:
 def test_silence_and_local_refusal() -> None:
     assert _tcp_obs(_group("silent"), STATS, HOSTS, PROD).signal is Signal.SILENT
     assert _tcp_obs(_group("no-route"), STATS, HOSTS, PROD).signal is Signal.STOPPED
+    # the vantage's own packet filter protects that host only: the network was not tested
+    local = _tcp_obs(_group("local-filter"), STATS, HOSTS, PROD)
+    assert local.signal is Signal.FAILED and "vantage's own filter" in local.detail
 
 
 def test_connect_method_is_labelled_weaker() -> None:

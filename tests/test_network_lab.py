@@ -6,45 +6,19 @@ seconds; the full 65,535-port sweep runs in the demo test and the benchmark.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import socket
 import struct
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import REPO, run_checks
+from labrun import PORTS, _inventory, _run, _verdicts, lab
 
 pytestmark = pytest.mark.lab
-PORTS = "1-1100,5432,6443,8443"
-
-
-def _inventory(tmp: Path, control_port: str = "tcp/81") -> Path:
-    text = (REPO / "inventories" / "lab.yaml").read_text()
-    text = text.replace("  tcp_ports: 1-65535", f'  tcp_ports: "{PORTS}"')
-    text = text.replace("      service: tcp/81", f"      service: {control_port}")
-    path = tmp / f"lab-{control_port.replace('/', '')}.yaml"
-    path.write_text(text)
-    return path
-
-
-def _run(
-    inv: Path, vantage: str, out: Path, env: dict[str, str] | None = None
-) -> tuple[int, dict[str, Any]]:
-    done = run_checks(inv, vantage, out, env=env)
-    results = json.loads((out / "results.json").read_text())
-    return done.returncode, results
-
-
-def _verdicts(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(v["controls"][0], v["group"]): v for v in results["verdicts"]}
 
 
 @pytest.fixture(scope="module", params=["sealed", "leaky"])
@@ -137,25 +111,6 @@ def _pcap_records(data: bytes) -> list[tuple[float, bytes]]:
         out.append((sec + usec / 1e6, data[pos + 16 : pos + 16 + incl]))
         pos += 16 + incl
     return out
-
-
-@contextlib.contextmanager
-def lab(profile: str) -> Iterator[None]:
-    """The built-in lab in `profile`, removed again whatever happens inside."""
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    subprocess.run(
-        [sys.executable, "-m", "prodwall.cli", "lab", "up", "--profile", profile],
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    try:
-        yield
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
-        )
 
 
 def test_broken_positive_control_makes_silence_inconclusive(tmp_path: Path) -> None:

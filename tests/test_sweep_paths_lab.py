@@ -23,6 +23,7 @@ pytestmark = pytest.mark.lab
 
 V4, T4 = "198.18.250.1", "198.18.250.2"
 V6, T6 = "fd00:250::1", "fd00:250::2"
+TUN_NET, TUN_TARGET = "198.18.251.0/24", "198.18.251.7"
 LISTENER = """
 import socket, sys, time
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -101,10 +102,10 @@ def _connect(vantage: str, target: str) -> None:
     subprocess.run(["ip", "netns", "exec", vantage, sys.executable, "-c", probe], check=True)
 
 
-def _sweep(vantage: str) -> dict[str, Any]:
+def _sweep(vantage: str, targets: tuple[str, ...] | list[str] = (T4, T6)) -> dict[str, Any]:
     job = {
         "options": {"rate": 10000, "retries": 1, "wait": 0.5},
-        "tcp": [{"target": t, "ports": "8080,8081,9000"} for t in (T4, T6)],
+        "tcp": [{"target": t, "ports": "8080,8081,9000"} for t in targets],
     }
     out = subprocess.run(
         ["ip", "netns", "exec", vantage, sys.executable, "-m", "prodwall.probes.agent"],
@@ -146,18 +147,40 @@ def test_frames_reach_a_real_kernel_and_the_neighbour_is_resolved_by_a_probe(
     assert 0 < tcp["windows"]["slowest_answer_s"] < 0.5
 
 
-def test_a_vantage_firewall_keeps_the_kernel_path_and_its_refusal_is_evidence(
+def test_a_vantage_firewall_is_skipped_by_frames_and_reported_as_host_evidence(
     pair: tuple[str, str],
 ) -> None:
     vantage, _ = pair
     _drop(vantage, "output", 8080)
     tcp = _sweep(vantage)
-    assert tcp["framed_targets"] == []  # frames would have bypassed the host's firewall
+    # the network is tested, not the vantage's filter: a host beside it without that
+    # filter would reach 8080, so the sweep must too
+    assert sorted(tcp["framed_targets"]) == sorted([T4, T6])
     assert _statuses(tcp) == {
-        (T4, "8080"): "no-route",  # refused by the vantage itself
+        (T4, "8080"): "open",
         (T4, "8081"): "closed",
         (T4, "9000"): "silent",
-        (T6, "8080"): "no-route",
+        (T6, "8080"): "open",
         (T6, "8081"): "closed",
         (T6, "9000"): "silent",
     }
+    # host evidence: the filter, and what the vantage's own kernel did with a SYN to 8080
+    assert tcp["host_filter"].startswith("nftables ruleset")
+    assert tcp["kernel_path"] == {T4: "refused (EPERM)", T6: "refused (EPERM)"}
+
+
+def test_without_an_ethernet_path_past_the_filter_the_refusal_is_the_filters(
+    pair: tuple[str, str],
+) -> None:
+    vantage, _ = pair
+    # a tunnel-like device (no Ethernet, no next hop MAC) carries the route to TUN_NET
+    subprocess.run(
+        ["ip", "-n", vantage, "tuntap", "add", "dev", "pwtun", "mode", "tun"], check=True
+    )
+    subprocess.run(["ip", "-n", vantage, "link", "set", "pwtun", "up"], check=True)
+    subprocess.run(["ip", "-n", vantage, "route", "add", TUN_NET, "dev", "pwtun"], check=True)
+    _drop(vantage, "output", 8080)
+    tcp = _sweep(vantage, [TUN_TARGET])
+    assert tcp["framed_targets"] == []
+    assert _statuses(tcp)[(TUN_TARGET, "8080")] == "local-filter"  # never "no-route"
+    assert tcp["kernel_path"] == {TUN_TARGET: "refused (EPERM)"}

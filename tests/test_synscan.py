@@ -16,9 +16,11 @@ from prodwall.probes.synscan import (
     ICMP,
     KERNEL4,
     KERNEL6,
+    LOCAL_FILTER,
     NO_ROUTE,
     OPEN,
     SILENT,
+    STATUS_NAMES,
     Block,
     Recorder,
     sweep,
@@ -59,6 +61,7 @@ class FakeNet:
         self.attempts: dict[tuple[str, int], int] = {}
         self.recorder: Recorder | None = None
         self.forge: list[bytes] = []
+        self.refusal = errno.ENETUNREACH  # how the vantage's kernel refuses a "no-route" probe
 
     def start(self, recorder: Recorder) -> None:
         self.recorder = recorder
@@ -69,12 +72,15 @@ class FakeNet:
     def framing(self, first_syns: list[bytes]) -> tuple[list[bytes], int]:
         return [b""] * len(first_syns), 0
 
+    def host_evidence(self) -> tuple[str, dict[str, str]]:
+        return "none", {}
+
     def send(self, lane, segments, blocks, indexes):  # type: ignore[no-untyped-def]
         assert lane in (KERNEL4, KERNEL6)
         refused = []
         for packet, b, index in zip(segments, blocks, indexes, strict=True):
             if not self._answer(bytes(packet), self.recorder.layout.blocks[b].target):
-                refused.append((int(index), errno.ENETUNREACH))
+                refused.append((int(index), self.refusal))
         return refused
 
     def _answer(self, packet: bytes, dst: str) -> bool:
@@ -128,6 +134,14 @@ def test_each_answer_is_classified(target: str) -> None:
     assert (router, *icmp) in result.responders
     assert (target, -1, -1) in result.responders  # the host itself answered 22 and 23
     assert len(result.answers_pcap) == 3  # SYN-ACK, RST and a sample of the ICMP refusals
+
+
+def test_a_refusal_by_the_vantages_filter_is_not_a_refusal_by_its_routes() -> None:
+    net = FakeNet(lambda dst, port, attempt: "no-route")
+    net.refusal = errno.EPERM  # what nftables' output drop returns to a raw socket
+    result = sweep([Block("198.19.0.5", [22])], rate=1e6, retries=0, wait=0, net=net)
+    assert _status(result, "198.19.0.5", 22) == LOCAL_FILTER
+    assert STATUS_NAMES[LOCAL_FILTER] == "local-filter"
 
 
 def test_silent_probes_are_retransmitted_and_late_answers_count() -> None:

@@ -7,6 +7,7 @@ verdict into a pytest outcome.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,7 @@ class ProdwallRun:
         positive_control: bool | None,
         control_failure: str = "",
         controls_seen: tuple[Observation, ...] | list[Observation] = (),
+        notes: Mapping[str, Any] | None = None,
     ) -> Verdict:
         verdict = judge(
             observations,
@@ -79,6 +81,9 @@ class ProdwallRun:
                     },
                 },
             )
+        kept = {k: v for k, v in (notes or {}).items() if v}
+        if kept:  # limitations and allowed flows: stated beside the evidence, never judged
+            verdict = replace(verdict, evidence={**verdict.evidence, **kept})
         self.record(verdict)
         # carried into pytest's junit.xml <properties> and the pytest-html rows
         item.user_properties += [

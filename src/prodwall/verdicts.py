@@ -193,6 +193,16 @@ def _evidence(obs: list[Observation]) -> dict[str, Any]:
     hops = {o.target: o.evidence["last_hop"] for o in obs if o.evidence.get("last_hop")}
     if hops:  # where it stops: the last hop that answered a traceroute
         out["last_hops"] = hops
+    filters = [o.evidence["vantage_filter"] for o in obs if "vantage_filter" in o.evidence]
+    if filters:  # host evidence: the vantage's own filter, apart from the network's verdict
+        out["vantage_filter"] = filters[0]
+    readings = {
+        json.dumps(o.evidence["distance"], sort_keys=True)
+        for o in obs
+        if o.evidence.get("distance")
+    }
+    if readings:  # who really answered: the answers' distances against production's
+        out["distances"] = [json.loads(r) for r in sorted(readings)][:10]
     packets = [line for o in obs for line in o.evidence.get("packets", [])]
     if packets:  # the captured packets themselves, decoded (a sample: the pcap has them all)
         out["packets"] = list(dict.fromkeys(packets))[:25]

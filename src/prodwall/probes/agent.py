@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..services import PortSet
-from . import icmp, synscan, traceroute, udp
+from . import icmp, linkpath, synscan, traceroute, udp
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -105,6 +105,8 @@ def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
             "slowest_answer_s": round(slowest, 4),
         },
         "framed_targets": r.framed,
+        "host_filter": r.host_filter,
+        "kernel_path": r.kernel_path,
         "groups": groups,
         "pcap": [[ts, base64.b64encode(p).decode()] for ts, p in r.answers_pcap],
     }
@@ -178,12 +180,20 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if blocks:
         _say(f"tcp: {len(blocks)} addresses, {sum(len(b.ports) for b in blocks):,} probes")
         out["tcp"] = tcp_sweep(blocks, opts)
+        # routed through a gateway or on-link: a floor for production's hop distance
+        found = linkpath.routes([b.target for b in blocks])
+        out["next_hops"] = {t: r.next_hop for t, r in found.items() if r is not None}
     for c in controls:
         if c["kind"] == "tcp":
             status = _status_of(out["tcp"], c["address"], c["port"])
             out["controls"].append({**c, "observed": status, "method": out["tcp"]["method"]})
         else:
             out["controls"].append(_control(c, opts))
+    # where each control's answer comes from: through a gateway (beyond the boundary) or on-link
+    hops = linkpath.routes(sorted({c["address"] for c in controls})) if controls else {}
+    for c in out["controls"]:
+        r = hops.get(c["address"])
+        c["next_hop"] = r.next_hop if r is not None else ""
     if out["tcp"] is not None and out["tcp"]["method"] == "raw-syn":
         out["traces"] = _traces(out["tcp"], job.get("trace", []), opts)
     if job.get("udp"):

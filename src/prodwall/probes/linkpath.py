@@ -68,8 +68,27 @@ def _ip_json(*argv: str, stdin: str | None = None) -> list[dict[str, object]] | 
     return found
 
 
-def host_filters_nothing() -> bool:
-    """True only if it is shown that this vantage filters or transforms nothing locally."""
+@dataclass(frozen=True)
+class LocalFilter:
+    """What on the vantage itself may treat probes differently from the network: its
+    packet filter (nftables, legacy iptables) and IPsec policies."""
+
+    rules: str  # "" when none is shown to exist; else what was found
+    ipsec: bool  # IPsec policies: packets would travel through a tunnel
+
+    @property
+    def none(self) -> bool:
+        return not self.rules and not self.ipsec
+
+    def describe(self) -> str:
+        parts = [self.rules] if self.rules else []
+        if self.ipsec:
+            parts.append("IPsec policy (ip xfrm policy)")
+        return " and ".join(parts) or "none"
+
+
+def local_filter() -> LocalFilter:
+    """The vantage's own filters; any doubt (a command missing or failing) counts as one."""
     try:
         nft = subprocess.run(
             ["nft", "list", "ruleset"], capture_output=True, text=True, timeout=5, check=False
@@ -78,14 +97,24 @@ def host_filters_nothing() -> bool:
             ["ip", "xfrm", "policy"], capture_output=True, text=True, timeout=5, check=False
         )
     except (OSError, subprocess.SubprocessError):
-        return False  # cannot tell: keep the kernel's path
-    if nft.returncode != 0 or nft.stdout.strip() or xfrm.returncode != 0 or xfrm.stdout.strip():
-        return False
+        return LocalFilter("unknown (nft or ip could not be run)", True)
+    found = []
+    if nft.returncode != 0:
+        found.append("unknown (nft list ruleset failed)")
+    elif nft.stdout.strip():
+        chains = nft.stdout.count("hook ")
+        found.append(f"nftables ruleset ({chains} base chains)")
     for legacy in ("ip_tables_names", "ip6_tables_names"):
         path = Path("/proc/net") / legacy
         if path.exists() and path.read_text().strip():
-            return False
-    return True
+            found.append(f"legacy iptables tables ({legacy})")
+    ipsec = xfrm.returncode != 0 or bool(xfrm.stdout.strip())
+    return LocalFilter(" and ".join(found), ipsec)
+
+
+def host_filters_nothing() -> bool:
+    """True only if it is shown that this vantage filters or transforms nothing locally."""
+    return local_filter().none
 
 
 def routes(targets: list[str]) -> dict[str, LinkRoute | None]:
@@ -115,6 +144,21 @@ def neighbour(dev: str, next_hop: str) -> bytes | None:
         if isinstance(mac, str) and isinstance(states, list) and _USABLE_NEIGHBOUR & set(states):
             return bytes.fromhex(mac.replace(":", ""))
     return None
+
+
+def nudge(dev: str, next_hop: str) -> None:
+    """Make the kernel resolve `next_hop`'s MAC with one empty datagram to its discard port,
+    for when the vantage's filter refused the probe that would have resolved it."""
+    v6 = ":" in next_hop
+    try:
+        with socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+            where: tuple[str, int] | tuple[str, int, int, int] = (next_hop, 9)
+            if v6:
+                where = (next_hop, 9, 0, socket.if_nametoindex(dev))
+            s.sendto(b"", where)
+    except OSError:
+        pass  # refused too: the MAC stays unknown and the kernel's path is used
 
 
 def ethernet(dev: str) -> tuple[int, bytes] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe
 from ..services import PortSet
 from ..verdicts import Observation, Signal
-from . import packet_evidence
+from . import distance, packet_evidence
 from .pcap import write_pcap
 from .transport import AgentError, run_agent
 from .wire import icmp_name
@@ -115,7 +116,13 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             )
             for pr in probes
         )
-    obs: list[Observation] = [*_controls(result["controls"])]
+    obs: list[Observation] = [*_controls(result["controls"], prod_nets)]
+    # ports of an allowed flow ride in the sweep as positive controls: they are reported as
+    # allowed (with their ticket) by the controls, never as findings of the TCP check
+    allowed: dict[str, set[int]] = {}
+    for c in result["controls"]:
+        if c["kind"] == "tcp":
+            allowed.setdefault(c["address"], set()).add(int(c["port"]))
     pcap_packets: list[tuple[float, bytes]] = []
     traces = {t["target"]: t for t in result.get("traces", [])}
     for sweep in [result["tcp"]] if result.get("tcp") else []:
@@ -126,9 +133,31 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         framed = set(sweep.get("framed_targets", []))
         if "windows" in sweep:  # how long silence was waited on: part of what silence means
             stats["answer_windows"] = sweep["windows"]
+        host_filter = sweep.get("host_filter", "none")
+        if host_filter != "none":  # host evidence, apart from the network's verdict
+            stats["vantage_filter"] = {
+                "filter": host_filter,
+                "kernel_path": sweep.get("kernel_path", {}),
+                "network_tested_past_it": sorted(framed),
+            }
+        # who really answered: production's distance, measured in this run
+        dist = distance.measure(
+            result.get("traces", []),
+            result.get("next_hops", {}),
+            [
+                (g["target"], g["ttl"], "a SYN-ACK")
+                for g in sweep["groups"]
+                if g["status"] == "open"
+            ],
+        )
         for g in sweep["groups"]:
-            if g["target"] in hosts:  # control blocks share the sweep; they are reported above
-                obs.append(_tcp_obs(g, stats, hosts, prod_nets, traces.get(g["target"]), framed))
+            if g["target"] not in hosts:  # control blocks share the sweep; reported above
+                continue
+            kept = _without_controls(g, allowed.get(g["target"], set()))
+            if kept is not None:
+                obs.append(
+                    _tcp_obs(kept, stats, hosts, prod_nets, traces.get(g["target"]), framed, dist)
+                )
     udp_traces = {t["target"]: t for t in result.get("udp_traces", [])}  # one per address
     for u in result["udp"]:
         obs.append(_udp_obs(u, hosts, prod_nets, udp_traces.get(u["target"])))
@@ -168,6 +197,20 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     return tuple(obs)
 
 
+def _without_controls(g: dict[str, Any], control_ports: set[int]) -> dict[str, Any] | None:
+    """A sweep group less the ports probed as positive controls (None if nothing is left)."""
+    if not control_ports:
+        return g
+    ports = PortSet.parse(g["ports"])
+    if not any(p in ports for p in control_ports):
+        return g
+    left = [p for p in ports if p not in control_ports]
+    if not left:
+        return None
+    rest = PortSet.of(left)
+    return {**g, "ports": str(rest), "count": len(rest)}
+
+
 def _save_pcap(packets: list[tuple[float, bytes]], plan: Plan) -> dict[str, Any] | None:
     folder = os.environ.get(EVIDENCE_DIR_ENV)
     if not folder or not packets:
@@ -177,7 +220,7 @@ def _save_pcap(packets: list[tuple[float, bytes]], plan: Plan) -> dict[str, Any]
     return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
 
 
-def _controls(controls: list[dict[str, Any]]) -> list[Observation]:
+def _controls(controls: list[dict[str, Any]], prod: Sequence[IPNetwork] = ()) -> list[Observation]:
     out = []
     for c in controls:
         want = {"answer": {"open", "reply"}, "closed": {"closed"}}[c["expect"]]
@@ -194,11 +237,16 @@ def _controls(controls: list[dict[str, Any]]) -> list[Observation]:
                 c["kind"],
                 c["port"] or None,
                 evidence={
+                    "network": network_of(c["address"], list(prod)),
                     "passed": ok,
                     "expect": c["expect"],
                     "observed": c["observed"],
                     "method": c.get("method", ""),
                     "why": c["why"],
+                    # routed through a gateway: its answer crossed the vantage's boundary
+                    "next_hop": c.get("next_hop", ""),
+                    "beyond_boundary": bool(c.get("next_hop"))
+                    and c.get("next_hop") != c["address"],
                 },
             )
         )
@@ -206,16 +254,65 @@ def _controls(controls: list[dict[str, Any]]) -> list[Observation]:
 
 
 def control_status(observations: tuple[Observation, ...], protocol: str) -> tuple[bool, str]:
-    """Did this run's positive controls for `protocol` pass? (False with the reason if not.)"""
+    """Did this run's positive controls for `protocol` pass? (False with the reason if not.)
+
+    For TCP, silence is evidence when a known-closed port's RST came back (the
+    strongest proof: even a refusal by the host would be seen) or, where the
+    boundary lets no closed port through, when a control answered from beyond
+    the boundary (answers come back; the missing RST control is stated as a
+    limitation, see `control_limitations`)."""
     mine = [o for o in observations if o.kind == "control" and o.protocol == protocol]
     if not mine:
         return False, f"no positive control for {protocol} is declared for this vantage"
     failed = [o.detail for o in mine if not o.evidence.get("passed")]
     if failed:
         return False, "; ".join(failed)
-    if protocol == "tcp" and not any(o.evidence.get("expect") == "closed" for o in mine):
-        return False, "no known-closed TCP control: a RST would not be proven visible"
+    if protocol == "tcp" and not _closed_controls(mine) and not _answers_from_beyond(mine):
+        return False, (
+            "no known-closed TCP control and no control answered from beyond the boundary: "
+            "an answer would not be proven visible"
+        )
     return True, ""
+
+
+def control_limitations(observations: tuple[Observation, ...], protocol: str) -> list[str]:
+    """What this run's controls did not prove, stated in the evidence of every verdict."""
+    mine = [o for o in observations if o.kind == "control" and o.protocol == protocol]
+    if protocol != "tcp" or _closed_controls(mine) or not _answers_from_beyond(mine):
+        return []
+    names = ", ".join(
+        f"{o.target} tcp/{o.port} via {o.evidence['next_hop']}" for o in _answers_from_beyond(mine)
+    )
+    return [
+        "no known-closed TCP control: a RST from production was not proven visible; silence "
+        f"counts as blocked on the strength of the answer of {names} from beyond the boundary"
+    ]
+
+
+def allowed_flows(observations: tuple[Observation, ...], protocol: str, network: str) -> list[str]:
+    """The allowed flows into `network` this run probed (as controls): shown as allowed."""
+    return [
+        f"{o.detail.removeprefix('positive control ')} [allowed: {o.evidence.get('why', '')}]"
+        for o in observations
+        if o.kind == "control"
+        and o.protocol == protocol
+        and o.evidence.get("expect") == "answer"
+        and o.evidence.get("network") == network
+    ]
+
+
+def _closed_controls(mine: list[Observation]) -> list[Observation]:
+    return [o for o in mine if o.evidence.get("expect") == "closed" and o.evidence.get("passed")]
+
+
+def _answers_from_beyond(mine: list[Observation]) -> list[Observation]:
+    return [
+        o
+        for o in mine
+        if o.evidence.get("expect") == "answer"
+        and o.evidence.get("passed")
+        and o.evidence.get("beyond_boundary")
+    ]
 
 
 def _classify(status: str, responder: str, prod: list[IPNetwork]) -> Signal:
@@ -227,6 +324,8 @@ def _classify(status: str, responder: str, prod: list[IPNetwork]) -> Signal:
         return Signal.CROSSED if responder and network_of(responder, prod) else Signal.STOPPED
     if status == "no-route":
         return Signal.STOPPED
+    if status == "local-filter":  # the vantage's own filter: host evidence, not the network's
+        return Signal.FAILED
     if status in ("silent", "open|filtered"):
         return Signal.SILENT
     return Signal.FAILED
@@ -239,6 +338,7 @@ def _tcp_obs(
     prod: list[IPNetwork],
     trace: dict[str, Any] | None = None,
     framed: set[str] | frozenset[str] = frozenset(),
+    dist: distance.Distances | None = None,
 ) -> Observation:
     signal = _classify(g["status"], g["responder"], prod)
     detail = {
@@ -246,13 +346,30 @@ def _tcp_obs(
         "closed": "closed (RST: the packet reached the host)",
         "silent": "silent",
         "no-route": "refused at the vantage (no route)",
+        "local-filter": "refused by the vantage's own filter "
+        f"({stats.get('vantage_filter', {}).get('filter', 'EPERM')}): the network past it "
+        "was not tested (no Ethernet path to the next hop to send past it)",
     }.get(g["status"], g["status"])
+    version = 6 if ":" in g["target"] else 4
+    icmp = icmp_name(version, *g["icmp"]) if g["responder"] else g["detail"]
     if g["status"] == "filtered-icmp":
-        version = 6 if ":" in g["target"] else 4
-        name = icmp_name(version, *g["icmp"]) if g["responder"] else g["detail"]
         who = g["responder"] or "unknown sender"
         where = "production host" if signal is Signal.CROSSED else "non-production device"
-        detail = f"ICMP {name} from {who} ({where})"
+        detail = f"ICMP {icmp} from {who} ({where})"
+    reading = None
+    if signal is Signal.CROSSED and dist is not None and stats["method"] == "raw-syn":
+        # an answer in production's name: did production send it? (probes/distance.py)
+        reading = dist.read(g["responder"] or g["target"], int(g["ttl"]))
+        hops = reading.answer_hops
+        by = f"hop {hops}" + (f" ({reading.refused_by})" if reading.refused_by else "")
+        if reading.forged and g["status"] == "closed":
+            signal = Signal.STOPPED
+            detail = f"refused by {by} with a TCP reset in production's name"
+        elif reading.forged and g["status"] == "filtered-icmp":
+            signal = Signal.STOPPED
+            detail = f"refused by {by} with ICMP {icmp} in production's name ({g['responder']})"
+        elif reading.forged:  # a SYN-ACK is a connection, whoever completed it
+            detail += f" from {by}, nearer than production: a device on the path answered"
     if stats["method"] == "tcp-connect":
         detail += " [tcp-connect: weaker evidence]"
     single = g["count"] == 1
@@ -271,8 +388,10 @@ def _tcp_obs(
             "ttl": g["ttl"],
             "icmp": g["icmp"],
             "sweep": stats,
+            **({"distance": reading.evidence()} if reading is not None else {}),
+            **({"vantage_filter": stats["vantage_filter"]} if "vantage_filter" in stats else {}),
             **(
-                {"sent_as": "ethernet frames (vantage filters nothing locally)"}
+                {"sent_as": "ethernet frames to the next hop (the vantage's own filter skipped)"}
                 if g["target"] in framed
                 else {}
             ),
@@ -284,8 +403,19 @@ def _tcp_obs(
 
 
 def _trace_evidence(trace: dict[str, Any] | None) -> dict[str, Any]:
-    """Where the probe stopped: the last hop that answered a traceroute, and the hops."""
-    return {"last_hop": trace["last_hop"], "traceroute": trace["hops"]} if trace else {}
+    """Where the probe stopped: the last hop that answered a traceroute, and the hops. An
+    answer in the target's name from nearer than the hop it came back at names the device
+    at its real distance instead (probes/distance.py)."""
+    if not trace:
+        return {}
+    last = trace["last_hop"]
+    hops = trace["hops"]
+    final = hops[-1] if hops else {}
+    sender = distance.sender_hops(int(final.get("ttl_in", 0)))
+    if final.get("what") in ("open", "closed") and sender is not None and sender < final["ttl"]:
+        seen = {h["ttl"]: h["responder"] for h in hops if h.get("responder")}
+        last = f"{seen.get(sender, f'hop {sender}')} (answering in {trace['target']}'s name)"
+    return {"last_hop": last, "traceroute": hops}
 
 
 def _udp_obs(

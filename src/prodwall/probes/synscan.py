@@ -33,16 +33,19 @@ import numpy.typing as npt
 from . import linkpath, mmsg
 from .wire import GOLDEN, SynTemplate, cookie, parse, source_address, uncookie
 
-SILENT, OPEN, CLOSED, ICMP, NO_ROUTE = 0, 1, 2, 3, 4
-_LOCAL_REFUSALS = frozenset(
-    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL, errno.EPERM}
-)
+SILENT, OPEN, CLOSED, ICMP, NO_ROUTE, LOCAL_FILTER = 0, 1, 2, 3, 4, 5
+# the vantage's routing table refused (no route, unreachable, blackhole, prohibit)
+_NO_ROUTE_ERRORS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL})
+# its packet filter refused (nftables/iptables drop or reject in output, an IPsec policy):
+# evidence about this host only, never about the network
+_FILTER_ERRORS = frozenset({errno.EPERM})
 STATUS_NAMES = {
     SILENT: "silent",
     OPEN: "open",
     CLOSED: "closed",
     ICMP: "filtered-icmp",
     NO_ROUTE: "no-route",
+    LOCAL_FILTER: "local-filter",
 }
 PACKET_OUTGOING = 4
 SKF_AD_PKTTYPE = -0x1000 + 4
@@ -122,6 +125,10 @@ class SweepResult:
     # answer windows (s): first SYNs, retransmissions; and the slowest answer measured
     windows: tuple[float, float, float] = (0.0, 0.0, 0.0)
     framed: list[str] = field(default_factory=list)  # targets whose SYNs went out as frames
+    # host evidence: the vantage's own filter, and what its kernel path did with one SYN
+    # per target ("sent", "refused (EPERM)"), measured where a filter exists
+    host_filter: str = "none"
+    kernel_path: dict[str, str] = field(default_factory=dict)
 
 
 def raw_available() -> bool:
@@ -242,6 +249,10 @@ class PacketNet(Protocol):
 
     def source(self, dst: str) -> str: ...
 
+    def host_evidence(self) -> tuple[str, dict[str, str]]:
+        """The vantage's own filter, and what its kernel path did with one SYN per target."""
+        ...
+
     def stop(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]: ...
 
 
@@ -257,6 +268,8 @@ class RawNet:
         self.ctx = ctx
         self.proc: Any = None
         self.socks: list[socket.socket] = []
+        self.filter = linkpath.LocalFilter("", False)
+        self.kernel_path: dict[str, str] = {}
 
     def start(self, recorder: Recorder) -> None:
         self.recorder = recorder
@@ -275,8 +288,14 @@ class RawNet:
             raise RuntimeError("the packet receiver did not start")
 
     def framing(self, first_syns: list[bytes]) -> tuple[list[bytes], int]:
+        """Frames to the next hop wherever the route is Ethernet: the network is tested,
+        not the vantage's own filter (a host beside it without that filter is not
+        protected by it). The filter is host evidence: where one exists, one SYN per
+        target goes through the kernel, and what the kernel did is recorded. With an
+        IPsec policy the kernel's path stays (frames would skip the tunnel)."""
         headers, primed = [b""] * len(self.targets), 0
-        if not linkpath.host_filters_nothing():
+        self.filter = linkpath.local_filter()
+        if self.filter.ipsec:
             return headers, primed
         routes = linkpath.routes(sorted(set(self.targets)))
         links = {dev: linkpath.ethernet(dev) for dev in {r.dev for r in routes.values() if r}}
@@ -285,21 +304,31 @@ class RawNet:
             if r is not None and links.get(r.dev) is not None:
                 macs[(r.dev, r.next_hop)] = linkpath.neighbour(r.dev, r.next_hop)
         unresolved = {key for key, mac in macs.items() if mac is None}
-        if unresolved:  # one real probe per next hop through the kernel resolves its MAC
-            for b, t in enumerate(self.targets):
-                r = routes[t]
-                if r is not None and (r.dev, r.next_hop) in unresolved:
-                    unresolved.discard((r.dev, r.next_hop))
-                    lane = KERNEL6 if ":" in t else KERNEL4
-                    row = np.frombuffer(first_syns[b], np.uint8).reshape(1, -1)
-                    self.send(lane, row, np.array([b], np.intp), np.array([-1], np.int64))
-                    primed += 1
-            deadline = time.monotonic() + 1.5  # a lost solicitation is repeated after 1 s
-            while time.monotonic() < deadline and None in macs.values():
-                time.sleep(0.01)
-                for key, mac in macs.items():
-                    if mac is None:
-                        macs[key] = linkpath.neighbour(*key)
+        for b, t in enumerate(self.targets):
+            r = routes[t]
+            key = (r.dev, r.next_hop) if r is not None else None
+            if self.filter.none and key not in unresolved:
+                continue
+            # a real probe through the kernel: it resolves the next hop's MAC, and where the
+            # vantage filters, what its kernel did with it is host evidence
+            lane = KERNEL6 if ":" in t else KERNEL4
+            row = np.frombuffer(first_syns[b], np.uint8).reshape(1, -1)
+            refused = self.send(lane, row, np.array([b], np.intp), np.array([-1], np.int64))
+            primed += 1
+            if not self.filter.none:
+                err = refused[0][1] if refused else 0
+                code = errno.errorcode.get(err, str(err))
+                self.kernel_path[t] = f"refused ({code})" if err else "sent"
+            if key in unresolved and not refused:
+                unresolved.discard(key)
+        for dev, hop in unresolved:  # the filter refused the probe: ask the next hop itself
+            linkpath.nudge(dev, hop)
+        deadline = time.monotonic() + 1.5  # a lost solicitation is repeated after 1 s
+        while time.monotonic() < deadline and None in macs.values():
+            time.sleep(0.01)
+            for key, mac in macs.items():
+                if mac is None:
+                    macs[key] = linkpath.neighbour(*key)
         for b, t in enumerate(self.targets):
             r = routes[t]
             link = links.get(r.dev) if r is not None else None
@@ -314,6 +343,9 @@ class RawNet:
             self.names[lane][b] = ctypes.create_string_buffer(name, len(name))
         self._batch()  # batchers that know the frame lanes' destinations
         return headers, primed
+
+    def host_evidence(self) -> tuple[str, dict[str, str]]:
+        return self.filter.describe(), dict(self.kernel_path)
 
     def reopen(self) -> None:
         """Fresh sockets (also for each forked sender: two processes on one socket
@@ -451,6 +483,7 @@ def sweep(
             for t, b, off in zip(templates, blocks, recorder.layout.offsets, strict=True)
         ]
         headers, primed = net.framing(firsts)
+        host_filter, kernel_path = net.host_evidence()
         job = _SendJob.build(recorder, templates, headers, secret, walk, rate / workers)
         children = [_fork_sender(job, net, w, queue, wait) for w in range(1, workers)]
         _send(job, net, 0, queue, wait, progress)
@@ -478,6 +511,8 @@ def sweep(
         pcap,
         (wait, window, float(recorder.slowest[0])),
         [b.target for b, head in zip(blocks, headers, strict=True) if head],
+        host_filter,
+        kernel_path,
     )
 
 
@@ -692,10 +727,13 @@ def _send(
             for a in range(0, len(packets), step):  # paced in slices, not 1,024-packet bursts
                 part = slice(a, a + step)
                 for index, err in net.send(lane, packets[part], blk[part], probes[part]):
-                    # the vantage's own kernel refused to send (no route, blackhole,
-                    # prohibit): positive evidence; other errors leave the probe silent
-                    if err in _LOCAL_REFUSALS:
+                    # the vantage's own kernel refused to send: its routing table (no
+                    # route, blackhole, prohibit) or its packet filter; other errors leave
+                    # the probe silent
+                    if err in _NO_ROUTE_ERRORS:
                         status[index] = NO_ROUTE
+                    elif err in _FILTER_ERRORS:
+                        status[index] = LOCAL_FILTER
                 n += len(probes[part])
                 ahead = n / job.rate - (time.monotonic() - begin)
                 if ahead > 0:

@@ -122,13 +122,15 @@ def _await(
         if ans is None or ans.target != target or ans.port != port or ans.seq != seq:
             continue
         captured.append((time.time(), packet))
+        # the received TTL says how far away the sender really is (probes/distance.py)
         if ans.kind == "synack":
-            return {"responder": ans.responder, "what": "open"}
+            return {"responder": ans.responder, "what": "open", "ttl_in": ans.ttl}
         if ans.kind == "rst":
-            return {"responder": ans.responder, "what": "closed"}
+            return {"responder": ans.responder, "what": "closed", "ttl_in": ans.ttl}
         exceeded = (ans.icmp_type == 3) if v6 else (ans.icmp_type == 11)
         name = icmp_name(6 if v6 else 4, ans.icmp_type, ans.icmp_code)
-        return {"responder": ans.responder, "what": "time-exceeded" if exceeded else name}
+        what = "time-exceeded" if exceeded else name
+        return {"responder": ans.responder, "what": what, "ttl_in": ans.ttl}
     return {"responder": "", "what": "no answer"}
 
 

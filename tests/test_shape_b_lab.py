@@ -1,0 +1,67 @@
+"""The network family on a network that does not look like the built-in lab (shape_b.py):
+production three hops out, no shared zone, no closed port through the boundary, the only
+allowed flow the deliberate jump from dev into production."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Netns, run_checks
+from shape_b import PROD4, PROD6, shape_b
+
+pytestmark = pytest.mark.lab
+PORTS = "1-1100,5432,8080"
+
+
+def _run(inv: Path, vantage: str, out: Path) -> tuple[int, dict[tuple[str, str], Any]]:
+    done = run_checks(inv, vantage, out, timeout=180)
+    results = json.loads((out / "results.json").read_text())
+    return done.returncode, {(v["controls"][0], v["group"]): v for v in results["verdicts"]}
+
+
+def test_the_allowed_jump_is_allowed_and_its_answer_makes_silence_count(
+    netns: Netns, tmp_path: Path
+) -> None:
+    with shape_b(netns, "drop") as net:
+        inv = net.inventory(tmp_path / "inv.yaml", tcp_ports=PORTS)
+        code, verdicts = _run(inv, "dev", tmp_path / "dev")
+    assert code == 3  # UDP and ICMP have no positive control here: they cannot tell
+    for prod, web in ((PROD4, "198.19.77.20"), (PROD6, "fd00:77::20")):
+        tcp = verdicts[("NET-TCP-01", prod)]
+        assert tcp["outcome"] == "blocked", tcp["reason"]
+        assert tcp["findings"] == []
+        # every probed port but the jump's: 1,102 on prod-db, 1,101 on prod-web
+        assert tcp["evidence"]["by_signal"] == {"silent": 2 * 1102 - 1}
+        (allowed,) = tcp["evidence"]["allowed_flows"]
+        assert allowed.startswith(f"{web} tcp/8080 (prod-web): expected answer, saw open")
+        assert "JUMP-1" in allowed
+        (limit,) = tcp["evidence"]["limitations"]
+        assert "no known-closed TCP control" in limit and web in limit
+        assert tcp["evidence"]["positive_controls"]["passed"]
+        udp = verdicts[("NET-UDP-01", prod)]
+        assert udp["outcome"] == "inconclusive"
+        assert "no positive control for udp" in udp["reason"]
+
+
+def test_resets_from_a_firewall_two_hops_out_are_its_own(netns: Netns, tmp_path: Path) -> None:
+    with shape_b(netns, "reset") as net:
+        inv = net.inventory(tmp_path / "inv.yaml", tcp_ports=PORTS)
+        dev_code, dev = _run(inv, "dev", tmp_path / "dev")
+        _test_code, test = _run(inv, "test", tmp_path / "test")
+    for prod, core in ((PROD4, "198.18.72.2"), (PROD6, "fd00:72::2")):
+        for verdicts in (dev, test):  # test has no control at all: the resets are evidence
+            tcp = verdicts[("NET-TCP-01", prod)]
+            assert tcp["outcome"] == "blocked", tcp["reason"]
+            assert set(tcp["evidence"]["by_detail"]) == {
+                f"refused by hop 2 ({core}) with a TCP reset in production's name"
+            }
+            readings = {
+                (d["answer_from_hops"], d["production_at_least_hops"])
+                for d in tcp["evidence"]["distances"]
+            }
+            assert readings == {(2, 3)}
+    assert dev_code == 3  # UDP and ICMP without controls
