@@ -9,7 +9,12 @@ the kernel's own drop counters of each run: per-CPU backlog drops
 and packets discarded while a neighbour was unresolved (/proc/net/stat/*_cache in
 every lab namespace).
 
-    sudo .venv/bin/python benchmarks/soak.py [--runs 20] [--vantages dev,test]
+    sudo .venv/bin/python benchmarks/soak.py [--runs 20] [--vantages dev,test] [--cpu-load N]
+
+`--cpu-load N` keeps N busy loops running at high priority (nice -19) during every run,
+as a fresh machine still busy installing packages does: the condition under which the
+flake of issue #9 appeared (a starved router answers in bursts, a starved receiver
+drops answers).
 
 Not a test: it prints the figures. Target: 0 inconclusive verdicts, 0 failed controls.
 """
@@ -69,9 +74,22 @@ def unresolved_discards() -> int:
     return total
 
 
-def one_run(vantage: str, out: Path) -> dict[str, object]:
+def one_run(vantage: str, out: Path, cpu_load: int = 0) -> dict[str, object]:
     manager.down(lambda m: None)
     manager.up("sealed", lambda m: None)
+    hogs = [
+        subprocess.Popen(["nice", "-n", "-19", sys.executable, "-c", "while True: pass"])
+        for _ in range(cpu_load)
+    ]
+    try:
+        return _measure(vantage, out)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def _measure(vantage: str, out: Path) -> dict[str, object]:
     before = (backlog_drops(), icmp_rate_limited(), unresolved_discards())
     started = time.monotonic()
     done = subprocess.run(
@@ -132,6 +150,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--vantages", default="dev,test")
+    ap.add_argument("--cpu-load", type=int, default=0)
     args = ap.parse_args()
     manager.require_root()
     rows = []
@@ -139,14 +158,14 @@ def main() -> int:
         try:
             for i in range(args.runs):
                 for vantage in args.vantages.split(","):
-                    row = one_run(vantage, Path(tmp) / f"{i}-{vantage}")
+                    row = one_run(vantage, Path(tmp) / f"{i}-{vantage}", args.cpu_load)
                     rows.append(row)
                     print(json.dumps({"run": i, **row}), flush=True)
         finally:
             manager.down(lambda m: None)
     bad = [r for r in rows if r["inconclusive"] or r["failed_controls"] or r["exit"] != 0]
     print(
-        f"\nsoak: {len(rows)} sealed runs ({args.runs} per vantage), "
+        f"\nsoak: {len(rows)} sealed runs ({args.runs} per vantage, cpu load {args.cpu_load}), "
         f"{sum(len(r['inconclusive']) for r in rows)} inconclusive verdicts, "  # type: ignore[arg-type]
         f"{sum(len(r['failed_controls']) for r in rows)} failed controls, "  # type: ignore[arg-type]
         f"{len(bad)} runs not all blocked; "

@@ -148,3 +148,11 @@ def test_control_status_needs_every_control_to_pass_and_a_closed_one_for_tcp() -
         False,
         "no positive control for udp is declared for this vantage",
     )
+
+
+def test_silence_is_no_evidence_when_the_receiver_lost_answers_in_its_last_round() -> None:
+    lossy = {**STATS, "receiver": {"answers_lost": 40, "recovery": {"lost_in_last_round": 3}}}
+    o = _tcp_obs(_group("silent"), lossy, HOSTS, PROD)
+    assert o.signal is Signal.FAILED and "lost 3 answers" in o.detail
+    recovered = {**STATS, "receiver": {"answers_lost": 40, "recovery": {"lost_in_last_round": 0}}}
+    assert _tcp_obs(_group("silent"), recovered, HOSTS, PROD).signal is Signal.SILENT

@@ -92,6 +92,9 @@ class FakeNet:
         src = self.source(dst)
         if kind == "no-route":
             return False
+        if kind == "lost":  # the answer came, but the receiver's socket had no room for it
+            self.recorder.drop_count[0] += 1
+            return True
         if kind in ("synack", "rst"):
             flags = 0x12 if kind == "synack" else 0x14
             self.recorder.record(_ip(dst, src, 6, _tcp(dport, sport, 777, seq + 1, flags)))
@@ -142,6 +145,24 @@ def test_a_refusal_by_the_vantages_filter_is_not_a_refusal_by_its_routes() -> No
     result = sweep([Block("198.19.0.5", [22])], rate=1e6, retries=0, wait=0, net=net)
     assert _status(result, "198.19.0.5", 22) == LOCAL_FILTER
     assert STATUS_NAMES[LOCAL_FILTER] == "local-filter"
+
+
+def test_answers_the_receiver_lost_are_recovered_by_re_probing_silence() -> None:
+    net = FakeNet(lambda dst, port, attempt: "lost" if attempt == 0 else "rst")
+    blocks = [Block("198.19.0.5", list(range(1, 101)))]
+    result = sweep(blocks, rate=1e6, retries=0, wait=0, net=net)
+    assert set(result.status) == {CLOSED}  # every lost answer was asked for again
+    assert result.receive_drops == 100
+    assert (result.recovery.rounds, result.recovery.lost_in_last_round) == (1, 0)
+    assert result.recovery.sent == 100 and result.sent == 200
+
+
+def test_a_receiver_that_keeps_losing_answers_is_reported_not_hidden() -> None:
+    net = FakeNet(lambda dst, port, attempt: "lost" if port % 2 else None)
+    result = sweep([Block("198.19.0.5", list(range(1, 11)))], rate=1e6, retries=0, wait=0, net=net)
+    assert result.recovery.rounds == 3  # and then it gives up, saying so
+    assert result.recovery.lost_in_last_round == 5
+    assert set(result.status) == {SILENT}
 
 
 def test_silent_probes_are_retransmitted_and_late_answers_count() -> None:

@@ -107,6 +107,13 @@ def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
         "framed_targets": r.framed,
         "host_filter": r.host_filter,
         "kernel_path": r.kernel_path,
+        "receive_drops": r.receive_drops,
+        "recovery": {
+            "rounds": r.recovery.rounds,
+            "sent": r.recovery.sent,
+            "lost_in_last_round": r.recovery.lost_in_last_round,
+            "rate": r.recovery.rate,
+        },
         "groups": groups,
         "pcap": [[ts, base64.b64encode(p).decode()] for ts, p in r.answers_pcap],
     }

@@ -133,6 +133,9 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         framed = set(sweep.get("framed_targets", []))
         if "windows" in sweep:  # how long silence was waited on: part of what silence means
             stats["answer_windows"] = sweep["windows"]
+        drops, recovery = sweep.get("receive_drops", 0), sweep.get("recovery", {})
+        if drops:  # answers the receiver lost, and whether re-probing proved every silence
+            stats["receiver"] = {"answers_lost": drops, "recovery": recovery}
         host_filter = sweep.get("host_filter", "none")
         if host_filter != "none":  # host evidence, apart from the network's verdict
             stats["vantage_filter"] = {
@@ -370,6 +373,12 @@ def _tcp_obs(
             detail = f"refused by {by} with ICMP {icmp} in production's name ({g['responder']})"
         elif reading.forged:  # a SYN-ACK is a connection, whoever completed it
             detail += f" from {by}, nearer than production: a device on the path answered"
+    lost = _answers_lost(stats)
+    if signal is Signal.SILENT and lost:
+        # the receiver lost answers even in its last re-probing round: this silence may be
+        # an answer that was dropped on the vantage, not a packet the network stopped
+        signal = Signal.FAILED
+        detail = f"silent, but the vantage's receiver lost {lost} answers: silence is no evidence"
     if stats["method"] == "tcp-connect":
         detail += " [tcp-connect: weaker evidence]"
     single = g["count"] == 1
@@ -400,6 +409,17 @@ def _tcp_obs(
         count=g["count"],
         ports=None if single else g["ports"],
     )
+
+
+def _answers_lost(stats: dict[str, Any]) -> str:
+    """How many answers the receiver lost in the sweep's last round ("" if none)."""
+    receiver = stats.get("receiver")
+    if not receiver:
+        return ""
+    if receiver["answers_lost"] < 0:
+        return "an unknown number of"
+    last = int(receiver["recovery"].get("lost_in_last_round", 0))
+    return f"{last:,}" if last else ""
 
 
 def _trace_evidence(trace: dict[str, Any] | None) -> dict[str, Any]:

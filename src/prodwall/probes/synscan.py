@@ -10,6 +10,7 @@ of status per probe, no Python object per probe).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import math
@@ -24,7 +25,7 @@ import struct
 import time
 from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -54,6 +55,9 @@ SO_RCVBUFFORCE = 33
 SOL_PACKET, PACKET_QDISC_BYPASS = 263, 20
 
 Progress = Callable[[str], None]
+# what the receiver hands back: responders, captured answers, answers the kernel dropped
+Findings = tuple[list[tuple[str, int, int]], list[tuple[float, bytes]], int]
+PACKET_STATISTICS = 6
 
 
 class RawSocketsUnavailable(Exception):
@@ -129,6 +133,8 @@ class SweepResult:
     # per target ("sent", "refused (EPERM)"), measured where a filter exists
     host_filter: str = "none"
     kernel_path: dict[str, str] = field(default_factory=dict)
+    receive_drops: int = 0  # answers lost in the receiver's socket buffer (-1: unknown)
+    recovery: Recovery = field(default_factory=lambda: Recovery(0, 0, 0, 0.0))
 
 
 def raw_available() -> bool:
@@ -185,6 +191,10 @@ class Recorder:
         self.responder[:] = b"\xff" * (size * 2)
         self.responders: dict[tuple[str, int, int], int] = {}
         self.pcap: list[tuple[float, bytes]] = []  # (arrival time, IP packet)
+        # answers the kernel dropped because the receive socket was full, kept current by
+        # the receiver (shared): senders slow down when it grows, and silence is re-probed
+        self._drops = mmap.mmap(-1, 8)
+        self.drop_count = np.frombuffer(self._drops, np.int64, 1)
         # capture budget per kind: every SYN-ACK up to the limit, then a sample of RSTs
         # and of ICMP refusals (a thousand RSTs must not crowd out the one open port)
         self.budget = {OPEN: pcap_limit, CLOSED: pcap_limit // 2, ICMP: pcap_limit // 10}
@@ -214,8 +224,9 @@ class Recorder:
             self.slowest[0] = max(float(self.slowest[0]), time.monotonic() - sent)
         return True
 
-    def findings(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]:
-        return sorted(self.responders, key=self.responders.__getitem__), self.pcap
+    def findings(self) -> Findings:
+        responders = sorted(self.responders, key=self.responders.__getitem__)
+        return responders, self.pcap, int(self.drop_count[0])
 
 
 # Send lanes: a lane is one socket and one packet size. The kernel's IP path (raw IP
@@ -253,7 +264,7 @@ class PacketNet(Protocol):
         """The vantage's own filter, and what its kernel path did with one SYN per target."""
         ...
 
-    def stop(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]: ...
+    def stop(self) -> Findings: ...
 
 
 class RawNet:
@@ -382,11 +393,12 @@ class RawNet:
     def source(self, dst: str) -> str:
         return source_address(dst)
 
-    def stop(self) -> tuple[list[tuple[str, int, int]], list[tuple[float, bytes]]]:
+    def stop(self) -> Findings:
         for s in self.socks:
             s.close()
         self.halt.set()
-        found = self.parent_conn.recv() if self.parent_conn.poll(15) else ([], [])
+        # no word from the receiver: every answer is unaccounted for, and the sweep says so
+        found = self.parent_conn.recv() if self.parent_conn.poll(15) else ([], [], -1)
         if self.proc is not None:
             self.proc.join(5)
             if self.proc.is_alive():
@@ -415,6 +427,8 @@ def _inbound_sockets(buffer: int = 64 << 20) -> list[socket.socket]:
 
 
 def _receive(ready: Any, halt: Any, conn: Any, recorder: Recorder) -> None:
+    with contextlib.suppress(OSError):  # answers first: a starved receiver loses them
+        os.nice(-10)
     socks = _inbound_sockets()
     poller = select.poll()
     for sock in socks:
@@ -422,6 +436,7 @@ def _receive(ready: Any, halt: Any, conn: Any, recorder: Recorder) -> None:
     by_fd = {sock.fileno(): sock for sock in socks}
     buf = bytearray(2048)
     ready.set()
+    counted = time.monotonic()
     while True:
         events = poller.poll(50)
         if not events and halt.is_set():
@@ -433,10 +448,24 @@ def _receive(ready: Any, halt: Any, conn: Any, recorder: Recorder) -> None:
                 except BlockingIOError:
                     break
                 recorder.record(bytes(buf[:n]))
+        if time.monotonic() - counted >= 0.05:
+            counted = time.monotonic()
+            recorder.drop_count[0] += _dropped(socks)
+    recorder.drop_count[0] += _dropped(socks)
     for sock in socks:
         sock.close()
     conn.send(recorder.findings())
     conn.close()
+
+
+def _dropped(socks: list[socket.socket]) -> int:
+    """Packets the kernel dropped for want of room in these sockets since the last call
+    (tpacket_stats: packets seen, dropped; reading resets them)."""
+    total = 0
+    for sock in socks:
+        _seen, dropped = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        total += dropped
+    return total
 
 
 def sweep(
@@ -493,10 +522,13 @@ def sweep(
         first_done, last_done = (float(t) for t in queue.times.max(axis=0))
         window = _retry_window(wait, retry_wait, float(recorder.slowest[0]))
         deadline = max(first_done + wait, last_done + window)  # the last packets' windows
-        time.sleep(max(0.0, deadline - time.monotonic()))
+        time.sleep(max(0.0, deadline - time.monotonic()) + DROP_COUNT_LAG)
+        recovery = _recover(job, net, recorder, wait, progress)
     finally:
-        responders, pcap = net.stop()
+        responders, pcap, drops = net.stop()
     sent, retransmitted = (int(n) for n in queue.counts.sum(axis=0))
+    sent += recovery.sent
+    retransmitted += recovery.sent
     seconds = time.monotonic() - started
     return SweepResult(
         blocks,
@@ -513,10 +545,53 @@ def sweep(
         [b.target for b, head in zip(blocks, headers, strict=True) if head],
         host_filter,
         kernel_path,
+        drops,
+        recovery,
     )
 
 
 MIN_RETRY_WAIT = 0.25
+MIN_RATE = 1000.0  # packets/s: the sender never slows below this for a lossy receiver
+DROP_COUNT_LAG = 0.1  # the receiver publishes its drop count every 50 ms
+RECOVERY_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Re-probing of silent probes after the receiver lost answers: rounds run, probes
+    sent, answers lost in the last round (0: every silence is proven), its rate."""
+
+    rounds: int
+    sent: int
+    lost_in_last_round: int
+    rate: float
+
+
+def _recover(
+    job: _SendJob, net: PacketNet, recorder: Recorder, wait: float, progress: Progress | None
+) -> Recovery:
+    """A silent probe whose answer the receiver dropped is not silent: while a round lost
+    answers, resend every still-silent probe at a quarter of the last rate, on one sender
+    (the other core stays with the receiver), and wait out its answer window. The last
+    round's losses are reported: where they are not zero, silence proves nothing."""
+    lost = int(recorder.drop_count[0])
+    rounds, sent, rate = 0, 0, job.rate
+    while lost > 0 and rounds < RECOVERY_ROUNDS:
+        rounds += 1
+        rate = max(MIN_RATE, rate / 4)
+        if progress is not None:
+            progress(
+                f"tcp: the receiver lost {lost:,} answers: re-probing silence at {rate:,.0f}/s"
+            )
+        before = int(recorder.drop_count[0])
+        queue = _Queue(recorder, 1, 1)
+        queue.skip_first_attempt()
+        _send(replace(job, rate=rate), net, 0, queue, wait, progress)
+        sent += int(queue.counts[:, 0].sum())
+        last = float(queue.times[0, 1])
+        time.sleep(max(0.0, last + wait - time.monotonic()) + DROP_COUNT_LAG)
+        lost = int(recorder.drop_count[0]) - before
+    return Recovery(rounds, sent, lost, rate if rounds else 0.0)
 
 
 def _retry_window(wait: float, fixed: float | None, slowest: float) -> float:
@@ -560,6 +635,7 @@ class _SendJob:
     packets: npt.NDArray[np.uint8]  # block -> its packet template (headers + SYN), padded
     bases: npt.NDArray[np.int64]  # block -> checksum of the SYN template's fixed part
     status: npt.NDArray[np.uint8]  # shared with the receiver
+    drops: npt.NDArray[np.int64]  # answers the receiver lost so far (shared)
     secret: int
     stride: int
     offset: int
@@ -594,6 +670,7 @@ class _SendJob:
             packets=packets,
             bases=np.array([t.base for t in templates], np.int64),
             status=np.frombuffer(recorder.status, np.uint8),
+            drops=recorder.drop_count,
             secret=secret,
             stride=walk[0],
             offset=walk[1],
@@ -661,6 +738,11 @@ class _Queue:
         self.times = np.frombuffer(self._mem, np.float64, 2 * workers, 8 + 16 * workers)
         self.times = self.times.reshape(workers, 2)
 
+    def skip_first_attempt(self) -> None:
+        """Start at the retransmissions: a round that only resends still-silent probes."""
+        self._next[0] = self.chunks
+        self.attempts_done[:] = 1
+
     def take(self) -> tuple[int, int] | None:
         """The next (attempt, chunk), or None when every ticket is taken."""
         with self.lock:
@@ -701,10 +783,12 @@ def _send(
 
     Per chunk the interpreter does a fixed number of numpy operations, none per packet."""
     status, count = job.status, queue.counts
+    rate = job.rate
     # packets per send call: the clock is checked 200 times a second at this sender's rate
-    step = max(1, min(CHUNK, int(job.rate / 200)))
+    step = max(1, min(CHUNK, int(rate / 200)))
     begin = last_report = time.monotonic()
     n = 0
+    drops = int(job.drops[0])
     while (ticket := queue.take()) is not None:
         attempt, number = ticket
         idx = job.chunk(number)
@@ -735,7 +819,12 @@ def _send(
                     elif err in _FILTER_ERRORS:
                         status[index] = LOCAL_FILTER
                 n += len(probes[part])
-                ahead = n / job.rate - (time.monotonic() - begin)
+                if job.drops[0] > drops and rate > MIN_RATE:
+                    # the receiver is losing answers: half the rate from here on
+                    drops, rate = int(job.drops[0]), max(MIN_RATE, rate / 2)
+                    step = max(1, min(CHUNK, int(rate / 200)))
+                    begin, n = time.monotonic(), 0
+                ahead = n / rate - (time.monotonic() - begin)
                 if ahead > 0:
                     time.sleep(ahead)
         queue.last_sent[number] = queue.times[worker, 1] = time.monotonic()
