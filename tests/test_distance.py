@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from prodwall.probes import distance
-from prodwall.probes.network import _controls, _tcp_obs, _trace_evidence, control_status
+from prodwall.probes.network import _controls, control_status
+from prodwall.probes.sweep_obs import observe
+from prodwall.probes.sweep_obs import trace_evidence as _trace_evidence
 from prodwall.verdicts import Signal
 
 PROD = [ipaddress.ip_network("198.19.10.0/24"), ipaddress.ip_network("fd00:19:10::/64")]
@@ -57,7 +59,7 @@ def test_unknown_ttl_has_no_distance() -> None:
 
 
 def test_reset_from_the_router_is_forged_and_the_hosts_own_is_not() -> None:
-    d = distance.measure([LAB_TRACE], {"198.19.10.10": "198.18.1.1"})
+    d = distance.measure([LAB_TRACE])
     forged = d.read("198.19.10.10", 64)
     assert forged.forged is True and forged.answer_hops == 1 and forged.production_hops == 2
     assert forged.refused_by == "198.18.1.1"  # named from the traceroute's hop 1
@@ -66,40 +68,54 @@ def test_reset_from_the_router_is_forged_and_the_hosts_own_is_not() -> None:
 
 
 def test_deeper_network_names_the_firewall_two_hops_out() -> None:
-    d = distance.measure([CORE_TRACE], {})
+    d = distance.measure([CORE_TRACE])
     assert d.read("198.19.10.10", 63).forged is True  # from hop 2, production is beyond
     assert d.read("198.19.10.10", 63).refused_by == "198.18.72.2"
     assert d.read("198.19.10.10", 62).forged is False  # hop 3: the host itself
-    # the floor holds for the rest of the host's segment, not for other segments
-    assert d.read("198.19.10.20", 63).forged is True
-    assert d.read("198.19.11.20", 63).forged is None
+    # a distance holds for the address it was measured for only: a neighbour in the same
+    # subnet may be reached another way (a forgotten direct link)
+    assert d.read("198.19.10.20", 63).forged is None
 
 
-def test_a_gateway_route_alone_is_a_floor_of_two_hops() -> None:
-    d = distance.measure([], {"198.19.10.10": "198.18.1.1"})
-    r = d.read("198.19.10.10", 64)
-    assert r.forged is True and r.refused_by == "" and "via gateway 198.18.1.1" in r.why
-    assert d.read("198.19.10.10", 63).forged is False
-
-
-def test_on_link_without_measurements_cannot_decide() -> None:
-    d = distance.measure([], {"198.19.10.10": "198.19.10.10"})  # on-link: no gateway
-    r = d.read("198.19.10.10", 64)
+def test_a_dual_homed_host_answering_from_one_hop_is_not_forged() -> None:
+    # the vantage routes the production address via a gateway that owns it: TTL 1 is
+    # delivered, not expired, so nothing proves production lies beyond hop 1
+    direct = {
+        "target": "198.19.10.20",
+        "port": 53,
+        "hops": [_hop(1, "198.19.10.20", "closed", 64)],
+        "last_hop": "198.19.10.20",
+    }
+    r = distance.measure([direct]).read("198.19.10.20", 64)
     assert r.forged is None and "not measured" in r.why
-    assert distance.measure([LAB_TRACE], {}).read("198.19.10.10", 0).forged is None
+    assert _trace_evidence(direct)["last_hop"] == "198.19.10.20"
+
+
+def test_without_a_traceroute_nothing_is_decided() -> None:
+    r = distance.measure([]).read("198.19.10.10", 64)
+    assert r.forged is None and "not measured" in r.why
+    assert distance.measure([LAB_TRACE]).read("198.19.10.10", 0).forged is None
 
 
 def test_a_genuine_answer_raises_the_floor_and_a_forged_one_cannot_lower_it() -> None:
-    # a control's SYN-ACK three hops away (the allowed jump) proves how far production is
-    d = distance.measure([], {}, [("198.19.10.20", 62, "a SYN-ACK"), ("198.19.10.30", 64, "x")])
+    # the allowed jump's SYN-ACK three hops away proves how far that host is
+    d = distance.measure([LAB_TRACE], [("198.19.10.10", 62, "a SYN-ACK")])
     assert d.read("198.19.10.10", 63).forged is True
     assert d.read("198.19.10.10", 62).forged is False
+    lower = distance.measure([CORE_TRACE], [("198.19.10.10", 64, "a SYN-ACK")])
+    assert lower.floor("198.19.10.10").hops == 3  # type: ignore[union-attr]
 
 
 def test_windows_and_network_gear_initial_ttls() -> None:
-    d = distance.measure([LAB_TRACE], {})
+    d = distance.measure([LAB_TRACE])
     assert d.read("198.19.10.10", 127).forged is False  # a Windows host two hops away
     assert d.read("198.19.10.10", 255).forged is True  # a router's own packet, one hop
+
+
+def _tcp_obs(
+    g: dict[str, Any], st: Any, hosts: Any, prod: Any, trace: Any = None, *, dist: Any = None
+) -> Any:
+    return observe("tcp", g, st, hosts, prod, trace, dist)
 
 
 def _group(status: str, ttl: int, responder: str = "198.19.10.10", **kw: Any) -> dict[str, Any]:
@@ -116,7 +132,7 @@ def _group(status: str, ttl: int, responder: str = "198.19.10.10", **kw: Any) ->
 
 
 def test_tcp_observations_apply_the_rule_in_both_directions() -> None:
-    d = distance.measure([LAB_TRACE], {"198.19.10.10": "198.18.1.1"})
+    d = distance.measure([LAB_TRACE])
     forged = _tcp_obs(_group("closed", 64), STATS, HOSTS, PROD, LAB_TRACE, dist=d)
     assert forged.signal is Signal.STOPPED
     assert forged.detail == ("refused by hop 1 (198.18.1.1) with a TCP reset in production's name")
@@ -128,6 +144,17 @@ def test_tcp_observations_apply_the_rule_in_both_directions() -> None:
     # a SYN-ACK is a connection whoever completed it: reachable, with its distance shown
     proxy = _tcp_obs(_group("open", 64, ports="443", count=1), STATS, HOSTS, PROD, dist=d)
     assert proxy.signal is Signal.CROSSED and "nearer than production" in proxy.detail
+    # UDP: a port-unreachable in production's name, sent by the router, is its refusal
+    udp = observe(
+        "udp",
+        {**_group("closed", 64, icmp=(3, 3)), "ports": "53", "count": 1},
+        {**STATS, "method": "raw-udp"},
+        HOSTS,
+        PROD,
+        None,
+        d,
+    )
+    assert udp.signal is Signal.STOPPED and "port-unreachable in production's name" in udp.detail
     # an ICMP error with a production source, sent by the router
     icmp = _tcp_obs(_group("filtered-icmp", 64, icmp=(3, 3)), STATS, HOSTS, PROD, dist=d)
     assert icmp.signal is Signal.STOPPED and "in production's name" in icmp.detail
@@ -138,7 +165,7 @@ def test_tcp_observations_apply_the_rule_in_both_directions() -> None:
 
 
 def test_without_a_measured_distance_the_reading_stays_fail_closed() -> None:
-    d = distance.measure([], {})
+    d = distance.measure([])
     o = _tcp_obs(_group("closed", 64), STATS, HOSTS, PROD, dist=d)
     assert o.signal is Signal.CROSSED
     assert "not measured" in o.evidence["distance"]["why"]

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
-from prodwall.probes.network import _controls, _icmp_obs, _tcp_obs, _udp_obs, control_status
+from prodwall.probes import sweep_obs
+from prodwall.probes.network import _controls, _icmp_obs, control_status
 from prodwall.verdicts import Signal
+
+
+def _tcp_obs(g: dict[str, Any], st: dict[str, Any], hosts: Any, prod: Any) -> Any:
+    return sweep_obs.observe("tcp", g, st, hosts, prod)
+
 
 PROD = [ipaddress.ip_network("198.19.10.0/24"), ipaddress.ip_network("fd00:19:10::/64")]
 STATS = {"method": "raw-syn", "sent": 1, "retransmitted": 0, "seconds": 0.1}
@@ -72,47 +79,19 @@ def test_connect_method_is_labelled_weaker() -> None:
 
 
 def test_udp_and_icmp() -> None:
-    base = {
-        "target": "198.19.10.53",
-        "port": 53,
-        "responder": "",
-        "icmp_type": -1,
-        "icmp_code": -1,
-        "detail": "",
-    }
-    assert (
-        _udp_obs({**base, "status": "open", "responder": "198.19.10.53"}, HOSTS, PROD).signal
-        is Signal.CROSSED
+    def udp(status: str, responder: str = "", icmp: tuple[int, int] = (-1, -1)) -> Any:
+        g = {**_group(status, responder, icmp, target="198.19.10.53", ports="53"), "ttl": 0}
+        return sweep_obs.observe("udp", g, {**STATS, "method": "raw-udp"}, HOSTS, PROD)
+
+    assert udp("open", "198.19.10.53").signal is Signal.CROSSED
+    closed = udp("closed", "198.19.10.53", (3, 3))
+    assert closed.signal is Signal.CROSSED and closed.protocol == "udp"
+    assert closed.detail == (
+        "ICMP port-unreachable from 198.19.10.53 (the packet reached the host)"
     )
-    assert (
-        _udp_obs(
-            {
-                **base,
-                "status": "closed",
-                "responder": "198.19.10.53",
-                "icmp_type": 3,
-                "icmp_code": 3,
-            },
-            HOSTS,
-            PROD,
-        ).signal
-        is Signal.CROSSED
-    )
-    assert (
-        _udp_obs(
-            {
-                **base,
-                "status": "filtered-icmp",
-                "responder": "198.18.2.1",
-                "icmp_type": 3,
-                "icmp_code": 13,
-            },
-            HOSTS,
-            PROD,
-        ).signal
-        is Signal.STOPPED
-    )
-    assert _udp_obs({**base, "status": "open|filtered"}, HOSTS, PROD).signal is Signal.SILENT
+    assert udp("filtered-icmp", "198.18.2.1", (3, 13)).signal is Signal.STOPPED
+    silent = udp("silent")
+    assert silent.signal is Signal.SILENT and silent.detail == "silent (open|filtered)"
     echo = {
         "target": "198.19.10.10",
         "responder": "198.19.10.10",

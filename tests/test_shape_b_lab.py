@@ -65,3 +65,23 @@ def test_resets_from_a_firewall_two_hops_out_are_its_own(netns: Netns, tmp_path:
             }
             assert readings == {(2, 3)}
     assert dev_code == 3  # UDP and ICMP without controls
+
+
+def test_a_full_udp_sweep_finds_one_odd_port_let_through(netns: Netns, tmp_path: Path) -> None:
+    """Nothing listens on udp/31337 of prod-db, but the firewall lets it through: the host's
+    own port-unreachable proves the packet crossed. Only a sweep of every port finds it."""
+    with shape_b(netns, "drop", udp_hole=31337) as net:
+        inv = net.inventory(tmp_path / "inv.yaml", tcp_ports=PORTS, udp_ports="1-65535")
+        code, verdicts = _run(inv, "dev", tmp_path / "dev")
+    assert code == 1
+    for prod, db in ((PROD4, "198.19.77.10"), (PROD6, "fd00:77::10")):
+        udp = verdicts[("NET-UDP-01", prod)]
+        assert udp["outcome"] == "reachable"
+        assert udp["findings"] == [
+            f"{db} udp/31337 (prod-db): ICMP port-unreachable from {db} "
+            "(the packet reached the host)"
+        ]
+        assert udp["evidence"]["probes"] == 2 * 65535
+        assert udp["evidence"]["methods"] == {"raw-udp": 2 * 65535}
+        # the TCP sweep of the same run stands on its own evidence
+        assert verdicts[("NET-TCP-01", prod)]["outcome"] == "blocked"

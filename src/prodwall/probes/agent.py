@@ -21,6 +21,8 @@ import numpy.typing as npt
 
 from ..services import PortSet
 from . import icmp, linkpath, synscan, traceroute, udp
+from .codec import UDP
+from .payloads import UDP_PAYLOADS
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -74,11 +76,26 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
     }
 
 
-def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
+MAX_TRACES = 64
+_ANSWERED_BY_SERVICE = 254  # a port a protocol-aware request got an answer from
+
+
+def _group_raw(
+    r: synscan.SweepResult, answered: dict[tuple[str, int], str] | None = None
+) -> dict[str, Any]:
     """Run-length groups of identical outcomes per block, found with numpy: a million
-    probes come down to a few hundred groups without a Python step per probe."""
+    probes come down to a few hundred groups without a Python step per probe.
+
+    `answered`: (target, port) -> detail of UDP ports whose service answered a
+    protocol-aware request; each becomes its own open group."""
     groups: list[dict[str, Any]] = []
     status = np.frombuffer(r.status, np.uint8).astype(np.int64)
+    layout = synscan._Layout(r.blocks)
+    for (target, port), detail in (answered or {}).items():
+        idx = layout.locate(target, port)
+        if idx >= 0:
+            status[idx] = _ANSWERED_BY_SERVICE
+            groups.append(_emit((target, "open", target, -1, -1, 0, detail), [port]))
     ttl = np.frombuffer(r.ttl, np.uint8).astype(np.int64)
     resp = np.frombuffer(r.responder, np.uint16).astype(np.int64)
     key = (status << 32) | (ttl << 16) | resp
@@ -90,6 +107,8 @@ def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
         ports = np.asarray(blk.ports, np.int64)
         cuts = [0, *(np.flatnonzero(k[1:] != k[:-1]) + 1).tolist(), n]
         for a, b in itertools.pairwise(cuts):
+            if int(status[start + a]) == _ANSWERED_BY_SERVICE:
+                continue  # already a group of its own
             row = _row_key(
                 r, blk.target, int(status[start + a]), int(resp[start + a]), int(ttl[start + a])
             )
@@ -108,6 +127,7 @@ def _group_raw(r: synscan.SweepResult) -> dict[str, Any]:
         "host_filter": r.host_filter,
         "kernel_path": r.kernel_path,
         "receive_drops": r.receive_drops,
+        "probes": sum(len(b.ports) for b in r.blocks),
         "recovery": {
             "rounds": r.recovery.rounds,
             "sent": r.recovery.sent,
@@ -186,14 +206,16 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     )
     if blocks:
         _say(f"tcp: {len(blocks)} addresses, {sum(len(b.ports) for b in blocks):,} probes")
-        out["tcp"] = tcp_sweep(blocks, opts)
-        # routed through a gateway or on-link: a floor for production's hop distance
-        found = linkpath.routes([b.target for b in blocks])
-        out["next_hops"] = {t: r.next_hop for t, r in found.items() if r is not None}
+        # one kind failing never loses another's results: each stands on its own evidence
+        try:
+            out["tcp"] = tcp_sweep(blocks, opts)
+        except Exception as exc:  # reported as this kind's failure
+            out["errors"].append(f"tcp: the sweep failed: {type(exc).__name__}: {exc}")
     for c in controls:
         if c["kind"] == "tcp":
-            status = _status_of(out["tcp"], c["address"], c["port"])
-            out["controls"].append({**c, "observed": status, "method": out["tcp"]["method"]})
+            status = _status_of(out["tcp"], c["address"], c["port"]) if out["tcp"] else "error"
+            method = out["tcp"]["method"] if out["tcp"] else ""
+            out["controls"].append({**c, "observed": status, "method": method})
         else:
             out["controls"].append(_control(c, opts))
     # where each control's answer comes from: through a gateway (beyond the boundary) or on-link
@@ -204,10 +226,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if out["tcp"] is not None and out["tcp"]["method"] == "raw-syn":
         out["traces"] = _traces(out["tcp"], job.get("trace", []), opts)
     if job.get("udp"):
-        pairs = [(p["target"], port) for p in job["udp"] for port in _parse_ports(p["ports"])]
-        _say(f"udp: {len(pairs):,} probes")
-        out["udp"] = [vars(r) for r in udp.probe_all(pairs, retries=opts.get("retries", 1))]
-        out["udp_traces"] = _udp_traces(out["udp"], job.get("trace", []), opts)
+        try:
+            out["udp"] = udp_sweep(_blocks(job["udp"]), opts)
+            out["udp_traces"] = _udp_traces(out["udp"], job.get("trace", []), opts)
+        except Exception as exc:  # reported as this kind's failure
+            out["udp"] = None
+            out["errors"].append(f"udp: the sweep failed: {type(exc).__name__}: {exc}")
     if job.get("icmp"):
         _say(f"icmp: {len(job['icmp'])} echo requests")
         try:
@@ -216,7 +240,65 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             ]
         except PermissionError:
             out["errors"].append("icmp: raw ICMP sockets need CAP_NET_RAW")
+        except Exception as exc:  # reported as this kind's failure
+            out["errors"].append(f"icmp: the probes failed: {type(exc).__name__}: {exc}")
     return out
+
+
+def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
+    """Every UDP probe on the sweep engine (pre-built datagrams, batched sends, answers and
+    ICMP errors matched back by the source-port cookie), then protocol-aware requests to
+    the well-known ports among them: an answer from the service marks that port open."""
+    total = sum(len(b.ports) for b in blocks)
+    _say(f"udp: {len(blocks)} addresses, {total:,} probes")
+    specials = [
+        (b.target, p) for b in blocks for p in sorted(UDP_PAYLOADS) if p in set(b.ports.tolist())
+    ]
+    method = opts.get("method", "auto")
+    if method != "connect":
+        try:
+            result = synscan.sweep(
+                blocks,
+                rate=opts.get("rate", 20000),
+                retries=opts.get("retries", 1),
+                wait=opts.get("wait", 1.0),
+                retry_wait=opts.get("retry_wait"),
+                progress=_say,
+                codec=UDP,
+            )
+        except RawSocketsUnavailable:
+            _say("udp: no CAP_NET_RAW here: one socket per probe (slower, no TTLs)")
+        else:
+            answered = {
+                (a.target, a.port): a.detail
+                for a in udp.probe_all(specials, retries=opts.get("retries", 1))
+                if a.status == "open"
+            }
+            return {"method": "raw-udp", **_group_raw(result, answered)}
+    started = time.monotonic()
+    pairs = [(b.target, p) for b in blocks for p in b.ports.tolist()]
+    found = udp.probe_all(pairs, retries=opts.get("retries", 1))
+    rows = [
+        (
+            r.target,
+            r.port,
+            "silent" if r.status == "open|filtered" else r.status,
+            r.responder,
+            r.icmp_type,
+            r.icmp_code,
+            0,
+            r.detail if r.status in ("open", "error", "local-filter") else "",
+        )
+        for r in found
+    ]
+    return {
+        "method": "udp-socket",
+        "sent": len(pairs),
+        "retransmitted": 0,
+        "seconds": round(time.monotonic() - started, 3),
+        "groups": _group(rows),
+        "pcap": [],
+    }
 
 
 def _traces(
@@ -241,22 +323,25 @@ def _choose(
     on a port that got through, which shows the path into production."""
     order = [*samples, *(t for t in reached if t not in samples)]
     picks = [(t, reached.get(t, samples.get(t, 0))) for t in order]
-    return picks[: opts.get("max_traces", 16)]
+    # every reached address is traced: its own traceroute is what tells an answer made on
+    # the path in its name from its own (probes/distance.py)
+    return picks[: opts.get("max_traces", MAX_TRACES)]
 
 
 def _udp_traces(
-    results: list[dict[str, Any]], samples: list[dict[str, Any]], opts: dict[str, Any]
+    sweep: dict[str, Any], samples: list[dict[str, Any]], opts: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """UDP where-blocked evidence: the first UDP port probed on each sampled address, and
     on every address that answered a UDP probe itself."""
     sampled = {s["target"] for s in samples}
     first: dict[str, int] = {}  # the first UDP port probed on each sampled address
     reached: dict[str, int] = {}
-    for r in results:
-        if r["target"] in sampled:
-            first.setdefault(r["target"], r["port"])
-        if r["status"] in ("open", "closed") or r["responder"] == r["target"]:
-            reached.setdefault(r["target"], r["port"])
+    for g in sweep["groups"]:
+        port = _parse_ports(g["ports"])[0]
+        if g["target"] in sampled:
+            first[g["target"]] = min(first.get(g["target"], port), port)
+        if g["status"] in ("open", "closed") or g["responder"] == g["target"]:
+            reached.setdefault(g["target"], port)
     chosen = _choose(reached, first, opts)
     if not chosen:
         return []

@@ -9,10 +9,10 @@ the same run:
 
 - a traceroute whose TTL-k probe expired at a router proves the target lies
   beyond hop k (routers check the TTL before their filter, so this holds even
-  behind a firewall that forges resets);
-- a target routed through a gateway lies at least two hops away;
-- a real answer from production (a SYN-ACK, a positive control's answer) shows
-  how far production is; a forged answer from nearer cannot raise that figure.
+  behind a firewall that forges resets; a packet for an address of the device
+  itself is delivered, not expired, so a dual-homed host is never "beyond");
+- an answer that is a connection whoever made it (a SYN-ACK, a UDP reply)
+  shows production at that address is at least that far.
 
 An answer that arrives from nearer than production's distance was made on the
 path: for a RST or an ICMP error that is a refusal by that hop (blocked). A
@@ -21,14 +21,14 @@ reachable, with its distance shown. Where no distance of production was
 measured, nothing is concluded from TTLs (the caller keeps its fail-closed
 reading and says why).
 
-Distances measured for one address also hold for the other addresses of its
-segment (/24 for IPv4, /64 for IPv6): hosts of one subnet sit behind the same
-last router.
+Distances hold for the address they were measured for only: a routed gateway
+may itself own the target (a production host with a leg in the dev network),
+and hosts of one subnet can be reached over different paths (a forgotten direct
+link), so neither a gateway route nor a neighbour's distance proves anything.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,11 +43,6 @@ def sender_hops(ttl: int) -> int | None:
         return None
     initial = next(i for i in INITIAL_TTLS if i >= ttl)
     return initial - ttl + 1
-
-
-def segment(address: str) -> str:
-    ip = ipaddress.ip_address(address)
-    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 64}", strict=False))
 
 
 @dataclass(frozen=True)
@@ -83,25 +78,18 @@ class Reading:
 
 
 class Distances:
-    """Production's measured distance per address and per segment, from one run."""
+    """Production's measured distance per address, from one run."""
 
     def __init__(self) -> None:
         self._by_address: dict[str, Floor] = {}
-        self._by_segment: dict[str, Floor] = {}
 
     def _raise(self, address: str, floor: Floor) -> None:
-        for table, key in ((self._by_address, address), (self._by_segment, segment(address))):
-            known = table.get(key)
-            if known is None or floor.hops > known.hops:
-                path = {**(known.path if known else {}), **floor.path}
-                table[key] = Floor(floor.hops, floor.basis, path)
-            elif floor.path:
-                table[key] = Floor(known.hops, known.basis, {**floor.path, **known.path})
-
-    def add_route(self, address: str, next_hop: str) -> None:
-        """The vantage routes `address` through a gateway: two hops at least."""
-        if next_hop and next_hop != address:
-            self._raise(address, Floor(2, f"route to {address} via gateway {next_hop}"))
+        known = self._by_address.get(address)
+        if known is None or floor.hops > known.hops:
+            path = {**(known.path if known else {}), **floor.path}
+            self._by_address[address] = Floor(floor.hops, floor.basis, path)
+        elif floor.path:
+            self._by_address[address] = Floor(known.hops, known.basis, {**floor.path, **known.path})
 
     def add_trace(self, trace: Mapping[str, Any]) -> None:
         """Hops whose probe expired on the way prove the target lies beyond them."""
@@ -127,7 +115,7 @@ class Distances:
             self._raise(address, Floor(hops, f"{what} from {address} arrived from {hops} hops"))
 
     def floor(self, address: str) -> Floor | None:
-        return self._by_address.get(address) or self._by_segment.get(segment(address))
+        return self._by_address.get(address)
 
     def read(self, address: str, ttl: int) -> Reading:
         """Was an answer received from `address` with `ttl` sent by production?"""
@@ -137,7 +125,11 @@ class Distances:
             return Reading(None, None, floor.hops if floor else None, why="TTL not captured")
         if floor is None:
             return Reading(
-                None, hops, None, why="production's distance was not measured in this run"
+                None,
+                hops,
+                None,
+                why=f"production's distance at {address} was not measured in this run (no "
+                "traceroute hop expired on the way to it)",
             )
         if hops < floor.hops:
             device = floor.path.get(hops, "")
@@ -159,14 +151,11 @@ class Distances:
 
 
 def measure(
-    traces: Iterable[Mapping[str, Any]],
-    next_hops: Mapping[str, str],
-    answers: Iterable[tuple[str, int, str]] = (),
+    traces: Iterable[Mapping[str, Any]], answers: Iterable[tuple[str, int, str]] = ()
 ) -> Distances:
-    """Distances of one run: traceroutes, routes, and genuine answers (address, TTL, what)."""
+    """Distances of one run: traceroutes, and answers that are connections whoever made
+    them (address, TTL, what)."""
     found = Distances()
-    for address, via in next_hops.items():
-        found.add_route(address, via)
     for trace in traces:
         found.add_trace(trace)
     for address, ttl, what in answers:

@@ -13,7 +13,7 @@ from typing import Any
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe
 from ..verdicts import Observation, Signal
-from .network import network_of
+from .sweep_obs import network_of
 from .transport import AgentError, run_agent
 
 KINDS = frozenset({"dns-name", "dns-resolver", "dns-axfr"})

@@ -173,14 +173,22 @@ def ethernet(dev: str) -> tuple[int, bytes] | None:
     return index, bytes.fromhex(mac.replace(":", ""))
 
 
-def frame_header(src: str, dst: str, src_mac: bytes, dst_mac: bytes) -> bytes:
-    """Ethernet + IP headers for a 24-byte SYN from src to dst (TTL/hop limit 64, DF)."""
+def frame_header(
+    src: str,
+    dst: str,
+    src_mac: bytes,
+    dst_mac: bytes,
+    proto: int = socket.IPPROTO_TCP,
+    length: int = 24,
+) -> bytes:
+    """Ethernet + IP headers for a `length`-byte segment of `proto` (a 24-byte SYN by
+    default) from src to dst (TTL/hop limit 64, DF)."""
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     if s.version == 6:
-        ip = struct.pack("!IHBB", 6 << 28, 24, socket.IPPROTO_TCP, 64) + s.packed + d.packed
+        ip = struct.pack("!IHBB", 6 << 28, length, proto, 64) + s.packed + d.packed
         ethertype = ETH_P_IPV6
     else:
-        head = struct.pack("!BBHHHBBH", 0x45, 0, 44, 0, 0x4000, 64, socket.IPPROTO_TCP, 0)
+        head = struct.pack("!BBHHHBBH", 0x45, 0, 20 + length, 0, 0x4000, 64, proto, 0)
         ip = head + s.packed + d.packed
         checksum = fold(sum(struct.unpack("!10H", ip)))
         ip = ip[:10] + struct.pack("!H", checksum) + ip[12:]

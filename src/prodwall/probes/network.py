@@ -21,18 +21,15 @@ from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe
 from ..services import PortSet
 from ..verdicts import Observation, Signal
-from . import distance, packet_evidence
+from . import distance, packet_evidence, sweep_obs
 from .pcap import write_pcap
+from .sweep_obs import classify as _classify
+from .sweep_obs import network_of
 from .transport import AgentError, run_agent
 from .wire import icmp_name
 
 KINDS = frozenset({"tcp", "udp", "icmp", "control"})
 EVIDENCE_DIR_ENV = "PRODWALL_EVIDENCE_DIR"
-
-
-def network_of(address: str, nets: list[IPNetwork]) -> str:
-    ip = ipaddress.ip_address(address)
-    return next((str(n) for n in nets if ip.version == n.version and ip in n), "")
 
 
 def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
@@ -91,7 +88,7 @@ def _trace_samples(probes: tuple[Probe, ...]) -> list[dict[str, Any]]:
 
 
 def _timeout(job: dict[str, Any], rate: int) -> float:
-    total = sum(len(PortSet.parse(s["ports"])) for s in job["tcp"])
+    total = sum(len(PortSet.parse(s["ports"])) for s in [*job["tcp"], *job["udp"]])
     return 120 + 3 * total / max(rate, 1)
 
 
@@ -119,51 +116,45 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     obs: list[Observation] = [*_controls(result["controls"], prod_nets)]
     # ports of an allowed flow ride in the sweep as positive controls: they are reported as
     # allowed (with their ticket) by the controls, never as findings of the TCP check
-    allowed: dict[str, set[int]] = {}
+    allowed: dict[str, set[tuple[str, int]]] = {}
     for c in result["controls"]:
-        if c["kind"] == "tcp":
-            allowed.setdefault(c["address"], set()).add(int(c["port"]))
+        if c["kind"] in ("tcp", "udp"):
+            allowed.setdefault(c["address"], set()).add((c["kind"], int(c["port"])))
     pcap_packets: list[tuple[float, bytes]] = []
-    traces = {t["target"]: t for t in result.get("traces", [])}
-    for sweep in [result["tcp"]] if result.get("tcp") else []:
+    for t in result.get("traces", []):  # traced probes: our SYNs and what answered them
+        pcap_packets += [(ts, base64.b64decode(p)) for ts, p in t.get("packets", [])]
+    sweeps = {kind: result.get(kind) for kind in ("tcp", "udp")}
+    # who really answered: production's distance, measured in this run by traceroutes
+    # and answers that are connections whoever sent them (SYN-ACKs, UDP replies)
+    dist = distance.measure(
+        [*result.get("traces", []), *result.get("udp_traces", [])],
+        [
+            (g["target"], g["ttl"], f"a {kind.upper()} answer")
+            for kind, sweep in sweeps.items()
+            if isinstance(sweep, dict)
+            for g in sweep["groups"]
+            if g["status"] == "open" and g["ttl"]
+        ],
+    )
+    trace_of = {
+        "tcp": {t["target"]: t for t in result.get("traces", [])},
+        "udp": {t["target"]: t for t in result.get("udp_traces", [])},
+    }
+    for kind, sweep in sweeps.items():
+        if not isinstance(sweep, dict):
+            continue
         pcap_packets += [(ts, base64.b64decode(p)) for ts, p in sweep.get("pcap", [])]
-        for t in result.get("traces", []):  # traced probes: our SYNs and what answered them
-            pcap_packets += [(ts, base64.b64decode(p)) for ts, p in t.get("packets", [])]
-        stats = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
-        framed = set(sweep.get("framed_targets", []))
-        if "windows" in sweep:  # how long silence was waited on: part of what silence means
-            stats["answer_windows"] = sweep["windows"]
-        drops, recovery = sweep.get("receive_drops", 0), sweep.get("recovery", {})
-        if drops:  # answers the receiver lost, and whether re-probing proved every silence
-            stats["receiver"] = {"answers_lost": drops, "recovery": recovery}
-        host_filter = sweep.get("host_filter", "none")
-        if host_filter != "none":  # host evidence, apart from the network's verdict
-            stats["vantage_filter"] = {
-                "filter": host_filter,
-                "kernel_path": sweep.get("kernel_path", {}),
-                "network_tested_past_it": sorted(framed),
-            }
-        # who really answered: production's distance, measured in this run
-        dist = distance.measure(
-            result.get("traces", []),
-            result.get("next_hops", {}),
-            [
-                (g["target"], g["ttl"], "a SYN-ACK")
-                for g in sweep["groups"]
-                if g["status"] == "open"
-            ],
-        )
+        stats = sweep_obs.stats(sweep)
         for g in sweep["groups"]:
             if g["target"] not in hosts:  # control blocks share the sweep; reported above
                 continue
-            kept = _without_controls(g, allowed.get(g["target"], set()))
+            kept = sweep_obs.without_controls(g, allowed.get(g["target"], set()), kind)
             if kept is not None:
                 obs.append(
-                    _tcp_obs(kept, stats, hosts, prod_nets, traces.get(g["target"]), framed, dist)
+                    sweep_obs.observe(
+                        kind, kept, stats, hosts, prod_nets, trace_of[kind].get(g["target"]), dist
+                    )
                 )
-    udp_traces = {t["target"]: t for t in result.get("udp_traces", [])}  # one per address
-    for u in result["udp"]:
-        obs.append(_udp_obs(u, hosts, prod_nets, udp_traces.get(u["target"])))
     for e in result["icmp"]:
         obs.append(_icmp_obs(e, hosts, prod_nets))
     for err in result.get("errors", []):
@@ -198,20 +189,6 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             for o in obs
         ]
     return tuple(obs)
-
-
-def _without_controls(g: dict[str, Any], control_ports: set[int]) -> dict[str, Any] | None:
-    """A sweep group less the ports probed as positive controls (None if nothing is left)."""
-    if not control_ports:
-        return g
-    ports = PortSet.parse(g["ports"])
-    if not any(p in ports for p in control_ports):
-        return g
-    left = [p for p in ports if p not in control_ports]
-    if not left:
-        return None
-    rest = PortSet.of(left)
-    return {**g, "ports": str(rest), "count": len(rest)}
 
 
 def _save_pcap(packets: list[tuple[float, bytes]], plan: Plan) -> dict[str, Any] | None:
@@ -316,159 +293,6 @@ def _answers_from_beyond(mine: list[Observation]) -> list[Observation]:
         and o.evidence.get("passed")
         and o.evidence.get("beyond_boundary")
     ]
-
-
-def _classify(status: str, responder: str, prod: list[IPNetwork]) -> Signal:
-    """What an agent result says about the boundary (DESIGN.md): who answered decides."""
-    if status in ("open", "closed", "reply"):
-        return Signal.CROSSED
-    if status == "filtered-icmp":
-        # an ICMP error sent by a production host means the packet got there
-        return Signal.CROSSED if responder and network_of(responder, prod) else Signal.STOPPED
-    if status == "no-route":
-        return Signal.STOPPED
-    if status == "local-filter":  # the vantage's own filter: host evidence, not the network's
-        return Signal.FAILED
-    if status in ("silent", "open|filtered"):
-        return Signal.SILENT
-    return Signal.FAILED
-
-
-def _tcp_obs(
-    g: dict[str, Any],
-    stats: dict[str, Any],
-    hosts: dict[str, str | None],
-    prod: list[IPNetwork],
-    trace: dict[str, Any] | None = None,
-    framed: set[str] | frozenset[str] = frozenset(),
-    dist: distance.Distances | None = None,
-) -> Observation:
-    signal = _classify(g["status"], g["responder"], prod)
-    detail = {
-        "open": "open (SYN-ACK)",
-        "closed": "closed (RST: the packet reached the host)",
-        "silent": "silent",
-        "no-route": "refused at the vantage (no route)",
-        "local-filter": "refused by the vantage's own filter "
-        f"({stats.get('vantage_filter', {}).get('filter', 'EPERM')}): the network past it "
-        "was not tested (no Ethernet path to the next hop to send past it)",
-    }.get(g["status"], g["status"])
-    version = 6 if ":" in g["target"] else 4
-    icmp = icmp_name(version, *g["icmp"]) if g["responder"] else g["detail"]
-    if g["status"] == "filtered-icmp":
-        who = g["responder"] or "unknown sender"
-        where = "production host" if signal is Signal.CROSSED else "non-production device"
-        detail = f"ICMP {icmp} from {who} ({where})"
-    reading = None
-    if signal is Signal.CROSSED and dist is not None and stats["method"] == "raw-syn":
-        # an answer in production's name: did production send it? (probes/distance.py)
-        reading = dist.read(g["responder"] or g["target"], int(g["ttl"]))
-        hops = reading.answer_hops
-        by = f"hop {hops}" + (f" ({reading.refused_by})" if reading.refused_by else "")
-        if reading.forged and g["status"] == "closed":
-            signal = Signal.STOPPED
-            detail = f"refused by {by} with a TCP reset in production's name"
-        elif reading.forged and g["status"] == "filtered-icmp":
-            signal = Signal.STOPPED
-            detail = f"refused by {by} with ICMP {icmp} in production's name ({g['responder']})"
-        elif reading.forged:  # a SYN-ACK is a connection, whoever completed it
-            detail += f" from {by}, nearer than production: a device on the path answered"
-    lost = _answers_lost(stats)
-    if signal is Signal.SILENT and lost:
-        # the receiver lost answers even in its last re-probing round: this silence may be
-        # an answer that was dropped on the vantage, not a packet the network stopped
-        signal = Signal.FAILED
-        detail = f"silent, but the vantage's receiver lost {lost} answers: silence is no evidence"
-    if stats["method"] == "tcp-connect":
-        detail += " [tcp-connect: weaker evidence]"
-    single = g["count"] == 1
-    return Observation(
-        "tcp",
-        g["target"],
-        signal,
-        detail,
-        hosts.get(g["target"]),
-        "tcp",
-        int(g["ports"]) if single else None,
-        g["responder"] or None,
-        {
-            "network": network_of(g["target"], prod),
-            "method": stats["method"],
-            "ttl": g["ttl"],
-            "icmp": g["icmp"],
-            "sweep": stats,
-            **({"distance": reading.evidence()} if reading is not None else {}),
-            **({"vantage_filter": stats["vantage_filter"]} if "vantage_filter" in stats else {}),
-            **(
-                {"sent_as": "ethernet frames to the next hop (the vantage's own filter skipped)"}
-                if g["target"] in framed
-                else {}
-            ),
-            **_trace_evidence(trace),
-        },
-        count=g["count"],
-        ports=None if single else g["ports"],
-    )
-
-
-def _answers_lost(stats: dict[str, Any]) -> str:
-    """How many answers the receiver lost in the sweep's last round ("" if none)."""
-    receiver = stats.get("receiver")
-    if not receiver:
-        return ""
-    if receiver["answers_lost"] < 0:
-        return "an unknown number of"
-    last = int(receiver["recovery"].get("lost_in_last_round", 0))
-    return f"{last:,}" if last else ""
-
-
-def _trace_evidence(trace: dict[str, Any] | None) -> dict[str, Any]:
-    """Where the probe stopped: the last hop that answered a traceroute, and the hops. An
-    answer in the target's name from nearer than the hop it came back at names the device
-    at its real distance instead (probes/distance.py)."""
-    if not trace:
-        return {}
-    last = trace["last_hop"]
-    hops = trace["hops"]
-    final = hops[-1] if hops else {}
-    sender = distance.sender_hops(int(final.get("ttl_in", 0)))
-    if final.get("what") in ("open", "closed") and sender is not None and sender < final["ttl"]:
-        seen = {h["ttl"]: h["responder"] for h in hops if h.get("responder")}
-        last = f"{seen.get(sender, f'hop {sender}')} (answering in {trace['target']}'s name)"
-    return {"last_hop": last, "traceroute": hops}
-
-
-def _udp_obs(
-    u: dict[str, Any],
-    hosts: dict[str, str | None],
-    prod: list[IPNetwork],
-    trace: dict[str, Any] | None = None,
-) -> Observation:
-    signal = _classify(u["status"], u["responder"], prod)
-    detail = u["status"] + (f": {u['detail']}" if u["detail"] else "")
-    if u["status"] in ("closed", "filtered-icmp"):
-        version = 6 if ":" in u["target"] else 4
-        name = (
-            icmp_name(version, 3 if version == 4 else 1, u["icmp_code"])
-            if u["icmp_type"] >= 0
-            else u["detail"]
-        )
-        detail = f"ICMP {name} from {u['responder']}"
-    return Observation(
-        "udp",
-        u["target"],
-        signal,
-        detail,
-        hosts.get(u["target"]),
-        "udp",
-        u["port"],
-        u["responder"] or None,
-        {
-            "network": network_of(u["target"], prod),
-            "method": "udp-payload",
-            **_trace_evidence(trace),
-        },
-    )
 
 
 def _icmp_obs(

@@ -32,9 +32,10 @@ import numpy as np
 import numpy.typing as npt
 
 from . import linkpath, mmsg
-from .wire import GOLDEN, SynTemplate, cookie, parse, source_address, uncookie
+from .codec import CLOSED, ICMP, OPEN, SILENT, TCP, Codec, Template
+from .wire import cookie, source_address
 
-SILENT, OPEN, CLOSED, ICMP, NO_ROUTE, LOCAL_FILTER = 0, 1, 2, 3, 4, 5
+NO_ROUTE, LOCAL_FILTER = 4, 5  # refused at the vantage (SILENT..ICMP: answers, codec.py)
 # the vantage's routing table refused (no route, unreachable, blackhole, prohibit)
 _NO_ROUTE_ERRORS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL})
 # its packet filter refused (nftables/iptables drop or reject in output, an IPsec policy):
@@ -176,8 +177,10 @@ class Recorder:
         sport: int,
         pcap_limit: int,
         walk: tuple[int, int] = (1, 0),
+        codec: Codec = TCP,
     ) -> None:
         self.layout = _Layout(blocks)
+        self.codec = codec
         self.secret, self.sport = secret, sport
         total = self.layout.total
         self.stride_inv, self.walk_offset = pow(walk[0], -1, max(total, 2)), walk[1]
@@ -200,13 +203,13 @@ class Recorder:
         self.budget = {OPEN: pcap_limit, CLOSED: pcap_limit // 2, ICMP: pcap_limit // 10}
 
     def record(self, packet: bytes) -> bool:
-        ans = parse(packet, self.sport)
+        ans = self.codec.parse(packet, self.sport)
         if ans is None:
             return False
         idx = self.layout.locate(ans.target, ans.port)
-        if idx < 0 or uncookie(ans.seq, self.secret) != idx:
+        if idx < 0 or not self.codec.matches(idx, ans.seq, self.secret):
             return False  # not our probe (stale, forged or from another run)
-        new = {"synack": OPEN, "rst": CLOSED, "icmp": ICMP}[ans.kind]
+        new = self.codec.status(ans)
         if self.status[idx] in (OPEN, CLOSED) and new == ICMP:
             return True  # an answer from the host outranks an ICMP error
         self.status[idx] = new
@@ -230,10 +233,16 @@ class Recorder:
 
 
 # Send lanes: a lane is one socket and one packet size. The kernel's IP path (raw IP
-# sockets, 24-byte TCP segments) or a packet socket (whole Ethernet frames).
+# sockets, bare transport segments) or a packet socket (whole Ethernet frames).
 KERNEL4, KERNEL6, FRAME4, FRAME6 = 0, 1, 2, 3
-LANE_SIZE = (SynTemplate.SIZE, SynTemplate.SIZE, 14 + 20 + 24, 14 + 40 + 24)
-LANE_TCP_AT = (0, 0, 34, 54)  # where the TCP header starts in a lane's packet
+LANE_AT = (0, 0, 34, 54)  # where the transport header starts in a lane's packet
+
+
+def lane_sizes(segment: int) -> tuple[int, int, int, int]:
+    return segment, segment, 14 + 20 + segment, 14 + 40 + segment
+
+
+LANE_SIZE = lane_sizes(TCP.size)
 
 
 class PacketNet(Protocol):
@@ -270,9 +279,11 @@ class PacketNet(Protocol):
 class RawNet:
     """Raw sockets to send; an AF_PACKET receiver in its own process (the other core)."""
 
-    def __init__(self) -> None:
+    def __init__(self, codec: Codec = TCP) -> None:
         if not raw_available():
             raise RawSocketsUnavailable("raw sockets need CAP_NET_RAW")
+        self.codec = codec
+        self.sizes = lane_sizes(codec.size)
         ctx = mp.get_context("fork")
         self.ready, self.halt = ctx.Event(), ctx.Event()
         self.parent_conn, self.child_conn = ctx.Pipe(duplex=False)
@@ -286,7 +297,7 @@ class RawNet:
         self.recorder = recorder
         self.targets = [b.target for b in recorder.layout.blocks]
         # per lane, per block: the destination address of its packets (None: not this lane)
-        self.names: list[list[Any]] = [[None] * len(self.targets) for _ in LANE_SIZE]
+        self.names: list[list[Any]] = [[None] * len(self.targets) for _ in self.sizes]
         for b, t in enumerate(self.targets):
             self.names[KERNEL6 if ":" in t else KERNEL4][b] = mmsg.sockaddr(t)
         self.reopen()
@@ -347,7 +358,9 @@ class RawNet:
             if r is None or link is None or mac is None:
                 continue  # the kernel's path for this target
             ifindex, own = link
-            headers[b] = linkpath.frame_header(self.source(t), t, own, mac)
+            headers[b] = linkpath.frame_header(
+                self.source(t), t, own, mac, self.codec.ipproto, self.codec.size
+            )
             lane = FRAME6 if ":" in t else FRAME4
             ethertype = linkpath.ETH_P_IPV6 if ":" in t else linkpath.ETH_P_IP
             name = linkpath.sockaddr_ll(ifindex, ethertype, mac)
@@ -364,8 +377,8 @@ class RawNet:
         for s in self.socks:
             s.close()
         self.socks = [
-            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP),
-            socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, self.codec.ipproto),
+            socket.socket(socket.AF_INET6, socket.SOCK_RAW, self.codec.ipproto),
             socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0),  # protocol 0: receives nothing
         ]
         for s in self.socks:
@@ -378,7 +391,7 @@ class RawNet:
         """A batcher per lane, on that lane's socket, knowing its destinations."""
         self.batchers = [
             mmsg.Batcher(self.socks[min(lane, 2)], size, self.names[lane])
-            for lane, size in enumerate(LANE_SIZE)
+            for lane, size in enumerate(self.sizes)
         ]
 
     def send(
@@ -480,8 +493,10 @@ def sweep(
     net: PacketNet | None = None,
     workers: int | None = None,
     retry_wait: float | None = None,
+    codec: Codec = TCP,
 ) -> SweepResult:
-    """SYN-probe every (target, port) of every block; retransmit silent ones `retries` times.
+    """Probe every (target, port) of every block with a SYN (codec=UDP: a datagram);
+    retransmit silent ones `retries` times.
 
     Retransmission is pipelined: the senders walk the chunks of the probe order
     again right after the first pass, skipping what has been answered, and
@@ -495,25 +510,25 @@ def sweep(
     """
     if workers is None:  # a fake network lives in this process: one sender only
         workers = 1 if net is not None else max(1, min(2, os.cpu_count() or 1))
-    net = net if net is not None else RawNet()
+    net = net if net is not None else RawNet(codec)
     rng = random.Random(seed)  # noqa: S311 - probe order only; the cookie secret is below
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
     sport = rng.randrange(40000, 60000)
     walk = _walk(sum(len(b.ports) for b in blocks), rng)
-    recorder = Recorder(blocks, secret, sport, pcap_limit, walk)
+    recorder = Recorder(blocks, secret, sport, pcap_limit, walk, codec)
     total = recorder.layout.total
     net.start(recorder)
     started = time.monotonic()
     queue = _Queue(recorder, retries, workers)
     try:
-        templates = [SynTemplate(net.source(b.target), b.target, sport) for b in blocks]
+        templates = [codec.template(net.source(b.target), b.target, sport) for b in blocks]
         firsts = [
             bytes(t.fill(int(b.ports[0]), cookie(off, secret))) if len(b.ports) else bytes(t.packet)
             for t, b, off in zip(templates, blocks, recorder.layout.offsets, strict=True)
         ]
         headers, primed = net.framing(firsts)
         host_filter, kernel_path = net.host_evidence()
-        job = _SendJob.build(recorder, templates, headers, secret, walk, rate / workers)
+        job = _SendJob.build(recorder, templates, headers, secret, walk, rate / workers, codec)
         children = [_fork_sender(job, net, w, queue, wait) for w in range(1, workers)]
         _send(job, net, 0, queue, wait, progress)
         failed = [pid for pid in children if os.waitpid(pid, 0)[1] != 0]
@@ -581,7 +596,8 @@ def _recover(
         rate = max(MIN_RATE, rate / 4)
         if progress is not None:
             progress(
-                f"tcp: the receiver lost {lost:,} answers: re-probing silence at {rate:,.0f}/s"
+                f"{job.codec.name}: the receiver lost {lost:,} answers: "
+                f"re-probing silence at {rate:,.0f}/s"
             )
         before = int(recorder.drop_count[0])
         queue = _Queue(recorder, 1, 1)
@@ -613,18 +629,6 @@ def _walk(total: int, rng: random.Random) -> tuple[int, int]:
     return stride, rng.randrange(total)
 
 
-_SEGMENT = np.dtype(
-    [
-        ("sport", ">u2"),
-        ("dport", ">u2"),
-        ("seq", ">u4"),
-        ("rest", "V8"),
-        ("sum", ">u2"),
-        ("tail", "V6"),
-    ]
-)  # a 24-byte SYN (header + MSS option) as numpy sees it: only dport, seq and sum vary
-
-
 @dataclass(frozen=True)
 class _SendJob:
     """What every sender needs, as arrays: probe index -> block, port, packet."""
@@ -641,27 +645,34 @@ class _SendJob:
     offset: int
     total: int
     rate: float  # per sender
+    codec: Codec = TCP
+
+    @property
+    def sizes(self) -> tuple[int, int, int, int]:
+        return lane_sizes(self.codec.size)
 
     @classmethod
     def build(
         cls,
         recorder: Recorder,
-        templates: list[SynTemplate],
+        templates: list[Template],
         headers: list[bytes],
         secret: int,
         walk: tuple[int, int],
         rate: float,
+        codec: Codec = TCP,
     ) -> _SendJob:
         layout = recorder.layout
         ports = np.concatenate([b.ports for b in layout.blocks] or [np.zeros(0, np.uint16)])
-        width = max(LANE_SIZE)
+        sizes = lane_sizes(codec.size)
+        width = max(sizes)
         packets = np.zeros((len(templates), width), np.uint8)
         lanes = np.zeros(len(templates), np.uint8)
         for b, (t, head) in enumerate(zip(templates, headers, strict=True)):
             six = ":" in layout.blocks[b].target
             lanes[b] = (FRAME6 if six else FRAME4) if head else (KERNEL6 if six else KERNEL4)
             packet = head + bytes(t.packet)
-            assert len(packet) == LANE_SIZE[lanes[b]], "header does not fit its lane"
+            assert len(packet) == sizes[lanes[b]], "header does not fit its lane"
             packets[b, : len(packet)] = np.frombuffer(packet, np.uint8)
         return cls(
             offsets=np.asarray(layout.offsets, np.int64),
@@ -676,6 +687,7 @@ class _SendJob:
             offset=walk[1],
             total=layout.total,
             rate=rate,
+            codec=codec,
         )
 
     def chunk(self, number: int) -> npt.NDArray[np.int64]:
@@ -687,7 +699,7 @@ class _SendJob:
         self, idx: npt.NDArray[np.int64]
     ) -> list[tuple[int, npt.NDArray[np.uint8], npt.NDArray[np.intp], npt.NDArray[np.int64]]]:
         """Per lane: (lane, packets, blocks, probe indices) for these probes, with port,
-        cookie and TCP checksum written in by a few vectorised numpy operations."""
+        cookie and checksum written in by a few vectorised numpy operations (codec.py)."""
         blk = np.searchsorted(self.offsets, idx, side="right") - 1
         lanes = self.lane[blk]
         out = []
@@ -695,16 +707,9 @@ class _SendJob:
             sel = lanes == lane
             b, i = (blk, idx) if sel.all() else (blk[sel], idx[sel])
             port = self.ports[i].astype(np.int64)
-            seq = (i.astype(np.uint32) * np.uint32(GOLDEN)) ^ np.uint32(self.secret)
-            c = self.bases[b] + port + (seq >> 16) + (seq & 0xFFFF)
-            c = (c & 0xFFFF) + (c >> 16)
-            c = (c & 0xFFFF) + (c >> 16)
-            at, size = LANE_TCP_AT[lane], LANE_SIZE[lane]
+            at, size = LANE_AT[lane], self.sizes[lane]
             rows = self.packets[:, :size][b]  # a contiguous copy per probe
-            syn = rows[:, at : at + SynTemplate.SIZE].view(_SEGMENT).reshape(len(i))
-            syn["dport"] = port
-            syn["seq"] = seq
-            syn["sum"] = ~c & 0xFFFF
+            self.codec.fill(rows[:, at : at + self.codec.size], port, i, self.secret, self.bases[b])
             out.append((lane, rows, b, i))
         return out
 
@@ -840,6 +845,6 @@ def _send(
             sent = int(count[:, 0].sum())
             answered = job.total - int(np.count_nonzero(status[: job.total] == SILENT))
             progress(
-                f"tcp: sent {sent:,} ({job.total:,} probes), answered {answered:,}, "
+                f"{job.codec.name}: sent {sent:,} ({job.total:,} probes), answered {answered:,}, "
                 f"{sent / (now - begin):,.0f} pkt/s"
             )

@@ -31,13 +31,19 @@ class UdpResult:
     detail: str = ""
 
 
+MAX_OPEN = 256  # sockets open at once: a socket per probe must not exhaust descriptors
+
+
 def probe_all(
     pairs: list[tuple[str, int]], *, rate: float = 2000, wait: float = 1.5, retries: int = 1
 ) -> list[UdpResult]:
+    """One connected socket per probe, at most MAX_OPEN at a time (the fallback without
+    CAP_NET_RAW, and the protocol-aware requests to well-known ports)."""
     results: dict[tuple[str, int], UdpResult] = {}
     pending = list(pairs)
     for _attempt in range(retries + 1):
-        results.update(_one_pass(pending, rate, wait))
+        for at in range(0, len(pending), MAX_OPEN):
+            results.update(_one_pass(pending[at : at + MAX_OPEN], rate, wait))
         pending = [p for p in pending if results[p].status == "open|filtered"]
         if not pending:
             break
@@ -94,6 +100,8 @@ def _local_error(target: str, port: int, exc: OSError) -> UdpResult:
             "no-route",
             detail=f"refused at the vantage ({errno.errorcode.get(exc.errno or 0, exc.errno)})",
         )
+    if exc.errno == errno.EPERM:  # the vantage's own packet filter: host evidence only
+        return UdpResult(target, port, "local-filter", detail="refused by the vantage's filter")
     return UdpResult(target, port, "error", detail=f"send failed: {exc.strerror}")
 
 

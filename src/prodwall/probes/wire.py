@@ -147,6 +147,49 @@ def _icmp_inner(
     return Answer("icmp", dst, th_dport, seq, responder, ttl, itype, code)
 
 
+def parse_udp(packet: bytes) -> Answer | None:
+    """An answer to a UDP probe: a datagram back from the probed port, or an ICMP error
+    quoting our datagram. The probe's cookie is its source port (`seq` of the Answer)."""
+    if not packet:
+        return None
+    version = packet[0] >> 4
+    if version == 4 and len(packet) >= 20:
+        ihl = (packet[0] & 0x0F) * 4
+        proto, ttl = packet[9], packet[8]
+        src, payload = socket.inet_ntop(socket.AF_INET, packet[12:16]), packet[ihl:]
+        if proto == 17 and len(payload) >= 8:
+            sport, dport = struct.unpack_from("!HH", payload)
+            return Answer("reply", src, sport, dport, src, ttl)
+        if proto == 1 and len(payload) >= 8 and payload[0] in (3, 11):
+            return _udp_quoted(payload[8:], src, ttl, payload[0], payload[1])
+        return None
+    if version == 6 and len(packet) >= 40:
+        nxt, ttl = packet[6], packet[7]
+        src, payload = socket.inet_ntop(socket.AF_INET6, packet[8:24]), packet[40:]
+        if nxt == 17 and len(payload) >= 8:
+            sport, dport = struct.unpack_from("!HH", payload)
+            return Answer("reply", src, sport, dport, src, ttl)
+        if nxt == 58 and len(payload) >= 8 and payload[0] in (1, 3):
+            return _udp_quoted(payload[8:], src, ttl, payload[0], payload[1])
+    return None
+
+
+def _udp_quoted(inner: bytes, responder: str, ttl: int, itype: int, code: int) -> Answer | None:
+    if inner and inner[0] >> 4 == 4 and len(inner) >= 28:
+        ihl = (inner[0] & 0x0F) * 4
+        if inner[9] != 17 or len(inner) < ihl + 8:
+            return None
+        dst, udp = socket.inet_ntop(socket.AF_INET, inner[16:20]), inner[ihl:]
+    elif inner and inner[0] >> 4 == 6 and len(inner) >= 48:
+        if inner[6] != 17:
+            return None
+        dst, udp = socket.inet_ntop(socket.AF_INET6, inner[24:40]), inner[40:]
+    else:
+        return None
+    sport, dport = struct.unpack_from("!HH", udp)
+    return Answer("icmp", dst, dport, sport, responder, ttl, itype, code)
+
+
 def source_address(dst: str) -> str:
     """The address the kernel would send from towards dst (no packet is sent)."""
     family = socket.AF_INET6 if ":" in dst else socket.AF_INET

@@ -1,0 +1,141 @@
+"""What the sweep engine sends and how it reads answers, per protocol: TCP SYNs and UDP
+datagrams share one engine (pre-built packets, batched sends, a receiver that matches
+answers and ICMP errors back to their probe); only these few operations differ.
+
+The probe's index travels as a cookie: in a SYN's sequence number (echoed +1 in a
+SYN-ACK or RST and quoted in ICMP errors), and in a UDP datagram's source port (the
+destination of a reply, quoted in ICMP errors). A forged or stray packet does not match.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .wire import GOLDEN, Answer, SynTemplate, cookie, fold, parse, parse_udp, uncookie
+
+SILENT, OPEN, CLOSED, ICMP = 0, 1, 2, 3
+UDP_PAYLOAD = b"prodwall\r\n"  # what a UDP port without a protocol of its own is sent
+UDP_SPORT_BASE = 0x8000  # UDP probes leave from 32768-65535: the port is the cookie
+
+
+class Template(Protocol):
+    packet: bytearray
+    base: int
+
+    def fill(self, dport: int, seq: int) -> bytearray: ...
+
+
+class UdpTemplate:
+    """A UDP datagram for one (source, destination) pair; only the ports (source port:
+    the cookie) and the checksum vary."""
+
+    def __init__(self, src: str, dst: str, payload: bytes = UDP_PAYLOAD) -> None:
+        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        size = 8 + len(payload)
+        self.packet = bytearray(struct.pack("!HHHH", 0, 0, size, 0) + payload)
+        words = s.packed + d.packed
+        body = bytes(self.packet) + (b"\0" if size % 2 else b"")
+        self.base = (
+            sum(struct.unpack(f"!{len(words) // 2}H", words))
+            + socket.IPPROTO_UDP
+            + size
+            + sum(struct.unpack(f"!{len(body) // 2}H", body))
+        )
+
+    def fill(self, dport: int, seq: int) -> bytearray:
+        sport = udp_sport(seq)
+        struct.pack_into("!HH", self.packet, 0, sport, dport)
+        checksum = fold(self.base + sport + dport) or 0xFFFF  # 0 would mean "none"
+        struct.pack_into("!H", self.packet, 6, checksum)
+        return self.packet
+
+
+def udp_sport(seq: int) -> int:
+    return UDP_SPORT_BASE | (seq & 0x7FFF)
+
+
+_TCP_SEGMENT = np.dtype(
+    [
+        ("sport", ">u2"),
+        ("dport", ">u2"),
+        ("seq", ">u4"),
+        ("rest", "V8"),
+        ("sum", ">u2"),
+        ("tail", "V6"),
+    ]
+)  # a 24-byte SYN (header + MSS option) as numpy sees it: only dport, seq and sum vary
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One protocol's part of the sweep."""
+
+    name: str  # "tcp" | "udp"
+    ipproto: int
+    size: int  # bytes of the transport header and payload
+
+    def template(self, src: str, dst: str, sport: int) -> Template:
+        if self.name == "tcp":
+            return SynTemplate(src, dst, sport)
+        return UdpTemplate(src, dst)
+
+    def parse(self, packet: bytes, sport: int) -> Answer | None:
+        return parse(packet, sport) if self.name == "tcp" else parse_udp(packet)
+
+    def matches(self, index: int, seq: int, secret: int) -> bool:
+        """Does the cookie an answer carries belong to probe `index`?"""
+        if self.name == "tcp":
+            return uncookie(seq, secret) == index
+        return seq == udp_sport(cookie(index, secret))
+
+    def status(self, ans: Answer) -> int:
+        if ans.kind in ("synack", "reply"):
+            return OPEN
+        if ans.kind == "rst":
+            return CLOSED
+        # UDP: a port-unreachable sent in the target's name says the port is closed there
+        # (who really sent it is judged later, from its distance)
+        unreachable = (ans.icmp_type, ans.icmp_code) in ((3, 3), (1, 4))
+        if self.name == "udp" and unreachable and ans.responder == ans.target:
+            return CLOSED
+        return ICMP
+
+    def fill(
+        self,
+        segments: npt.NDArray[np.uint8],
+        port: npt.NDArray[np.int64],
+        index: npt.NDArray[np.int64],
+        secret: int,
+        base: npt.NDArray[np.int64],
+    ) -> None:
+        """Write ports, cookies and checksums into rows of segments, a few numpy steps."""
+        seq = (index.astype(np.uint32) * np.uint32(GOLDEN)) ^ np.uint32(secret)
+        if self.name == "tcp":
+            c = base + port + (seq >> 16) + (seq & 0xFFFF)
+            view: Any = segments.view(_TCP_SEGMENT).reshape(len(index))
+            view["dport"] = port
+            view["seq"] = seq
+        else:
+            sport = (np.uint32(UDP_SPORT_BASE) | (seq & np.uint32(0x7FFF))).astype(np.int64)
+            c = base + port + sport
+            head = segments[:, :8].view(">u2").reshape(len(index), 4)
+            head[:, 0] = sport
+            head[:, 1] = port
+        c = (c & 0xFFFF) + (c >> 16)
+        c = (c & 0xFFFF) + (c >> 16)
+        checksum = ~c & 0xFFFF
+        if self.name == "tcp":
+            view["sum"] = checksum
+        else:
+            head[:, 3] = np.where(checksum == 0, 0xFFFF, checksum)
+
+
+TCP = Codec("tcp", socket.IPPROTO_TCP, SynTemplate.SIZE)
+UDP = Codec("udp", socket.IPPROTO_UDP, 8 + len(UDP_PAYLOAD))
