@@ -23,10 +23,11 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from measure import timed
 
 from prodwall.lab import manager
 from prodwall.lab.topology import HOSTS, ROUTER_NS, ZONES
@@ -112,67 +113,6 @@ def plant(seed: int) -> tuple[set[tuple[str, int]], set[tuple[str, int]], subpro
     else:
         raise RuntimeError("planted listeners did not come up")
     return opened, closed, listener
-
-
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(
-                next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-            )
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
-
-
-def timed(
-    argv: list[str], timeout: float, stdin: str | None = None
-) -> tuple[float, float, str, int]:
-    """Wall seconds, peak resident memory (MB) of the whole process tree, stdout, exit code.
-
-    Memory (PSS) is sampled from /proc every 50 ms and summed over the tree (prodwall's sender
-    processes and receiver, masscan under `timeout`), so it is the same measure for every
-    tool and is not polluted by this script's own memory.
-    """
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    chunks: list[str] = []
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            done.wait(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
-    reader.start()
-    if stdin:
-        proc.stdin.write(stdin)  # type: ignore[union-attr]
-        proc.stdin.close()  # type: ignore[union-attr]
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    done.set()
-    sampler.join()
-    reader.join()
-    return time.monotonic() - started, peak[0] / 1024, "".join(chunks), proc.returncode
 
 
 def score(

@@ -22,21 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import Netns
+from prodwall.lab.manager import LAB_SYSCTLS
 
-SYSCTLS = [
-    "net.ipv4.icmp_ratelimit=0",
-    "net.ipv6.icmp.ratelimit=0",
-    "net.ipv4.icmp_msgs_per_sec=100000",
-    "net.ipv4.icmp_msgs_burst=10000",
-    # ICMP errors (unreachable, time exceeded) exempt from the kernel's rate limits, the
-    # global one included: its token bucket is shared by every namespace, and a router
-    # that catches up after being starved of CPU answers in bursts that it suppressed
-    # (IcmpOutRateLimitGlobal), which turned refusals into silence and failed controls
-    "net.ipv4.icmp_ratemask=0",
-    "net.ipv6.icmp.ratemask=",
-    "net.ipv6.conf.all.accept_dad=0",
-    "net.ipv6.conf.default.accept_dad=0",
-]
+SYSCTLS = LAB_SYSCTLS  # the lab's: no ICMP rate limits, no duplicate address detection
 LISTENER = """
 import socket, threading, time
 def serve(port):

@@ -135,3 +135,16 @@ def test_silence_is_no_evidence_when_the_receiver_lost_answers_in_its_last_round
     assert o.signal is Signal.FAILED and "lost 3 answers" in o.detail
     recovered = {**STATS, "receiver": {"answers_lost": 40, "recovery": {"lost_in_last_round": 0}}}
     assert _tcp_obs(_group("silent"), recovered, HOSTS, PROD).signal is Signal.SILENT
+
+
+def test_an_echo_refused_by_the_vantages_own_filter_is_inconclusive() -> None:
+    refused = {
+        "target": "198.19.10.10",
+        "status": "local-filter",
+        "responder": "",
+        "icmp_type": -1,
+        "icmp_code": -1,
+        "detail": "Operation not permitted",
+    }
+    o = _icmp_obs(refused, HOSTS, PROD)
+    assert o.signal is Signal.FAILED and "vantage's own filter" in o.detail

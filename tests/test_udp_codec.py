@@ -61,8 +61,8 @@ def test_replies_and_icmp_errors_are_matched_to_their_probe_by_cookie() -> None:
         True,
         False,
     ]
-    assert list(recorder.status[:4]) == [OPEN, CLOSED, ICMP, 0]
-    assert recorder.ttl[0] == 63
+    assert [recorder.status_of(i) for i in range(4)] == [OPEN, CLOSED, ICMP, 0]
+    assert recorder.findings()[0][recorder.status[0]][4] == 63  # the reply's TTL, in its class
     assert parse_udp(unreach) is not None and parse_udp(unreach).icmp_code == 3  # type: ignore[union-attr]
 
 

@@ -33,7 +33,7 @@ REQUIRED_TOOLS = {
     "sshd": "openssh-server",
     "ss": "iproute2",
 }
-_SYSCTLS = [
+LAB_SYSCTLS = [
     "net.ipv4.icmp_ratelimit=0",
     "net.ipv6.icmp.ratelimit=0",
     "net.ipv4.icmp_msgs_per_sec=100000",
@@ -153,7 +153,7 @@ def _build(profile: str, progress: Progress) -> None:
     for ns in namespaces():
         _run("ip", "netns", "add", ns)
         _run("ip", "-n", ns, "link", "set", "lo", "up")
-        _run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", *_SYSCTLS)
+        _run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", *LAB_SYSCTLS)
     _run(
         "ip",
         "netns",

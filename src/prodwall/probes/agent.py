@@ -21,8 +21,9 @@ import numpy.typing as npt
 
 from ..services import PortSet
 from . import icmp, linkpath, synscan, traceroute, udp
-from .codec import UDP
+from .codec import TCP, UDP, Codec
 from .payloads import UDP_PAYLOADS
+from .sweepstate import OVERFLOW, SERVICE_ANSWER
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -43,19 +44,26 @@ def _parse_ports(text: str) -> list[int]:
     return list(PortSet.parse(text))
 
 
+def _raw_sweep(
+    blocks: list[synscan.Block], opts: dict[str, Any], codec: Codec = TCP
+) -> synscan.SweepResult:
+    """The sweep engine with the job's options (raises RawSocketsUnavailable)."""
+    return synscan.sweep(
+        blocks,
+        rate=opts.get("rate", 20000),
+        retries=opts.get("retries", 1),
+        wait=opts.get("wait", 1.0),
+        retry_wait=opts.get("retry_wait"),
+        progress=_say,
+        codec=codec,
+    )
+
+
 def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
     method = opts.get("method", "auto")
     if method != "connect":
         try:
-            result = synscan.sweep(
-                blocks,
-                rate=opts.get("rate", 20000),
-                retries=opts.get("retries", 1),
-                wait=opts.get("wait", 1.0),
-                retry_wait=opts.get("retry_wait"),
-                progress=_say,
-            )
-            return {"method": "raw-syn", **_group_raw(result)}
+            return {"method": "raw-syn", **_group_raw(_raw_sweep(blocks, opts))}
         except RawSocketsUnavailable:
             _say("no CAP_NET_RAW here: falling back to TCP connect() (weaker evidence)")
     from . import connect  # asyncio: only the fallback pays for importing it
@@ -77,42 +85,43 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
 
 
 MAX_TRACES = 64
-_ANSWERED_BY_SERVICE = 254  # a port a protocol-aware request got an answer from
 
 
 def _group_raw(
     r: synscan.SweepResult, answered: dict[tuple[str, int], str] | None = None
 ) -> dict[str, Any]:
-    """Run-length groups of identical outcomes per block, found with numpy: a million
-    probes come down to a few hundred groups without a Python step per probe.
+    """Run-length groups of identical outcomes per block, found with numpy a block at a
+    time (one byte a probe, never the whole sweep copied): a hundred million probes come
+    down to a few groups per address.
 
     `answered`: (target, port) -> detail of UDP ports whose service answered a
     protocol-aware request; each becomes its own open group."""
     groups: list[dict[str, Any]] = []
-    status = np.frombuffer(r.status, np.uint8).astype(np.int64)
-    layout = synscan._Layout(r.blocks)
+    layout = synscan.Layout(r.blocks)
+    marked: dict[int, list[int]] = {}  # block -> probes answered by a service
     for (target, port), detail in (answered or {}).items():
         idx = layout.locate(target, port)
         if idx >= 0:
-            status[idx] = _ANSWERED_BY_SERVICE
-            groups.append(_emit((target, "open", target, -1, -1, 0, detail), [port]))
-    ttl = np.frombuffer(r.ttl, np.uint8).astype(np.int64)
-    resp = np.frombuffer(r.responder, np.uint16).astype(np.int64)
-    key = (status << 32) | (ttl << 16) | resp
-    for blk, start in zip(r.blocks, r.offsets, strict=True):
-        n = len(blk.ports)
+            marked.setdefault(layout.by_target[target], []).append(idx)
+            groups.append(_emit((target, "open", target, -1, -1, 0, detail), str(port), 1))
+    for b, (blk, start) in enumerate(zip(r.blocks, r.offsets, strict=True)):
+        n = blk.count
         if not n:
             continue
-        k = key[start : start + n]
-        ports = np.asarray(blk.ports, np.int64)
+        k = np.array(r.classes[start : start + n])  # this block's bytes only
+        for idx in marked.get(b, []):
+            k[idx - start] = SERVICE_ANSWER
         cuts = [0, *(np.flatnonzero(k[1:] != k[:-1]) + 1).tolist(), n]
-        for a, b in itertools.pairwise(cuts):
-            if int(status[start + a]) == _ANSWERED_BY_SERVICE:
+        for a, z in itertools.pairwise(cuts):
+            cls = int(k[a])
+            if cls == SERVICE_ANSWER:
                 continue  # already a group of its own
-            row = _row_key(
-                r, blk.target, int(status[start + a]), int(resp[start + a]), int(ttl[start + a])
-            )
-            groups.append(_emit(row, ports[a:b]))
+            if cls == OVERFLOW:  # outcomes that did not fit the class table: one by one
+                for j in range(a, z):
+                    row = _row_key(r, blk.target, start + j)
+                    groups.append(_emit(row, blk.port_ranges(j, j + 1), 1))
+                continue
+            groups.append(_emit(_row_key(r, blk.target, start + a), blk.port_ranges(a, z), z - a))
     first, retry, slowest = r.windows
     return {
         "sent": r.sent,
@@ -127,7 +136,7 @@ def _group_raw(
         "host_filter": r.host_filter,
         "kernel_path": r.kernel_path,
         "receive_drops": r.receive_drops,
-        "probes": sum(len(b.ports) for b in r.blocks),
+        "probes": sum(b.count for b in r.blocks),
         "recovery": {
             "rounds": r.recovery.rounds,
             "sent": r.recovery.sent,
@@ -140,9 +149,9 @@ def _group_raw(
 
 
 def _row_key(
-    r: synscan.SweepResult, target: str, status: int, rid: int, ttl: int
+    r: synscan.SweepResult, target: str, idx: int
 ) -> tuple[str, str, str, int, int, int, str]:
-    who, itype, code = r.responders[rid] if rid != 0xFFFF else ("", -1, -1)
+    status, who, itype, code, ttl = r.outcome(idx, target)
     return (target, STATUS_NAMES[status], who, itype, code, ttl, "")
 
 
@@ -157,14 +166,14 @@ def _group(rows: list[tuple[str, int, str, str, int, int, int, str]]) -> list[di
             ports.append(port)
             continue
         if key is not None:
-            out.append(_emit(key, ports))
+            out.append(_emit(key, _ranges(ports), len(ports)))
         key, ports = new, [port]
     if key is not None:
-        out.append(_emit(key, ports))
+        out.append(_emit(key, _ranges(ports), len(ports)))
     return out
 
 
-def _emit(key: tuple[Any, ...], ports: list[int] | npt.NDArray[np.int64]) -> dict[str, Any]:
+def _emit(key: tuple[Any, ...], ports: str, count: int) -> dict[str, Any]:
     target, status, who, itype, code, ttl, detail = key
     return {
         "target": target,
@@ -172,8 +181,8 @@ def _emit(key: tuple[Any, ...], ports: list[int] | npt.NDArray[np.int64]) -> dic
         "responder": who,
         "icmp": [itype, code],
         "ttl": ttl,
-        "ports": _ranges(ports),
-        "count": len(ports),
+        "ports": ports,
+        "count": count,
         "detail": detail,
     }
 
@@ -186,10 +195,7 @@ def _blocks(specs: list[dict[str, Any]]) -> list[synscan.Block]:
         ports = PortSet.parse(spec["ports"])
         known = merged.get(spec["target"])
         merged[spec["target"]] = known.union(ports) if known else ports
-    return [
-        synscan.Block(t, np.concatenate([np.arange(lo, hi + 1) for lo, hi in p.ranges]))
-        for t, p in merged.items()
-    ]
+    return [synscan.Block.of_ranges(t, p.ranges) for t, p in merged.items()]
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +211,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         ]
     )
     if blocks:
-        _say(f"tcp: {len(blocks)} addresses, {sum(len(b.ports) for b in blocks):,} probes")
+        _say(f"tcp: {len(blocks)} addresses, {sum(b.count for b in blocks):,} probes")
         # one kind failing never loses another's results: each stands on its own evidence
         try:
             out["tcp"] = tcp_sweep(blocks, opts)
@@ -249,23 +255,18 @@ def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
     """Every UDP probe on the sweep engine (pre-built datagrams, batched sends, answers and
     ICMP errors matched back by the source-port cookie), then protocol-aware requests to
     the well-known ports among them: an answer from the service marks that port open."""
-    total = sum(len(b.ports) for b in blocks)
+    total = sum(b.count for b in blocks)
     _say(f"udp: {len(blocks)} addresses, {total:,} probes")
     specials = [
-        (b.target, p) for b in blocks for p in sorted(UDP_PAYLOADS) if p in set(b.ports.tolist())
+        (b.target, p)
+        for b in blocks
+        for p in sorted(UDP_PAYLOADS)
+        if any(lo <= p <= hi for lo, hi in b.ranges)
     ]
     method = opts.get("method", "auto")
     if method != "connect":
         try:
-            result = synscan.sweep(
-                blocks,
-                rate=opts.get("rate", 20000),
-                retries=opts.get("retries", 1),
-                wait=opts.get("wait", 1.0),
-                retry_wait=opts.get("retry_wait"),
-                progress=_say,
-                codec=UDP,
-            )
+            result = _raw_sweep(blocks, opts, UDP)
         except RawSocketsUnavailable:
             _say("udp: no CAP_NET_RAW here: one socket per probe (slower, no TTLs)")
         else:

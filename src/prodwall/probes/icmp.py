@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import socket
@@ -64,8 +65,11 @@ def _pass(targets: list[str], wait: float) -> dict[str, EchoResult]:
                 socks[v6].sendto(packet, (target, 0))
                 seqs[seq] = target
             except OSError as exc:
+                # the vantage's own packet filter refused (EPERM): host evidence only, the
+                # network past it was not tested; its routing table refused: no route
+                status = "local-filter" if exc.errno == errno.EPERM else "no-route"
                 out[target] = EchoResult(
-                    target, "no-route", detail=f"refused at the vantage ({exc.strerror})"
+                    target, status, detail=f"refused at the vantage ({exc.strerror})"
                 )
         deadline = time.monotonic() + wait
         while len(out) < len(targets) and time.monotonic() < deadline:

@@ -300,6 +300,11 @@ def _icmp_obs(
 ) -> Observation:
     signal = _classify(e["status"], e["responder"], prod)
     detail = "echo reply" if e["status"] == "reply" else e["status"]
+    if e["status"] == "local-filter":
+        detail = (
+            f"refused by the vantage's own filter ({e['detail']}): the network past it was "
+            "not tested"
+        )
     if e["status"] == "filtered-icmp":
         version = 6 if ":" in e["target"] else 4
         detail = f"ICMP {icmp_name(version, e['icmp_type'], e['icmp_code'])} from {e['responder']}"

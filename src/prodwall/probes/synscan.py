@@ -23,8 +23,7 @@ import select
 import socket
 import struct
 import time
-from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -33,9 +32,35 @@ import numpy.typing as npt
 
 from . import linkpath, mmsg
 from .codec import CLOSED, ICMP, OPEN, SILENT, TCP, Codec, Template
+from .sweepstate import (
+    CHUNK,
+    LOCAL_FILTER,
+    NO_ROUTE,
+    OVERFLOW,
+    Block,
+    ClassKey,
+    Findings,
+    Layout,
+    Recorder,
+    class_statuses,
+)
 from .wire import cookie, source_address
 
-NO_ROUTE, LOCAL_FILTER = 4, 5  # refused at the vantage (SILENT..ICMP: answers, codec.py)
+_Layout = Layout  # the name the agent and tests knew
+__all__ = [
+    "CLOSED",
+    "ICMP",
+    "LOCAL_FILTER",
+    "NO_ROUTE",
+    "OPEN",
+    "SILENT",
+    "Block",
+    "Layout",
+    "Recorder",
+    "SweepResult",
+    "sweep",
+]
+assert CHUNK == mmsg.BATCH  # a chunk is one sendmmsg call
 # the vantage's routing table refused (no route, unreachable, blackhole, prohibit)
 _NO_ROUTE_ERRORS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL})
 # its packet filter refused (nftables/iptables drop or reject in output, an IPsec policy):
@@ -56,8 +81,6 @@ SO_RCVBUFFORCE = 33
 SOL_PACKET, PACKET_QDISC_BYPASS = 263, 20
 
 Progress = Callable[[str], None]
-# what the receiver hands back: responders, captured answers, answers the kernel dropped
-Findings = tuple[list[tuple[str, int, int]], list[tuple[float, bytes]], int]
 PACKET_STATISTICS = 6
 
 
@@ -65,63 +88,13 @@ class RawSocketsUnavailable(Exception):
     """No CAP_NET_RAW here: the caller falls back to TCP connect()."""
 
 
-class Block:
-    """One target address and the ports to probe on it: sorted, unique, 2 bytes each
-    (a million probes as Python ints would cost ~37 MB per process)."""
-
-    __slots__ = ("ports", "target")
-
-    def __init__(self, target: str, ports: Iterable[int] | npt.NDArray[np.integer[Any]]) -> None:
-        wide = np.asarray(ports if isinstance(ports, np.ndarray) else list(ports), np.int64)
-        if len(wide) and (wide.min() < 1 or wide.max() > 65535):
-            raise ValueError(f"{target}: ports must be 1-65535")
-        self.target = target
-        self.ports: npt.NDArray[np.uint16] = wide.astype(np.uint16)
-
-    def __repr__(self) -> str:
-        return f"Block({self.target!r}, {len(self.ports)} ports)"
-
-
-class _Layout:
-    """Probe index <-> (block, port): blocks laid end to end in one index space."""
-
-    def __init__(self, blocks: list[Block]) -> None:
-        self.blocks = blocks
-        self.offsets: list[int] = []
-        total = 0
-        for blk in blocks:
-            self.offsets.append(total)
-            total += len(blk.ports)
-        self.total = total
-        self.by_target = {blk.target: i for i, blk in enumerate(blocks)}
-        # contiguous port lists (the usual 1-65535) need no search
-        self.lo = [
-            int(blk.ports[0])
-            if len(blk.ports) and int(blk.ports[-1]) - int(blk.ports[0]) + 1 == len(blk.ports)
-            else -1
-            for blk in blocks
-        ]
-
-    def locate(self, target: str, port: int) -> int:
-        b = self.by_target.get(target)
-        if b is None:
-            return -1
-        ports, lo = self.blocks[b].ports, self.lo[b]
-        if lo >= 0:
-            j = port - lo
-            return self.offsets[b] + j if 0 <= j < len(ports) else -1
-        j = int(np.searchsorted(ports, port))
-        return self.offsets[b] + j if j < len(ports) and int(ports[j]) == port else -1
-
-
 @dataclass
 class SweepResult:
     blocks: list[Block]
     offsets: list[int]
-    status: bytes  # per probe: blocks laid end to end
-    responder: array[int]  # per probe: index into responders (0xFFFF: none)
-    ttl: bytes
-    responders: list[tuple[str, int, int]]  # (address, icmp type, icmp code)
+    classes: npt.NDArray[np.uint8]  # per probe, blocks laid end to end: its answer class
+    table: dict[int, ClassKey]  # answer class -> (status, responder or "", type, code, TTL)
+    overflow: dict[int, ClassKey]  # probes whose class did not fit the table
     sent: int
     retransmitted: int
     seconds: float
@@ -136,6 +109,26 @@ class SweepResult:
     kernel_path: dict[str, str] = field(default_factory=dict)
     receive_drops: int = 0  # answers lost in the receiver's socket buffer (-1: unknown)
     recovery: Recovery = field(default_factory=lambda: Recovery(0, 0, 0, 0.0))
+
+    @property
+    def status(self) -> npt.NDArray[np.uint8]:
+        """Per probe: its status (a copy: for tests and small sweeps)."""
+        out = class_statuses(self.table)[self.classes]
+        for idx, key in self.overflow.items():
+            out[idx] = key[0]
+        return out
+
+    def outcome(self, idx: int, target: str) -> ClassKey:
+        """(status, responder, ICMP type, code, TTL) of one probe (SILENT: all empty)."""
+        cls = int(self.classes[idx])
+        key = self.overflow[idx] if cls == OVERFLOW else self.table.get(cls, (cls, "", -1, -1, 0))
+        return (key[0], key[1] or (target if key[0] in (OPEN, CLOSED, ICMP) else ""), *key[2:])
+
+    @property
+    def responders(self) -> list[tuple[str, int, int]]:
+        """Who answered, as (address, ICMP type, code); "(itself)": the probed host."""
+        keys = [*self.table.values(), *self.overflow.values()]
+        return sorted({(k[1] or "(itself)", k[2], k[3]) for k in keys})
 
 
 def raw_available() -> bool:
@@ -158,78 +151,6 @@ def _bpf_inbound_only(sock: socket.socket) -> None:
     buf = ctypes.create_string_buffer(insns)
     fprog = struct.pack("HL", len(prog), ctypes.addressof(buf))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
-
-
-CHUNK = mmsg.BATCH  # probes per send call; also the unit of retransmission timing
-
-
-class Recorder:
-    """Matches answers to probes and records them in compact shared arrays.
-
-    It also keeps the slowest answer time seen (answer arrival minus the send time
-    of its chunk, which senders write into `sent_at`): the measured round trip
-    that sizes the retransmissions' answer window."""
-
-    def __init__(
-        self,
-        blocks: list[Block],
-        secret: int,
-        sport: int,
-        pcap_limit: int,
-        walk: tuple[int, int] = (1, 0),
-        codec: Codec = TCP,
-    ) -> None:
-        self.layout = _Layout(blocks)
-        self.codec = codec
-        self.secret, self.sport = secret, sport
-        total = self.layout.total
-        self.stride_inv, self.walk_offset = pow(walk[0], -1, max(total, 2)), walk[1]
-        chunks = max(1, (total + CHUNK - 1) // CHUNK)
-        self._clock = mmap.mmap(-1, 8 * (chunks + 1))
-        self.sent_at = np.frombuffer(self._clock, np.float64, chunks, 0)
-        self.slowest = np.frombuffer(self._clock, np.float64, 1, 8 * chunks)
-        size = max(total, 1)
-        self.status, self.ttl = mmap.mmap(-1, size), mmap.mmap(-1, size)
-        self.responder = mmap.mmap(-1, size * 2)
-        self.responder[:] = b"\xff" * (size * 2)
-        self.responders: dict[tuple[str, int, int], int] = {}
-        self.pcap: list[tuple[float, bytes]] = []  # (arrival time, IP packet)
-        # answers the kernel dropped because the receive socket was full, kept current by
-        # the receiver (shared): senders slow down when it grows, and silence is re-probed
-        self._drops = mmap.mmap(-1, 8)
-        self.drop_count = np.frombuffer(self._drops, np.int64, 1)
-        # capture budget per kind: every SYN-ACK up to the limit, then a sample of RSTs
-        # and of ICMP refusals (a thousand RSTs must not crowd out the one open port)
-        self.budget = {OPEN: pcap_limit, CLOSED: pcap_limit // 2, ICMP: pcap_limit // 10}
-
-    def record(self, packet: bytes) -> bool:
-        ans = self.codec.parse(packet, self.sport)
-        if ans is None:
-            return False
-        idx = self.layout.locate(ans.target, ans.port)
-        if idx < 0 or not self.codec.matches(idx, ans.seq, self.secret):
-            return False  # not our probe (stale, forged or from another run)
-        new = self.codec.status(ans)
-        if self.status[idx] in (OPEN, CLOSED) and new == ICMP:
-            return True  # an answer from the host outranks an ICMP error
-        self.status[idx] = new
-        self.ttl[idx] = ans.ttl
-        rid = self.responders.setdefault(
-            (ans.responder, ans.icmp_type, ans.icmp_code), len(self.responders)
-        )
-        struct.pack_into("H", self.responder, idx * 2, min(rid, 0xFFFE))
-        if self.budget[new] > 0:
-            self.budget[new] -= 1
-            self.pcap.append((time.time(), packet))
-        step = (idx - self.walk_offset) * self.stride_inv % max(self.layout.total, 1)
-        sent = float(self.sent_at[step // CHUNK])
-        if sent > 0:
-            self.slowest[0] = max(float(self.slowest[0]), time.monotonic() - sent)
-        return True
-
-    def findings(self) -> Findings:
-        responders = sorted(self.responders, key=self.responders.__getitem__)
-        return responders, self.pcap, int(self.drop_count[0])
 
 
 # Send lanes: a lane is one socket and one packet size. The kernel's IP path (raw IP
@@ -411,7 +332,7 @@ class RawNet:
             s.close()
         self.halt.set()
         # no word from the receiver: every answer is unaccounted for, and the sweep says so
-        found = self.parent_conn.recv() if self.parent_conn.poll(15) else ([], [], -1)
+        found = self.parent_conn.recv() if self.parent_conn.poll(15) else ({}, {}, [], -1)
         if self.proc is not None:
             self.proc.join(5)
             if self.proc.is_alive():
@@ -514,7 +435,7 @@ def sweep(
     rng = random.Random(seed)  # noqa: S311 - probe order only; the cookie secret is below
     secret = secrets.randbits(32)  # unpredictable, so a forged answer cannot match a probe
     sport = rng.randrange(40000, 60000)
-    walk = _walk(sum(len(b.ports) for b in blocks), rng)
+    walk = _walk(sum(b.count for b in blocks), rng)
     recorder = Recorder(blocks, secret, sport, pcap_limit, walk, codec)
     total = recorder.layout.total
     net.start(recorder)
@@ -523,7 +444,7 @@ def sweep(
     try:
         templates = [codec.template(net.source(b.target), b.target, sport) for b in blocks]
         firsts = [
-            bytes(t.fill(int(b.ports[0]), cookie(off, secret))) if len(b.ports) else bytes(t.packet)
+            bytes(t.fill(b.ranges[0][0], cookie(off, secret))) if b.count else bytes(t.packet)
             for t, b, off in zip(templates, blocks, recorder.layout.offsets, strict=True)
         ]
         headers, primed = net.framing(firsts)
@@ -540,7 +461,7 @@ def sweep(
         time.sleep(max(0.0, deadline - time.monotonic()) + DROP_COUNT_LAG)
         recovery = _recover(job, net, recorder, wait, progress)
     finally:
-        responders, pcap, drops = net.stop()
+        table, overflow, pcap, drops = net.stop()
     sent, retransmitted = (int(n) for n in queue.counts.sum(axis=0))
     sent += recovery.sent
     retransmitted += recovery.sent
@@ -548,10 +469,9 @@ def sweep(
     return SweepResult(
         blocks,
         recorder.layout.offsets,
-        bytes(recorder.status[:total]),
-        array("H", bytes(recorder.responder[: total * 2])),
-        bytes(recorder.ttl[:total]),
-        responders,
+        np.frombuffer(recorder.status, np.uint8, total),
+        table,
+        overflow,
         sent + primed,
         retransmitted,
         seconds,
@@ -633,8 +553,7 @@ def _walk(total: int, rng: random.Random) -> tuple[int, int]:
 class _SendJob:
     """What every sender needs, as arrays: probe index -> block, port, packet."""
 
-    offsets: npt.NDArray[np.int64]  # first probe index of each block
-    ports: npt.NDArray[np.uint16]  # probe index -> port: 2 bytes a probe
+    layout: Layout  # probe number -> (block, port), through the port ranges: no array a probe
     lane: npt.NDArray[np.uint8]  # block -> how its packets are sent
     packets: npt.NDArray[np.uint8]  # block -> its packet template (headers + SYN), padded
     bases: npt.NDArray[np.int64]  # block -> checksum of the SYN template's fixed part
@@ -663,7 +582,6 @@ class _SendJob:
         codec: Codec = TCP,
     ) -> _SendJob:
         layout = recorder.layout
-        ports = np.concatenate([b.ports for b in layout.blocks] or [np.zeros(0, np.uint16)])
         sizes = lane_sizes(codec.size)
         width = max(sizes)
         packets = np.zeros((len(templates), width), np.uint8)
@@ -675,8 +593,7 @@ class _SendJob:
             assert len(packet) == sizes[lanes[b]], "header does not fit its lane"
             packets[b, : len(packet)] = np.frombuffer(packet, np.uint8)
         return cls(
-            offsets=np.asarray(layout.offsets, np.int64),
-            ports=ports,
+            layout=layout,
             lane=lanes,
             packets=packets,
             bases=np.array([t.base for t in templates], np.int64),
@@ -700,13 +617,12 @@ class _SendJob:
     ) -> list[tuple[int, npt.NDArray[np.uint8], npt.NDArray[np.intp], npt.NDArray[np.int64]]]:
         """Per lane: (lane, packets, blocks, probe indices) for these probes, with port,
         cookie and checksum written in by a few vectorised numpy operations (codec.py)."""
-        blk = np.searchsorted(self.offsets, idx, side="right") - 1
+        blk, ports = self.layout.where(idx)
         lanes = self.lane[blk]
         out = []
         for lane in np.unique(lanes).tolist():
             sel = lanes == lane
-            b, i = (blk, idx) if sel.all() else (blk[sel], idx[sel])
-            port = self.ports[i].astype(np.int64)
+            b, i, port = (blk, idx, ports) if sel.all() else (blk[sel], idx[sel], ports[sel])
             at, size = LANE_AT[lane], self.sizes[lane]
             rows = self.packets[:, :size][b]  # a contiguous copy per probe
             self.codec.fill(rows[:, at : at + self.codec.size], port, i, self.secret, self.bases[b])
