@@ -11,10 +11,9 @@ every lab namespace).
 
     sudo .venv/bin/python benchmarks/soak.py [--runs 20] [--vantages dev,test] [--cpu-load N]
 
-`--cpu-load N` keeps N busy loops running at high priority (nice -19) during every run,
-as a fresh machine still busy installing packages does: the condition under which the
-flake of issue #9 appeared (a starved router answers in bursts, a starved receiver
-drops answers).
+`--cpu-load N` keeps N busy loops running during every run, as a fresh machine still
+busy installing packages does: the condition under which the flake of issue #9
+appeared (a starved router answers in bursts, a starved receiver drops answers).
 
 Not a test: it prints the figures. Target: 0 inconclusive verdicts, 0 failed controls.
 """
@@ -78,7 +77,7 @@ def one_run(vantage: str, out: Path, cpu_load: int = 0) -> dict[str, object]:
     manager.down(lambda m: None)
     manager.up("sealed", lambda m: None)
     hogs = [
-        subprocess.Popen(["nice", "-n", "-19", sys.executable, "-c", "while True: pass"])
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
         for _ in range(cpu_load)
     ]
     try:

@@ -99,6 +99,10 @@ def test_the_vantages_own_filter_does_not_hide_the_networks_holes(tmp_path: Path
         path = host["kernel_path"]
         assert path["198.19.10.10"] == path["fd00:19:10::10"] == "refused (EPERM)"
         assert path["198.18.3.10"] == path["fd00:18:3::10"] == "sent"
+    # UDP and ICMP follow the same rule: sent past the filter, judged by the network
+    for check in ("NET-UDP-01", "NET-ICMP-01"):
+        assert verdicts[(check, V4)]["outcome"] == "blocked"  # the router refuses dev
+        assert verdicts[(check, V6)]["outcome"] == "reachable"  # the forgotten IPv6 path
 
 
 def test_on_a_sealed_network_the_vantage_filter_is_reported_beside_blocked(
@@ -106,7 +110,9 @@ def test_on_a_sealed_network_the_vantage_filter_is_reported_beside_blocked(
 ) -> None:
     with lab("sealed"):
         _nft("pwlab-dev", HOST_FILTER)
-        _code, results = _run(_inventory(tmp_path), "dev", tmp_path / "dev")
+        code, results = _run(_inventory(tmp_path), "dev", tmp_path / "dev")
+    assert code == 0  # TCP, UDP and ICMP all tested past the filter, all refused
+    assert {v["outcome"] for v in results["verdicts"]} == {"blocked"}
     for net in (V4, V6):
         tcp = _verdicts(results)[("NET-TCP-01", net)]
         assert tcp["outcome"] == "blocked", tcp["reason"]

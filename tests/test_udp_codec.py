@@ -70,3 +70,39 @@ def test_tcp_and_udp_cookies_differ_in_where_they_travel() -> None:
     assert TCP.matches(5, cookie(5, 9), 9) and not TCP.matches(6, cookie(5, 9), 9)
     assert UDP_CODEC.matches(5, udp_sport(cookie(5, 9)), 9)
     assert not UDP_CODEC.matches(5, udp_sport(cookie(5, 9)) ^ 1, 9)
+
+
+@pytest.mark.parametrize(("src", "dst"), [(SRC4, DST4), (SRC6, DST6)])
+def test_echo_requests_match_scapy_and_their_answers_come_back_to_them(src: str, dst: str) -> None:
+    from scapy.layers.inet import ICMP
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+
+    from prodwall.probes.codec import ECHO_PORT, ICMP_ECHO, EchoTemplate
+
+    template = EchoTemplate(src, dst)
+    index = np.array([0, 3, 70_000], np.int64)
+    rows = np.tile(np.frombuffer(bytes(template.packet), np.uint8), (len(index), 1))
+    ICMP_ECHO.fill(rows, np.ones(3, np.int64), index, 77, np.full(3, template.base, np.int64))
+    for row, i in zip(rows, index.tolist(), strict=True):
+        ours = bytes(row)
+        c = cookie(i, 77)
+        if ":" in dst:
+            layer = ICMPv6EchoRequest(id=c >> 16, seq=c & 0xFFFF, data=ours[8:])
+            expect = bytes(IPv6(src=src, dst=dst) / layer)[40:]
+        else:
+            layer = ICMP(type=8, id=c >> 16, seq=c & 0xFFFF) / ours[8:]
+            expect = bytes(IP(src=src, dst=dst) / layer)[20:]
+        assert ours == expect  # scapy's checksum (ICMPv6: with its pseudo-header)
+    recorder = Recorder([Block(dst, [ECHO_PORT])], 77, 0, 10, codec=ICMP_ECHO)
+    c = cookie(0, 77)
+    if ":" in dst:
+        reply = bytes(
+            IPv6(src=dst, dst=src, hlim=63) / ICMPv6EchoRequest(id=c >> 16, seq=c & 0xFFFF)
+        )
+        reply = reply[:40] + bytes([129]) + reply[41:]  # an echo reply
+    else:
+        reply = bytes(IP(src=dst, dst=src, ttl=63) / ICMP(type=0, id=c >> 16, seq=c & 0xFFFF))
+    assert recorder.record(reply) and recorder.status_of(0) == OPEN
+    stray = bytearray(reply)
+    stray[-1] ^= 1  # another sequence number: not our probe
+    assert not Recorder([Block(dst, [ECHO_PORT])], 77, 0, 10, codec=ICMP_ECHO).record(bytes(stray))

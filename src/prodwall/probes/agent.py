@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from ..services import PortSet
 from . import icmp, linkpath, synscan, traceroute, udp
-from .codec import TCP, UDP, Codec
+from .codec import ECHO_PORT, ICMP_ECHO, TCP, UDP, Codec
 from .payloads import UDP_PAYLOADS
 from .sweepstate import OVERFLOW, SERVICE_ANSWER
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
@@ -241,13 +241,36 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if job.get("icmp"):
         _say(f"icmp: {len(job['icmp'])} echo requests")
         try:
-            out["icmp"] = [
-                vars(r) for r in icmp.echo_all(job["icmp"], retries=opts.get("retries", 1))
-            ]
-        except PermissionError:
+            out["icmp"] = echo_sweep(job["icmp"], opts)
+        except RawSocketsUnavailable:
             out["errors"].append("icmp: raw ICMP sockets need CAP_NET_RAW")
         except Exception as exc:  # reported as this kind's failure
             out["errors"].append(f"icmp: the probes failed: {type(exc).__name__}: {exc}")
+    return out
+
+
+def echo_sweep(targets: list[str], opts: dict[str, Any]) -> list[dict[str, Any]]:
+    """An echo request to every target on the sweep engine: the same frames past the
+    vantage's own filter, the same receiver, TTLs for the distance reasoning."""
+    blocks = [synscan.Block.of_ranges(t, [(ECHO_PORT, ECHO_PORT)]) for t in dict.fromkeys(targets)]
+    r = _raw_sweep(blocks, opts, ICMP_ECHO)
+    names = {"open": "reply", "filtered-icmp": "filtered-icmp"}
+    out = []
+    for idx, blk in enumerate(r.blocks):
+        status, who, itype, code, ttl = r.outcome(idx, blk.target)
+        name = STATUS_NAMES.get(status, "error")
+        out.append(
+            {
+                "target": blk.target,
+                "status": names.get(name, name),
+                "responder": who,
+                "icmp_type": itype,
+                "icmp_code": code,
+                "ttl": ttl,
+                "detail": "" if name != "local-filter" else "EPERM",
+                "sent_as": "ethernet frames" if blk.target in r.framed else "kernel",
+            }
+        )
     return out
 
 

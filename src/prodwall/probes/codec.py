@@ -3,8 +3,9 @@ datagrams share one engine (pre-built packets, batched sends, a receiver that ma
 answers and ICMP errors back to their probe); only these few operations differ.
 
 The probe's index travels as a cookie: in a SYN's sequence number (echoed +1 in a
-SYN-ACK or RST and quoted in ICMP errors), and in a UDP datagram's source port (the
-destination of a reply, quoted in ICMP errors). A forged or stray packet does not match.
+SYN-ACK or RST and quoted in ICMP errors), in a UDP datagram's source port (the
+destination of a reply, quoted in ICMP errors), and in an echo request's identifier
+and sequence number. A forged or stray packet does not match.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .wire import GOLDEN, Answer, SynTemplate, cookie, fold, parse, parse_udp, uncookie
+from .wire import (
+    GOLDEN,
+    Answer,
+    SynTemplate,
+    cookie,
+    fold,
+    parse,
+    parse_echo,
+    parse_udp,
+    uncookie,
+)
 
 SILENT, OPEN, CLOSED, ICMP = 0, 1, 2, 3
 UDP_PAYLOAD = b"prodwall\r\n"  # what a UDP port without a protocol of its own is sent
@@ -57,6 +68,30 @@ class UdpTemplate:
         return self.packet
 
 
+ECHO_PAYLOAD = b"prodwall-echo!"  # even length: the checksum sums 16-bit words
+
+
+class EchoTemplate:
+    """An ICMP (IPv4) or ICMPv6 echo request; the cookie is its identifier and sequence
+    number (echoed in a reply, quoted in an error). ICMPv6 sums a pseudo-header."""
+
+    def __init__(self, src: str, dst: str) -> None:
+        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        kind = 128 if s.version == 6 else 8
+        self.packet = bytearray(struct.pack("!BBHHH", kind, 0, 0, 0, 0) + ECHO_PAYLOAD)
+        body = sum(struct.unpack(f"!{len(self.packet) // 2}H", bytes(self.packet)))
+        if s.version == 6:
+            words = s.packed + d.packed
+            body += sum(struct.unpack("!16H", words)) + len(self.packet) + socket.IPPROTO_ICMPV6
+        self.base = body
+
+    def fill(self, dport: int, seq: int) -> bytearray:
+        ident, number = seq >> 16, seq & 0xFFFF
+        struct.pack_into("!HH", self.packet, 4, ident, number)
+        struct.pack_into("!H", self.packet, 2, fold(self.base + ident + number))
+        return self.packet
+
+
 def udp_sport(seq: int) -> int:
     return UDP_SPORT_BASE | (seq & 0x7FFF)
 
@@ -77,21 +112,29 @@ _TCP_SEGMENT = np.dtype(
 class Codec:
     """One protocol's part of the sweep."""
 
-    name: str  # "tcp" | "udp"
+    name: str  # "tcp" | "udp" | "icmp"
     ipproto: int
     size: int  # bytes of the transport header and payload
+    ipproto6: int = 0  # where IPv6 differs (ICMPv6)
+
+    def proto(self, v6: bool) -> int:
+        return (self.ipproto6 or self.ipproto) if v6 else self.ipproto
 
     def template(self, src: str, dst: str, sport: int) -> Template:
         if self.name == "tcp":
             return SynTemplate(src, dst, sport)
+        if self.name == "icmp":
+            return EchoTemplate(src, dst)
         return UdpTemplate(src, dst)
 
     def parse(self, packet: bytes, sport: int) -> Answer | None:
+        if self.name == "icmp":
+            return parse_echo(packet)
         return parse(packet, sport) if self.name == "tcp" else parse_udp(packet)
 
     def matches(self, index: int, seq: int, secret: int) -> bool:
         """Does the cookie an answer carries belong to probe `index`?"""
-        if self.name == "tcp":
+        if self.name in ("tcp", "icmp"):
             return uncookie(seq, secret) == index
         return seq == udp_sport(cookie(index, secret))
 
@@ -122,6 +165,11 @@ class Codec:
             view: Any = segments.view(_TCP_SEGMENT).reshape(len(index))
             view["dport"] = port
             view["seq"] = seq
+        elif self.name == "icmp":
+            c = base + (seq >> 16) + (seq & 0xFFFF)
+            head = segments[:, :8].view(">u2").reshape(len(index), 4)
+            head[:, 2] = seq >> 16
+            head[:, 3] = seq & 0xFFFF
         else:
             sport = (np.uint32(UDP_SPORT_BASE) | (seq & np.uint32(0x7FFF))).astype(np.int64)
             c = base + port + sport
@@ -133,9 +181,13 @@ class Codec:
         checksum = ~c & 0xFFFF
         if self.name == "tcp":
             view["sum"] = checksum
+        elif self.name == "icmp":
+            head[:, 1] = checksum
         else:
             head[:, 3] = np.where(checksum == 0, 0xFFFF, checksum)
 
 
 TCP = Codec("tcp", socket.IPPROTO_TCP, SynTemplate.SIZE)
 UDP = Codec("udp", socket.IPPROTO_UDP, 8 + len(UDP_PAYLOAD))
+ICMP_ECHO = Codec("icmp", socket.IPPROTO_ICMP, 8 + len(ECHO_PAYLOAD), socket.IPPROTO_ICMPV6)
+ECHO_PORT = 1  # an echo has no port: its one probe per address is numbered as port 1

@@ -156,7 +156,7 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
                     )
                 )
     for e in result["icmp"]:
-        obs.append(_icmp_obs(e, hosts, prod_nets))
+        obs.append(_icmp_obs(e, hosts, prod_nets, dist))
     for err in result.get("errors", []):
         kind = err.split(":", 1)[0]
         obs += [
@@ -296,7 +296,10 @@ def _answers_from_beyond(mine: list[Observation]) -> list[Observation]:
 
 
 def _icmp_obs(
-    e: dict[str, Any], hosts: dict[str, str | None], prod: list[IPNetwork]
+    e: dict[str, Any],
+    hosts: dict[str, str | None],
+    prod: list[IPNetwork],
+    dist: distance.Distances | None = None,
 ) -> Observation:
     signal = _classify(e["status"], e["responder"], prod)
     detail = "echo reply" if e["status"] == "reply" else e["status"]
@@ -305,9 +308,20 @@ def _icmp_obs(
             f"refused by the vantage's own filter ({e['detail']}): the network past it was "
             "not tested"
         )
+    version = 6 if ":" in e["target"] else 4
+    name = icmp_name(version, e["icmp_type"], e["icmp_code"])
     if e["status"] == "filtered-icmp":
-        version = 6 if ":" in e["target"] else 4
-        detail = f"ICMP {icmp_name(version, e['icmp_type'], e['icmp_code'])} from {e['responder']}"
+        detail = f"ICMP {name} from {e['responder']}"
+    extra: dict[str, Any] = {}
+    if signal is Signal.CROSSED and dist is not None and e.get("ttl"):
+        reading = dist.read(e["responder"] or e["target"], int(e["ttl"]))
+        extra["distance"] = reading.evidence()
+        if reading.forged and e["status"] == "filtered-icmp":
+            by = f"hop {reading.answer_hops}" + (
+                f" ({reading.refused_by})" if reading.refused_by else ""
+            )
+            signal = Signal.STOPPED
+            detail = f"refused by {by} with ICMP {name} in production's name ({e['responder']})"
     return Observation(
         "icmp",
         e["target"],
@@ -317,5 +331,10 @@ def _icmp_obs(
         "icmp",
         None,
         e["responder"] or None,
-        {"network": network_of(e["target"], prod), "method": "icmp-echo"},
+        {
+            "network": network_of(e["target"], prod),
+            "method": "icmp-echo",
+            **({"sent_as": e["sent_as"]} if "sent_as" in e else {}),
+            **extra,
+        },
     )

@@ -280,7 +280,7 @@ class RawNet:
                 continue  # the kernel's path for this target
             ifindex, own = link
             headers[b] = linkpath.frame_header(
-                self.source(t), t, own, mac, self.codec.ipproto, self.codec.size
+                self.source(t), t, own, mac, self.codec.proto(":" in t), self.codec.size
             )
             lane = FRAME6 if ":" in t else FRAME4
             ethertype = linkpath.ETH_P_IPV6 if ":" in t else linkpath.ETH_P_IP
@@ -298,8 +298,8 @@ class RawNet:
         for s in self.socks:
             s.close()
         self.socks = [
-            socket.socket(socket.AF_INET, socket.SOCK_RAW, self.codec.ipproto),
-            socket.socket(socket.AF_INET6, socket.SOCK_RAW, self.codec.ipproto),
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, self.codec.proto(False)),
+            socket.socket(socket.AF_INET6, socket.SOCK_RAW, self.codec.proto(True)),
             socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0),  # protocol 0: receives nothing
         ]
         for s in self.socks:
@@ -486,9 +486,11 @@ def sweep(
 
 
 MIN_RETRY_WAIT = 0.25
-MIN_RATE = 1000.0  # packets/s: the sender never slows below this for a lossy receiver
+SLOWEST = 8  # a lossy receiver slows a sender to 1/8 of its rate at the most
+SLOWDOWN_EVERY = 0.5  # s: at most one halving per half second (drops are counted every 50 ms)
 DROP_COUNT_LAG = 0.1  # the receiver publishes its drop count every 50 ms
 RECOVERY_ROUNDS = 3
+RECOVERY_BUDGET = 30.0  # s: a round that would take longer is not started (and said so)
 
 
 @dataclass(frozen=True)
@@ -506,14 +508,19 @@ def _recover(
     job: _SendJob, net: PacketNet, recorder: Recorder, wait: float, progress: Progress | None
 ) -> Recovery:
     """A silent probe whose answer the receiver dropped is not silent: while a round lost
-    answers, resend every still-silent probe at a quarter of the last rate, on one sender
+    answers, resend every still-silent probe at half the last round's rate, on one sender
     (the other core stays with the receiver), and wait out its answer window. The last
-    round's losses are reported: where they are not zero, silence proves nothing."""
+    round's losses are reported: where they are not zero, silence proves nothing. Each
+    round halves the rate again; a round that would take over RECOVERY_BUDGET seconds is
+    not started."""
     lost = int(recorder.drop_count[0])
     rounds, sent, rate = 0, 0, job.rate
     while lost > 0 and rounds < RECOVERY_ROUNDS:
+        silent = int(np.count_nonzero(job.status[: job.total] == SILENT))
+        if silent / max(job.rate / 2 ** (rounds + 1), 1.0) > RECOVERY_BUDGET:
+            break  # too long at that rate: the losses stand, and silence proves nothing
         rounds += 1
-        rate = max(MIN_RATE, rate / 4)
+        rate = job.rate / 2**rounds
         if progress is not None:
             progress(
                 f"{job.codec.name}: the receiver lost {lost:,} answers: "
@@ -709,7 +716,7 @@ def _send(
     step = max(1, min(CHUNK, int(rate / 200)))
     begin = last_report = time.monotonic()
     n = 0
-    drops = int(job.drops[0])
+    drops, slowed = int(job.drops[0]), 0.0
     while (ticket := queue.take()) is not None:
         attempt, number = ticket
         idx = job.chunk(number)
@@ -740,11 +747,16 @@ def _send(
                     elif err in _FILTER_ERRORS:
                         status[index] = LOCAL_FILTER
                 n += len(probes[part])
-                if job.drops[0] > drops and rate > MIN_RATE:
+                now = time.monotonic()
+                if (
+                    job.drops[0] > drops
+                    and rate > job.rate / SLOWEST
+                    and now - slowed > SLOWDOWN_EVERY
+                ):
                     # the receiver is losing answers: half the rate from here on
-                    drops, rate = int(job.drops[0]), max(MIN_RATE, rate / 2)
+                    drops, rate, slowed = int(job.drops[0]), rate / 2, now
                     step = max(1, min(CHUNK, int(rate / 200)))
-                    begin, n = time.monotonic(), 0
+                    begin, n = now, 0
                 ahead = n / rate - (time.monotonic() - begin)
                 if ahead > 0:
                     time.sleep(ahead)

@@ -190,6 +190,42 @@ def _udp_quoted(inner: bytes, responder: str, ttl: int, itype: int, code: int) -
     return Answer("icmp", dst, dport, sport, responder, ttl, itype, code)
 
 
+def parse_echo(packet: bytes) -> Answer | None:
+    """An echo reply (the cookie in its identifier and sequence number), or an ICMP error
+    quoting one of our echo requests. Probes are numbered as port 1 (codec.ECHO_PORT)."""
+    if not packet:
+        return None
+    version = packet[0] >> 4
+    if version == 4 and len(packet) >= 28 and packet[9] == 1:
+        ihl = (packet[0] & 0x0F) * 4
+        src, icmp, ttl = socket.inet_ntop(socket.AF_INET, packet[12:16]), packet[ihl:], packet[8]
+        echo_reply, errors, request = 0, (3, 11), 8
+    elif version == 6 and len(packet) >= 48 and packet[6] == 58:
+        src, icmp, ttl = socket.inet_ntop(socket.AF_INET6, packet[8:24]), packet[40:], packet[7]
+        echo_reply, errors, request = 129, (1, 3), 128
+    else:
+        return None
+    if len(icmp) < 8:
+        return None
+    kind, code = icmp[0], icmp[1]
+    if kind == echo_reply:
+        ident, seq = struct.unpack_from("!HH", icmp, 4)
+        return Answer("reply", src, 1, (ident << 16) | seq, src, ttl)
+    if kind not in errors:
+        return None
+    inner = icmp[8:]
+    if version == 4 and len(inner) >= 28 and inner[9] == 1:
+        at, dst = (inner[0] & 0x0F) * 4, socket.inet_ntop(socket.AF_INET, inner[16:20])
+    elif version == 6 and len(inner) >= 48 and inner[6] == 58:
+        at, dst = 40, socket.inet_ntop(socket.AF_INET6, inner[24:40])
+    else:
+        return None
+    if len(inner) < at + 8 or inner[at] != request:
+        return None
+    ident, seq = struct.unpack_from("!HH", inner, at + 4)
+    return Answer("icmp", dst, 1, (ident << 16) | seq, src, ttl, kind, code)
+
+
 def source_address(dst: str) -> str:
     """The address the kernel would send from towards dst (no packet is sent)."""
     family = socket.AF_INET6 if ":" in dst else socket.AF_INET
