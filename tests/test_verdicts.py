@@ -99,3 +99,19 @@ def test_waiver_does_not_hide_an_unwaived_finding() -> None:
     verdict = _judge([_obs(Signal.CROSSED, 5432), _obs(Signal.CROSSED, 22)], waivers=(_waiver(),))
     assert verdict.outcome is Outcome.REACHABLE
     assert verdict.counts == {"waived": 1, "reachable": 1}
+
+
+def test_evidence_shows_host_filter_distances_and_receiver_losses() -> None:
+    from dataclasses import replace
+
+    receiver = {"answers_lost": 12, "recovery": {"rounds": 1, "lost_in_last_round": 0}}
+    host = {"filter": "nftables ruleset (1 base chains)", "kernel_path": {"a": "refused (EPERM)"}}
+    reading = {"answer_from_hops": 1, "production_at_least_hops": 2, "why": "w"}
+    o = replace(
+        _obs(Signal.STOPPED),
+        evidence={"sweep": {"receiver": receiver}, "vantage_filter": host, "distance": reading},
+    )
+    evidence = _judge([o]).evidence
+    assert evidence["receiver"] == receiver
+    assert evidence["vantage_filter"] == host
+    assert evidence["distances"] == [reading]

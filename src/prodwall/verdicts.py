@@ -193,6 +193,11 @@ def _evidence(obs: list[Observation]) -> dict[str, Any]:
     hops = {o.target: o.evidence["last_hop"] for o in obs if o.evidence.get("last_hop")}
     if hops:  # where it stops: the last hop that answered a traceroute
         out["last_hops"] = hops
+    lossy = [
+        o.evidence["sweep"]["receiver"] for o in obs if "receiver" in o.evidence.get("sweep", {})
+    ]
+    if lossy:  # answers the vantage's receiver dropped, and how re-probing recovered them
+        out["receiver"] = lossy[0]
     filters = [o.evidence["vantage_filter"] for o in obs if "vantage_filter" in o.evidence]
     if filters:  # host evidence: the vantage's own filter, apart from the network's verdict
         out["vantage_filter"] = filters[0]
