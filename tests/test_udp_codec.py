@@ -62,6 +62,7 @@ def test_replies_and_icmp_errors_are_matched_to_their_probe_by_cookie() -> None:
         False,
     ]
     assert [recorder.status_of(i) for i in range(4)] == [OPEN, CLOSED, ICMP, 0]
+    assert recorder.answer_count[0] == 3  # what progress and the silent count read
     assert recorder.findings()[0][recorder.status[0]][4] == 63  # the reply's TTL, in its class
     assert parse_udp(unreach) is not None and parse_udp(unreach).icmp_code == 3  # type: ignore[union-attr]
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .codec import CLOSED, ICMP, OPEN, TCP, Codec
+from .codec import CLOSED, ICMP, OPEN, SILENT, TCP, Codec
 
 NO_ROUTE, LOCAL_FILTER = 4, 5  # refused at the vantage (written by the senders)
 FIRST_CLASS, SERVICE_ANSWER, OVERFLOW = 8, 254, 255  # answer classes 8..253
@@ -162,8 +162,11 @@ class Recorder:
         self.pcap: list[tuple[float, bytes]] = []  # (arrival time, IP packet)
         # answers the kernel dropped because the receive socket was full, kept current by
         # the receiver (shared): senders slow down when it grows, and silence is re-probed
-        self._drops = mmap.mmap(-1, 8)
-        self.drop_count = np.frombuffer(self._drops, np.int64, 1)
+        self._counts = mmap.mmap(-1, 16)
+        self.drop_count = np.frombuffer(self._counts, np.int64, 1, 0)
+        # probes answered so far (shared): progress and the silent count read this, never
+        # a scan of the whole per-probe array (a 100 MB temporary at 100M probes)
+        self.answer_count = np.frombuffer(self._counts, np.int64, 1, 8)
         # capture budget per kind: every SYN-ACK up to the limit, then a sample of RSTs
         # and of ICMP refusals (a thousand RSTs must not crowd out the one open port)
         self.budget = {OPEN: pcap_limit, CLOSED: pcap_limit // 2, ICMP: pcap_limit // 10}
@@ -191,6 +194,8 @@ class Recorder:
         if self.status_of(idx) in (OPEN, CLOSED) and new == ICMP:
             return True  # an answer from the host outranks an ICMP error
         who = SELF if ans.responder == ans.target else ans.responder
+        if self.status[idx] == SILENT:
+            self.answer_count[0] += 1
         self.overflow.pop(idx, None)
         self.status[idx] = self._class((new, who, ans.icmp_type, ans.icmp_code, ans.ttl), idx)
         if self.budget[new] > 0:

@@ -516,7 +516,7 @@ def _recover(
     lost = int(recorder.drop_count[0])
     rounds, sent, rate = 0, 0, job.rate
     while lost > 0 and rounds < RECOVERY_ROUNDS:
-        silent = int(np.count_nonzero(job.status[: job.total] == SILENT))
+        silent = job.total - int(job.answers[0])  # at most this many
         if silent / max(job.rate / 2 ** (rounds + 1), 1.0) > RECOVERY_BUDGET:
             break  # too long at that rate: the losses stand, and silence proves nothing
         rounds += 1
@@ -566,6 +566,7 @@ class _SendJob:
     bases: npt.NDArray[np.int64]  # block -> checksum of the SYN template's fixed part
     status: npt.NDArray[np.uint8]  # shared with the receiver
     drops: npt.NDArray[np.int64]  # answers the receiver lost so far (shared)
+    answers: npt.NDArray[np.int64]  # probes answered so far (shared)
     secret: int
     stride: int
     offset: int
@@ -606,6 +607,7 @@ class _SendJob:
             bases=np.array([t.base for t in templates], np.int64),
             status=np.frombuffer(recorder.status, np.uint8),
             drops=recorder.drop_count,
+            answers=recorder.answer_count,
             secret=secret,
             stride=walk[0],
             offset=walk[1],
@@ -771,7 +773,7 @@ def _send(
         if progress is not None and now - last_report >= 1.0:
             last_report = now
             sent = int(count[:, 0].sum())
-            answered = job.total - int(np.count_nonzero(status[: job.total] == SILENT))
+            answered = int(job.answers[0])
             progress(
                 f"{job.codec.name}: sent {sent:,} ({job.total:,} probes), answered {answered:,}, "
                 f"{sent / (now - begin):,.0f} pkt/s"
