@@ -162,8 +162,8 @@ def echo_sweep(targets: list[str], opts: dict[str, Any]) -> list[dict[str, Any]]
 
 def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
     """Every UDP probe on the sweep engine (pre-built datagrams, batched sends, answers and
-    ICMP errors matched back by the source-port cookie), then protocol-aware requests to
-    the well-known ports among them: an answer from the service marks that port open."""
+    ICMP errors matched back by the source-port cookie), and, meanwhile, protocol-aware
+    requests to the well-known ports among them: a service's answer marks its port open."""
     total = sum(b.count for b in blocks)
     _say(f"udp: {len(blocks)} addresses, {total:,} probes")
     specials = [
@@ -173,18 +173,17 @@ def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
         if any(lo <= p <= hi for lo, hi in b.ranges)
     ]
     method = opts.get("method", "auto")
-    if method != "connect":
-        try:
+    if method != "connect" and synscan.raw_available():
+        # the protocol-aware requests wait on their answers while the engine sweeps
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            requests = pool.submit(udp.probe_all, specials, retries=opts.get("retries", 1))
             result = _raw_sweep(blocks, opts, UDP)
-        except RawSocketsUnavailable:
-            _say("udp: no CAP_NET_RAW here: one socket per probe (slower, no TTLs)")
-        else:
             answered = {
-                (a.target, a.port): a.detail
-                for a in udp.probe_all(specials, retries=opts.get("retries", 1))
-                if a.status == "open"
+                (a.target, a.port): a.detail for a in requests.result() if a.status == "open"
             }
-            return {"method": "raw-udp", **group_sweep(result, answered)}
+        return {"method": "raw-udp", **group_sweep(result, answered)}
+    if method != "connect":
+        _say("udp: no CAP_NET_RAW here: one socket per probe (slower, no TTLs)")
     started = time.monotonic()
     pairs = [(b.target, p) for b in blocks for p in b.ports.tolist()]
     found = udp.probe_all(pairs, retries=opts.get("retries", 1))
