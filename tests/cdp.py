@@ -110,9 +110,14 @@ class Browser:
         return str(self.call("DOM.getOuterHTML", nodeId=root, page=True)["outerHTML"])
 
     def evaluate(self, expression: str) -> Any:
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True, page=True)[
-            "result"
-        ].get("value")
+        # awaitPromise: an expression that is a Promise gives what it resolves to
+        return self.call(
+            "Runtime.evaluate",
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
+            page=True,
+        )["result"].get("value")
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png", page=True)["data"]

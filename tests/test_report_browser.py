@@ -45,6 +45,17 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
 NAV = "performance.getEntriesByType('navigation')[0]"
 
 
+def _once(expression: str, field: str) -> str:
+    """JavaScript that waits (up to 5 s) until `expression` is set, then gives its `field`
+    (null if it never was): measured times stay the browser's own, only reading waits."""
+    return (
+        "new Promise(function(done){var t0=Date.now();(function poll(){"
+        f"var v={expression};"
+        f"if(v){{done(v{field});}}else if(Date.now()-t0>5000){{done(null);}}"
+        "else{setTimeout(poll,20);}})();})"
+    )
+
+
 def test_usable_with_javascript_under_three_seconds(big_report: Path, browser: Browser) -> None:
     # the browser's own clock, from the start of navigation: the first paint (summary and
     # attestation on screen) and the moment search and filters are live (our script ran).
@@ -52,8 +63,14 @@ def test_usable_with_javascript_under_three_seconds(big_report: Path, browser: B
     paints, readies = [], []
     for _ in range(3):
         browser.open(big_report.as_uri(), scripts=True)
-        paints.append(browser.evaluate("performance.getEntriesByType('paint')[0].startTime"))
-        readies.append(browser.evaluate("Number(document.body.dataset.ready)"))
+        # the entries are read once they exist: headless Chromium may record the paint
+        # after the load event that `open` waits for (a fresh machine was seen doing so)
+        paints.append(
+            browser.evaluate(_once("performance.getEntriesByType('paint')[0]", ".startTime"))
+        )
+        readies.append(browser.evaluate(_once("document.body.dataset.ready", "")))
+    assert None not in paints and None not in readies, (paints, readies)
+    readies = [float(r) for r in readies]
     assert sorted(paints)[1] < 1500, f"first paint at {paints} ms"
     assert sorted(readies)[1] < 3000, f"search and filters live at {readies} ms"
     assert (
