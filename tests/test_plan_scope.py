@@ -242,3 +242,83 @@ def test_guard_refuses_any_target_outside_production(inv: Inventory, address: An
     else:
         with pytest.raises(ScopeError):
             guard(replace(plan, probes=(*plan.probes, rogue)), inv)
+
+
+def _flow(to: str) -> dict[str, Any]:
+    return {
+        "from": "dev",
+        "to": to,
+        "services": ["https"],
+        "ticket": "C-9",
+        "approver": "a",
+        "justification": "j",
+        "expires": "2030-01-01",
+    }
+
+
+def test_positive_controls_pass_the_same_guard_as_every_probe() -> None:
+    data: dict[str, Any] = {
+        "version": 1,
+        "name": "t",
+        "environments": {
+            "prod": {"tier": "production", "networks": ["198.19.0.0/24"]},
+            "dev": {"tier": "dev", "networks": ["198.18.0.0/24"]},
+            "cdn": {
+                "tier": "shared",
+                "networks": ["1.1.1.0/24"],
+                "hosts": {"mirror": {"addresses": ["1.1.1.1"], "services": ["https"]}},
+            },
+        },
+        "vantages": {"v": {"location": "netns:dev", "environment": "dev"}},
+        "policy": {"allowed_flows": [_flow("mirror")]},
+    }
+    with pytest.raises(ScopeError, match=r"control 1\.1\.1\.1: public address space"):
+        build_plan(Inventory.model_validate(data), "v", TODAY)
+    data["scope"] = {"allow_public": True}
+    plan = build_plan(Inventory.model_validate(data), "v", TODAY)
+    assert [p.target for p in plan.of_kind("control")] == ["1.1.1.1"]
+
+
+@pytest.mark.parametrize(
+    ("net", "address", "real"),
+    [
+        ("::ffff:8.8.8.0/120", "::ffff:8.8.8.8", "8.8.8.8/32"),
+        ("64:ff9b::808:800/120", "64:ff9b::808:808", "8.8.8.8/32"),
+        ("2002:808:808::/48", "2002:808:808::1", "8.8.8.8/32"),
+    ],
+)
+def test_ipv4_written_as_ipv6_is_judged_as_the_ipv4_it_reaches(
+    net: str, address: str, real: str
+) -> None:
+    hosts = {"h": {"addresses": [address]}}
+    with pytest.raises(ScopeError, match=rf"\(that is {real}\): public address space"):
+        build_plan(_inv([net], hosts), "v", TODAY)
+
+
+def test_a_mapped_private_network_is_the_private_network_it_maps() -> None:
+    hosts = {"h": {"addresses": ["::ffff:10.20.0.5"]}}
+    plan = build_plan(_inv(["::ffff:10.20.0.0/112"], hosts), "v", TODAY)  # not refused
+    (tcp,) = plan.of_kind("tcp")
+    assert ipaddress.ip_address(tcp.target).ipv4_mapped == ipaddress.ip_address("10.20.0.5")
+
+
+@pytest.mark.parametrize(
+    ("net", "address", "what"),
+    [
+        ("127.0.0.0/8", "127.0.0.5", "loopback"),
+        ("169.254.0.0/16", "169.254.1.1", "link-local"),
+        ("fe80::/64", "fe80::1", "link-local"),
+        ("224.0.0.0/24", "224.0.0.5", "multicast"),
+        ("240.0.0.0/8", "240.0.0.9", "reserved address space"),
+    ],
+)
+def test_special_ranges_are_not_production_networks(net: str, address: str, what: str) -> None:
+    hosts = {"h": {"addresses": [address]}}
+    with pytest.raises(ScopeError, match=rf"{what} is not a production network"):
+        build_plan(_inv([net], hosts, scope={"allow_public": True}), "v", TODAY)
+
+
+@pytest.mark.parametrize("net", ["0.0.0.0/0", "::/0"])
+def test_the_whole_address_space_is_refused_even_for_route_lookups(net: str) -> None:
+    with pytest.raises(ScopeError, match=r"the whole address space is not a production network"):
+        build_plan(_inv([net], scope={"allow_public": True}), "v", TODAY)

@@ -12,10 +12,68 @@ from .errors import ScopeError
 from .inventory.model import Inventory, IPNetwork
 from .plan import PACKET_KINDS, Plan, Probe
 
+# IPv6 forms that carry an IPv4 address the packet really goes to: a socket sends to an
+# IPv4-mapped address as IPv4, NAT64 and 6to4 gateways translate or relay to the IPv4 host
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
+_EMBEDDING = (_MAPPED, _NAT64, _SIXTOFOUR)
+_SPECIAL = (
+    ("is_loopback", "loopback"),
+    ("is_link_local", "link-local"),
+    ("is_multicast", "multicast"),
+    ("is_unspecified", "the unspecified address"),
+    ("is_reserved", "reserved address space"),
+)
+
+
+def effective(net: IPNetwork) -> IPNetwork:
+    """What the kernel would really send to: an IPv4 network written in an IPv6 form
+    (IPv4-mapped, NAT64 64:ff9b::/96, 6to4 2002::/16) is that IPv4 network."""
+    if net.version != 6:
+        return net
+    bits = int(net.network_address)
+    for prefix, shift, drop in ((_MAPPED, 0, 96), (_NAT64, 0, 96), (_SIXTOFOUR, 80, 16)):
+        if net.subnet_of(prefix):
+            v4 = ipaddress.IPv4Address((bits >> shift) & 0xFFFFFFFF)
+            return ipaddress.IPv4Network(f"{v4}/{max(0, min(32, net.prefixlen - drop))}", False)
+    return net
+
+
+def _address_refusals(
+    label: str, target: IPNetwork, inv: Inventory, sends: bool = True
+) -> list[str]:
+    """Refusals every packet probe and positive control faces, on what the kernel would
+    really send to: the whole address space, special ranges, and public space."""
+    if target.prefixlen == 0:
+        return [f"{label}: the whole address space is not a production network"]
+    if target.version == 6 and any(
+        target.overlaps(p) and not target.subnet_of(p) for p in _EMBEDDING
+    ):
+        return [f"{label}: contains IPv4-embedding IPv6 space (mapped, NAT64 or 6to4)"]
+    real = effective(target)
+    shown = f" (that is {real})" if real != target else ""
+    if real.prefixlen == 0:
+        return [f"{label}{shown}: the whole address space is not a production network"]
+    for attribute, name in _SPECIAL:
+        if getattr(real, attribute):
+            return [
+                f"{label}{shown}: {name} is not a production network; declare the "
+                "production hosts' real addresses"
+            ]
+    if real.version == 4 and real.broadcast_address == ipaddress.IPv4Address("255.255.255.255"):
+        return [f"{label}{shown}: the limited broadcast address is not a production network"]
+    if sends and real.is_global and not inv.scope.allow_public:
+        return [
+            f"{label}{shown}: public address space; set scope.allow_public: true if "
+            "production really lives there and you are authorised to probe it"
+        ]
+    return []
+
 
 def guard(plan: Plan, inv: Inventory, max_probes: int | None = None) -> None:
     """Raise ScopeError naming every probe that leaves scope; return None if all is in scope."""
-    prod_nets = [n for e in inv.production().values() for n in e.networks]
+    prod_nets = [effective(n) for e in inv.production().values() for n in e.networks]
     controls = _control_targets(inv, plan.vantage.environment)
     refusals: list[str] = []
     for probe in plan.probes:
@@ -76,20 +134,19 @@ def _check(
             or not ports <= {p for proto, p in allowed if proto == probe.protocol}
         ):
             return [f"{label}: positive control is not an allowed flow of the inventory"]
-        return []
+        # a control sends packets like any probe: the same refusals (no side door)
+        return _address_refusals(label, target, inv)
     out = []
+    real = effective(target)
     if not any(
-        target.version == n.version and target.subnet_of(n)  # type: ignore[arg-type]
+        real.version == n.version and real.subnet_of(n)  # type: ignore[arg-type]
         for n in prod_nets
     ):
         out.append(f"{label}: outside every declared production network")
+    # a route lookup sends nothing: public space and size are no concern, special ranges are
+    out += _address_refusals(label, target, inv, sends=probe.kind != "route")
     if probe.kind == "route":
-        return out  # a route lookup sends nothing; only the scope itself matters
-    if target.is_global and not inv.scope.allow_public:
-        out.append(
-            f"{label}: public address space; set scope.allow_public: true if production "
-            "really lives there and you are authorised to probe it"
-        )
+        return out
     if target.num_addresses > inv.scope.max_network_addresses and not inv.scope.allow_large_ranges:
         out.append(
             f"{label}: {target.num_addresses:,} addresses, over "
