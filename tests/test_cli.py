@@ -130,3 +130,24 @@ def test_fingerprint_reads_stdin_and_never_prints_the_secret(tmp_path: Path) -> 
     assert "s3cret" not in done.stdout + done.stderr
     short = _cli("fingerprint", stdin="x")
     assert short.returncode == 2 and "at least 16 bytes" in short.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten"])
+def test_a_probe_cap_that_is_not_a_positive_count_is_a_usage_error(value: str) -> None:
+    done = run_cli("plan", "-i", EXAMPLE, "-v", "dev-laptop", "--max-probes", value)
+    assert done.returncode == 2
+    assert "--max-probes" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_plan_estimates_the_sweep_time_and_names_public_space_first(tmp_path: Path) -> None:
+    done = run_cli("plan", "-i", EXAMPLE, "-v", "dev-laptop")
+    assert done.returncode == 0
+    assert "estimated network sweep time: about" in done.stdout
+    assert not done.stdout.startswith("PUBLIC")
+    public = tmp_path / "public.yaml"
+    text = Path(EXAMPLE).read_text().replace("198.51.100.", "1.1.1.")
+    public.write_text(text.replace("allow_public: false", "allow_public: true"))
+    done = run_cli("plan", "-i", str(public), "-v", "dev-laptop")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("PUBLIC address space will be probed"), done.stdout[:200]
+    assert "1.1.1.0/24" in done.stdout.splitlines()[0]

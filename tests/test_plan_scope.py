@@ -291,15 +291,23 @@ def test_ipv4_written_as_ipv6_is_judged_as_the_ipv4_it_reaches(
     net: str, address: str, real: str
 ) -> None:
     hosts = {"h": {"addresses": [address]}}
+    with pytest.raises(ScopeError, match=r"tcp 8\.8\.8\.8: public address space"):
+        build_plan(_inv([net], hosts), "v", TODAY)  # normalised when loaded
+    # and the guard re-checks what reaches it, in case a probe still carries the IPv6 form
+    inv = _inv(["198.19.0.0/24"], {"h": {"addresses": ["198.19.0.5"]}})
+    plan = build_plan(inv, "v", TODAY)
+    sneaky = replace(plan.of_kind("tcp")[0], target=address)
     with pytest.raises(ScopeError, match=rf"\(that is {real}\): public address space"):
-        build_plan(_inv([net], hosts), "v", TODAY)
+        guard(replace(plan, probes=(sneaky,)), inv)
 
 
 def test_a_mapped_private_network_is_the_private_network_it_maps() -> None:
     hosts = {"h": {"addresses": ["::ffff:10.20.0.5"]}}
-    plan = build_plan(_inv(["::ffff:10.20.0.0/112"], hosts), "v", TODAY)  # not refused
-    (tcp,) = plan.of_kind("tcp")
-    assert ipaddress.ip_address(tcp.target).ipv4_mapped == ipaddress.ip_address("10.20.0.5")
+    inv = _inv(["::ffff:10.20.0.0/112"], hosts)
+    # normalised when loaded: the probes go to what the kernel would really send to
+    assert [str(n) for n in inv.environments["prod"].networks] == ["10.20.0.0/16"]
+    plan = build_plan(inv, "v", TODAY)
+    assert [p.target for p in plan.of_kind("tcp")] == ["10.20.0.5"]
 
 
 @pytest.mark.parametrize(
@@ -322,3 +330,14 @@ def test_special_ranges_are_not_production_networks(net: str, address: str, what
 def test_the_whole_address_space_is_refused_even_for_route_lookups(net: str) -> None:
     with pytest.raises(ScopeError, match=r"the whole address space is not a production network"):
         build_plan(_inv([net], scope={"allow_public": True}), "v", TODAY)
+
+
+def test_no_inventory_lifts_the_probe_ceiling_without_the_command_line() -> None:
+    hosts = {f"h{i}": {"addresses": [f"198.19.0.{i}"]} for i in range(1, 200)}
+    big = _inv(["198.19.0.0/24"], hosts, scope={"max_probes": 50_000_000})  # 13M probes
+    with pytest.raises(ScopeError, match=r"ceiling of 10,000,000 only --max-probes \d+ on the"):
+        build_plan(big, "v", TODAY)
+    plan = build_plan(big, "v", TODAY, max_probes=20_000_000)  # the operator says so
+    assert plan.total > 10_000_000
+    with pytest.raises(ScopeError, match=r"--max-probes 1000 on the command line set it"):
+        build_plan(big, "v", TODAY, max_probes=1000)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from .inventory import load_inventory
 from .inventory.model import Inventory
 from .plan import Plan, build_plan
 from .runner import run_checks
+from .scope import effective
 
 EPILOG = "exit codes: 0 all blocked, 1 something reachable, 2 bad input or usage, 3 inconclusive"
 
@@ -177,7 +179,12 @@ def _report_out_args(p: argparse.ArgumentParser) -> None:
 def _inv_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inventory", "-i", required=True, type=Path)
     p.add_argument("--vantage", "-v", required=True, help="vantage name from the inventory")
-    p.add_argument("--max-probes", type=int, help="lower the inventory's probe cap")
+    p.add_argument(
+        "--max-probes",
+        type=_positive,
+        help="the most probes this run may send (the inventory's scope.max_probes still "
+        "applies; above 10,000,000 only this flag allows it)",
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -202,9 +209,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _positive(text: str) -> int:
+    """A probe count: a whole number of at least 1 (argparse turns the error into exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a probe count: give 1 or more")
+    return value
+
+
 def _plan(args: argparse.Namespace) -> Plan:
     loaded = load_inventory(args.inventory)
     return build_plan(loaded.inventory, args.vantage, datetime.now(UTC).date(), args.max_probes)
+
+
+def _public_networks(plan: Plan) -> list[str]:
+    """Production networks in public address space (their route probes name them all)."""
+    return [
+        p.target
+        for p in plan.of_kind("route")
+        if effective(ipaddress.ip_network(p.target)).is_global
+    ]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -238,6 +265,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = sys.stdout
     v = plan.vantage
+    public = _public_networks(plan)
+    if public:  # said first: the inventory opted in to probing public address space
+        out.write(
+            f"PUBLIC address space will be probed (scope.allow_public: true): {', '.join(public)}\n"
+        )
     out.write(
         f"Plan for '{plan.inventory_name}' from vantage {plan.vantage_name} "
         f"({v.location}, environment {v.environment}). Nothing is sent by `plan`.\n\n"
@@ -245,7 +277,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     out.write(f"{'kind':<14}{'probes':>12}\n")
     for kind, count in plan.counts.items():
         out.write(f"{kind:<14}{count:>12,}\n")
-    out.write(f"{'total':<14}{plan.total:>12,}\n\n")
+    out.write(f"{'total':<14}{plan.total:>12,}\n")
+    packets = sum(p.count for p in plan.probes if p.kind in ("tcp", "udp", "icmp", "control"))
+    rate = plan.probing.rate
+    seconds = packets * (1 + plan.probing.retries) / max(rate, 1) + plan.probing.wait_seconds
+    out.write(
+        f"estimated network sweep time: about {seconds:,.0f} s at {rate:,} packets/s "
+        f"(every silent probe sent {1 + plan.probing.retries} times)\n\n"
+    )
     if args.expand:
         for p in plan.probes:
             for address, port in p.expand():

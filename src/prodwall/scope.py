@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 
+from .addresses import EMBEDDING, real_network
 from .errors import ScopeError
 from .inventory.model import Inventory, IPNetwork
 from .plan import PACKET_KINDS, Plan, Probe
 
-# IPv6 forms that carry an IPv4 address the packet really goes to: a socket sends to an
-# IPv4-mapped address as IPv4, NAT64 and 6to4 gateways translate or relay to the IPv4 host
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
-_EMBEDDING = (_MAPPED, _NAT64, _SIXTOFOUR)
+_EMBEDDING = EMBEDDING
 _SPECIAL = (
     ("is_loopback", "loopback"),
     ("is_link_local", "link-local"),
@@ -28,16 +24,8 @@ _SPECIAL = (
 
 
 def effective(net: IPNetwork) -> IPNetwork:
-    """What the kernel would really send to: an IPv4 network written in an IPv6 form
-    (IPv4-mapped, NAT64 64:ff9b::/96, 6to4 2002::/16) is that IPv4 network."""
-    if net.version != 6:
-        return net
-    bits = int(net.network_address)
-    for prefix, shift, drop in ((_MAPPED, 0, 96), (_NAT64, 0, 96), (_SIXTOFOUR, 80, 16)):
-        if net.subnet_of(prefix):
-            v4 = ipaddress.IPv4Address((bits >> shift) & 0xFFFFFFFF)
-            return ipaddress.IPv4Network(f"{v4}/{max(0, min(32, net.prefixlen - drop))}", False)
-    return net
+    """What the kernel would really send to (addresses.py)."""
+    return real_network(net)
 
 
 def _address_refusals(
@@ -71,6 +59,9 @@ def _address_refusals(
     return []
 
 
+CEILING = 10_000_000  # probes per plan, unless --max-probes on the command line says more
+
+
 def guard(plan: Plan, inv: Inventory, max_probes: int | None = None) -> None:
     """Raise ScopeError naming every probe that leaves scope; return None if all is in scope."""
     prod_nets = [effective(n) for e in inv.production().values() for n in e.networks]
@@ -80,13 +71,22 @@ def guard(plan: Plan, inv: Inventory, max_probes: int | None = None) -> None:
         if probe.kind not in PACKET_KINDS and probe.kind != "route":
             continue
         refusals.extend(_check(probe, inv, prod_nets, controls))
-    cap = min(inv.scope.max_probes, max_probes) if max_probes else inv.scope.max_probes
+    # an inventory may lower the cap but not lift it past the ceiling: only the person
+    # running prodwall can, on the command line (--max-probes)
+    ceiling = max_probes if max_probes else CEILING
+    cap = min(inv.scope.max_probes, ceiling)
     total = sum(p.count for p in plan.probes)
     if total > cap:
-        refusals.append(
-            f"the plan has {total:,} probes, over the cap of {cap:,}: narrow "
-            "probing.tcp_ports or the swept networks, or raise scope.max_probes"
-        )
+        if cap == inv.scope.max_probes:
+            how = "narrow probing.tcp_ports or the swept networks, or raise scope.max_probes"
+        elif max_probes:
+            how = f"--max-probes {max_probes} on the command line set it"
+        else:
+            how = (
+                f"the inventory allows {inv.scope.max_probes:,}, but past prodwall's ceiling "
+                f"of {CEILING:,} only --max-probes {total} on the command line lifts it"
+            )
+        refusals.append(f"the plan has {total:,} probes, over the cap of {cap:,}: {how}")
     if refusals:
         raise ScopeError(refusals)
 

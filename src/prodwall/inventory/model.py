@@ -20,6 +20,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from ..addresses import real_address, real_network
 from ..services import PortSet, Service, parse_service
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,7 +43,8 @@ def _network(value: Any) -> IPNetwork:
     if "/" not in text:
         raise ValueError(f"'{text}' is not a CIDR: add the prefix length, e.g. {text}/24")
     try:
-        return ipaddress.ip_network(text, strict=True)
+        # what the kernel would send to: IPv4 written as IPv6 is IPv4 (addresses.py)
+        return real_network(ipaddress.ip_network(text, strict=True))
     except ValueError as exc:
         if "host bits set" in str(exc):
             fixed = ipaddress.ip_network(text, strict=False)
@@ -58,7 +60,7 @@ def _address(value: Any) -> IPAddress:
         return value
     text = _as_text(value, "an IP address")
     try:
-        return ipaddress.ip_address(text)
+        return real_address(ipaddress.ip_address(text))
     except ValueError:
         raise ValueError(
             f"'{text}' is not a valid IPv4 or IPv6 address: write e.g. "
