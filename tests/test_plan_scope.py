@@ -302,12 +302,12 @@ def test_ipv4_written_as_ipv6_is_judged_as_the_ipv4_it_reaches(
 
 
 def test_a_mapped_private_network_is_the_private_network_it_maps() -> None:
-    hosts = {"h": {"addresses": ["::ffff:10.20.0.5"]}}
-    inv = _inv(["::ffff:10.20.0.0/112"], hosts)
+    hosts = {"h": {"addresses": ["::ffff:198.19.20.5"]}}
+    inv = _inv(["::ffff:198.19.20.0/120"], hosts)
     # normalised when loaded: the probes go to what the kernel would really send to
-    assert [str(n) for n in inv.environments["prod"].networks] == ["10.20.0.0/16"]
+    assert [str(n) for n in inv.environments["prod"].networks] == ["198.19.20.0/24"]
     plan = build_plan(inv, "v", TODAY)
-    assert [p.target for p in plan.of_kind("tcp")] == ["10.20.0.5"]
+    assert [p.target for p in plan.of_kind("tcp")] == ["198.19.20.5"]
 
 
 @pytest.mark.parametrize(
