@@ -5,9 +5,8 @@ Each run is what `make demo` does first on a fresh machine: `lab down`, `lab up
 sealed lab must come out `blocked` every time; the benchmark counts the inconclusive
 verdicts and the failed positive controls, and, to find where packets go missing,
 the kernel's own drop counters of each run: per-CPU backlog drops
-(/proc/net/softnet_stat), ICMP errors suppressed by rate limits (nstat in the router),
-and packets discarded while a neighbour was unresolved (/proc/net/stat/*_cache in
-every lab namespace).
+(/proc/net/softnet_stat) and ICMP errors suppressed by rate limits (nstat in the
+router).
 
     sudo .venv/bin/python benchmarks/soak.py [--runs 20] [--vantages dev,test] [--cpu-load N]
 
@@ -30,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 from prodwall.lab import manager
-from prodwall.lab.topology import ROUTER_NS, namespaces
+from prodwall.lab.topology import ROUTER_NS
 
 REPO = Path(__file__).resolve().parents[1]
 INVENTORY = REPO / "inventories" / "lab.yaml"
@@ -59,27 +58,10 @@ def icmp_rate_limited() -> int:
     )
 
 
-def unresolved_discards() -> int:
-    """Packets dropped while waiting for a neighbour's MAC, in every lab namespace."""
-    total = 0
-    for ns in namespaces():
-        for table in ("arp_cache", "ndisc_cache"):
-            text = sh("ip", "netns", "exec", ns, "cat", f"/proc/net/stat/{table}")
-            rows = [r.split() for r in text.splitlines()]
-            if len(rows) < 2 or "unresolved_discards" not in rows[0]:
-                continue
-            col = rows[0].index("unresolved_discards")
-            total += sum(int(r[col], 16) for r in rows[1:])
-    return total
-
-
 def one_run(vantage: str, out: Path, cpu_load: int = 0) -> dict[str, object]:
     manager.down(lambda m: None)
     manager.up("sealed", lambda m: None)
-    hogs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(cpu_load)
-    ]
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cpu_load)]
     try:
         return _measure(vantage, out)
     finally:
@@ -89,7 +71,7 @@ def one_run(vantage: str, out: Path, cpu_load: int = 0) -> dict[str, object]:
 
 
 def _measure(vantage: str, out: Path) -> dict[str, object]:
-    before = (backlog_drops(), icmp_rate_limited(), unresolved_discards())
+    before = (backlog_drops(), icmp_rate_limited())
     started = time.monotonic()
     done = subprocess.run(
         [
@@ -111,7 +93,7 @@ def _measure(vantage: str, out: Path) -> dict[str, object]:
         check=False,
     )
     seconds = time.monotonic() - started
-    after = (backlog_drops(), icmp_rate_limited(), unresolved_discards())
+    after = (backlog_drops(), icmp_rate_limited())
     results = (
         json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     )
@@ -134,7 +116,6 @@ def _measure(vantage: str, out: Path) -> dict[str, object]:
         "failed_controls": failed_controls,
         "backlog_drops": after[0] - before[0],
         "icmp_rate_limited": after[1] - before[1],
-        "unresolved_discards": after[2] - before[2],
     }
 
 
@@ -169,8 +150,7 @@ def main() -> int:
         f"{sum(len(r['failed_controls']) for r in rows)} failed controls, "  # type: ignore[arg-type]
         f"{len(bad)} runs not all blocked; "
         f"backlog drops {sum(r['backlog_drops'] for r in rows)}, "  # type: ignore[misc]
-        f"ICMP rate-limited {sum(r['icmp_rate_limited'] for r in rows)}, "  # type: ignore[misc]
-        f"unresolved-neighbour discards {sum(r['unresolved_discards'] for r in rows)}; "  # type: ignore[misc]
+        f"ICMP rate-limited {sum(r['icmp_rate_limited'] for r in rows)}; "  # type: ignore[misc]
         f"median run {sorted(r['seconds'] for r in rows)[len(rows) // 2]} s"  # type: ignore[type-var]
     )
     return 0 if not bad else 1

@@ -2,6 +2,8 @@
 
 python nethelper.py tcp ADDR PORT      -> {"result": "open"|"refused"|"timeout"|"ERRNO", ...}
 python nethelper.py dns SERVER NAME    -> {"result": "answer"|"timeout", "rcode": N, ...}
+python nethelper.py listen PORT...     -> TCP listeners on every address (IPv4 and IPv6);
+                                          prints "ready" once all are bound
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import socket
 import struct
 import sys
+import threading
 import time
 
 
@@ -54,7 +57,32 @@ def dns(server: str, name: str, timeout: float = 2.0) -> dict[str, object]:
     return {"result": "answer", "rcode": flags & 0xF, "answers": answers}
 
 
+def listen(ports: list[int]) -> None:
+    socks = []
+    for port in ports:  # all bound before "ready": the caller may probe at once
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::", port))
+        s.listen(256)
+        socks.append(s)
+    for s in socks:
+        threading.Thread(target=_accept, args=(s,), daemon=True).start()
+    print("ready", flush=True)
+    time.sleep(900)
+
+
+def _accept(s: socket.socket) -> None:
+    while True:
+        conn, _ = s.accept()
+        conn.close()
+
+
 if __name__ == "__main__":
-    kind, a, b = sys.argv[1:4]
+    kind = sys.argv[1]
+    if kind == "listen":
+        listen([int(p) for p in sys.argv[2:]])
+        sys.exit(0)
+    a, b = sys.argv[2:4]
     out = tcp(a, int(b)) if kind == "tcp" else dns(a, b)
     print(json.dumps(out))

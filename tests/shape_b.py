@@ -25,20 +25,7 @@ from conftest import Netns
 from prodwall.lab.manager import LAB_SYSCTLS
 
 SYSCTLS = LAB_SYSCTLS  # the lab's: no ICMP rate limits, no duplicate address detection
-LISTENER = """
-import socket, threading, time
-def serve(port):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("::", port)); s.listen(256)
-    while True:
-        c, _ = s.accept(); c.close()
-for p in (8080, 5432):
-    threading.Thread(target=serve, args=(p,), daemon=True).start()
-print("ready", flush=True)
-time.sleep(900)
-"""
+NETHELPER = Path(__file__).with_name("nethelper.py")
 DB, WEB = ("198.19.77.10", "fd00:77::10"), ("198.19.77.20", "fd00:77::20")
 PROD4, PROD6 = "198.19.77.0/24", "fd00:77::/64"
 
@@ -190,7 +177,7 @@ def shape_b(netns: Netns, refusal: str = "drop", udp_hole: int | None = None) ->
         check=True,
     )
     listener = subprocess.Popen(
-        ["ip", "netns", "exec", prod, sys.executable, "-c", LISTENER],
+        ["ip", "netns", "exec", prod, sys.executable, str(NETHELPER), "listen", "8080", "5432"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,15 +25,7 @@ pytestmark = pytest.mark.lab
 V4, T4 = "198.18.250.1", "198.18.250.2"
 V6, T6 = "fd00:250::1", "fd00:250::2"
 TUN_NET, TUN_TARGET = "198.18.251.0/24", "198.18.251.7"
-LISTENER = """
-import socket, sys, time
-s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::", 8080)); s.listen(64)
-print("ready", flush=True)
-time.sleep(600)
-"""
+NETHELPER = Path(__file__).with_name("nethelper.py")
 
 
 @pytest.fixture
@@ -64,7 +57,7 @@ def pair(netns: Netns) -> Iterator[tuple[str, str]]:
         netns.ip(ns, "link", "set", "eth0", "up")
     _drop(t, "input", 9000)
     listener = subprocess.Popen(
-        ["ip", "netns", "exec", t, sys.executable, "-c", LISTENER],
+        ["ip", "netns", "exec", t, sys.executable, str(NETHELPER), "listen", "8080"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -54,18 +55,33 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
             _say("no CAP_NET_RAW here: falling back to TCP connect() (weaker evidence)")
     from . import connect  # asyncio: only the fallback pays for importing it
 
+    def probe(pairs: list[tuple[str, int]]) -> list[Row]:
+        found = connect.connect_all(
+            pairs,
+            timeout=opts.get("connect_timeout", 2.0),
+            concurrency=opts.get("concurrency", 1000),
+        )
+        return [(r.target, r.port, r.status, "", -1, -1, 0, r.detail) for r in found]
+
+    return _per_socket("tcp-connect", blocks, probe)
+
+
+Row = tuple[str, int, str, str, int, int, int, str]
+
+
+def _per_socket(
+    method: str, blocks: list[synscan.Block], probe: Callable[[list[tuple[str, int]]], list[Row]]
+) -> dict[str, Any]:
+    """A fallback without raw sockets: every (target, port) probed one socket at a time,
+    the outcomes grouped like the engine's (no TTLs, no capture)."""
     started = time.monotonic()
     pairs = [(b.target, p) for b in blocks for p in b.ports.tolist()]
-    found = connect.connect_all(
-        pairs, timeout=opts.get("connect_timeout", 2.0), concurrency=opts.get("concurrency", 1000)
-    )
-    rows = [(r.target, r.port, r.status, "", -1, -1, 0, r.detail) for r in found]
     return {
-        "method": "tcp-connect",
+        "method": method,
         "sent": len(pairs),
         "retransmitted": 0,
+        "groups": group_rows(probe(pairs)),
         "seconds": round(time.monotonic() - started, 3),
-        "groups": group_rows(rows),
         "pcap": [],
     }
 
@@ -74,8 +90,7 @@ MAX_TRACES = 64
 
 
 def _blocks(specs: list[dict[str, Any]]) -> list[synscan.Block]:
-    """Targets with their sorted, unique ports: PortSet merges the ranges, numpy expands
-    them (a million ports take milliseconds, not a set of Python ints)."""
+    """Targets with their merged port ranges (PortSet): no port is ever expanded."""
     merged: dict[str, PortSet] = {}
     for spec in specs:
         ports = PortSet.parse(spec["ports"])
@@ -184,30 +199,23 @@ def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
         return {"method": "raw-udp", **group_sweep(result, answered)}
     if method != "connect":
         _say("udp: no CAP_NET_RAW here: one socket per probe (slower, no TTLs)")
-    started = time.monotonic()
-    pairs = [(b.target, p) for b in blocks for p in b.ports.tolist()]
-    found = udp.probe_all(pairs, retries=opts.get("retries", 1))
-    rows = [
-        (
-            r.target,
-            r.port,
-            "silent" if r.status == "open|filtered" else r.status,
-            r.responder,
-            r.icmp_type,
-            r.icmp_code,
-            0,
-            r.detail if r.status in ("open", "error", "local-filter") else "",
-        )
-        for r in found
-    ]
-    return {
-        "method": "udp-socket",
-        "sent": len(pairs),
-        "retransmitted": 0,
-        "seconds": round(time.monotonic() - started, 3),
-        "groups": group_rows(rows),
-        "pcap": [],
-    }
+
+    def probe(pairs: list[tuple[str, int]]) -> list[Row]:
+        return [
+            (
+                r.target,
+                r.port,
+                "silent" if r.status == "open|filtered" else r.status,
+                r.responder,
+                r.icmp_type,
+                r.icmp_code,
+                0,
+                r.detail if r.status in ("open", "error", "local-filter") else "",
+            )
+            for r in udp.probe_all(pairs, retries=opts.get("retries", 1))
+        ]
+
+    return _per_socket("udp-socket", blocks, probe)
 
 
 def _traces(

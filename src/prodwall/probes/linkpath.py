@@ -1,20 +1,19 @@
-"""Whether SYNs may skip the vantage's IP stack, and the link-layer frame if so.
+"""The link-layer path past the vantage's own IP stack: routes, next hops, frames.
 
 A packet socket (AF_PACKET, qdisc bypass) hands finished Ethernet frames to
 the driver: no route lookup, netfilter hooks or neighbour lookup per packet,
-about a third more packets per second than a raw IP socket. It is only used
-where skipping those steps changes nothing a real application would meet:
+about a third more packets per second than a raw IP socket, and the
+vantage's own firewall is not in the way (it protects that host only; the
+network is what is tested). Frames are used where:
 
-- the vantage has no local packet filter (empty `nft list ruleset`, no
-  legacy iptables tables) and no IPsec policy (`ip xfrm policy`), so no
-  host firewall or tunnel would have treated the packet differently;
 - the kernel's own route lookup (`ip route get`, policy routing included)
   gives a unicast route out of an Ethernet device;
-- the next hop's MAC address is in the neighbour table.
+- the next hop's MAC address is known or can be resolved;
+- no IPsec policy (`ip xfrm policy`) would carry the packet through a tunnel.
 
-Anything else, or any doubt (a command missing or failing), keeps the
-kernel's IP path for that target, where the vantage's own refusals (no
-route, blackhole, prohibit, a local firewall) are observed as such.
+Anything else keeps the kernel's IP path for that target, where the
+vantage's own refusals are observed: no route, blackhole, prohibit (no-route),
+and its packet filter (local-filter: the network past it was not tested).
 """
 
 from __future__ import annotations
@@ -110,11 +109,6 @@ def local_filter() -> LocalFilter:
             found.append(f"legacy iptables tables ({legacy})")
     ipsec = xfrm.returncode != 0 or bool(xfrm.stdout.strip())
     return LocalFilter(" and ".join(found), ipsec)
-
-
-def host_filters_nothing() -> bool:
-    """True only if it is shown that this vantage filters or transforms nothing locally."""
-    return local_filter().none
 
 
 def routes(targets: list[str]) -> dict[str, LinkRoute | None]:

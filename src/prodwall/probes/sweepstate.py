@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .codec import CLOSED, ICMP, OPEN, SILENT, TCP, Codec
+from .mmsg import BATCH as CHUNK  # probes per send call; the unit of retransmission timing
 
 NO_ROUTE, LOCAL_FILTER = 4, 5  # refused at the vantage (written by the senders)
 FIRST_CLASS, SERVICE_ANSWER, OVERFLOW = 8, 254, 255  # answer classes 8..253
 SELF = ""  # in a class key: the answer came from the probed address itself
-CHUNK = 1024  # probes per send call; also the unit of retransmission timing
 
 # an answer class: (status, responder or SELF, ICMP type, ICMP code, received TTL)
 ClassKey = tuple[int, str, int, int, int]

@@ -32,8 +32,8 @@ import numpy.typing as npt
 
 from . import linkpath, mmsg
 from .codec import CLOSED, ICMP, OPEN, SILENT, TCP, Codec, Template
+from .mmsg import BATCH as CHUNK  # probes per chunk: one sendmmsg call
 from .sweepstate import (
-    CHUNK,
     LOCAL_FILTER,
     NO_ROUTE,
     OVERFLOW,
@@ -46,7 +46,6 @@ from .sweepstate import (
 )
 from .wire import cookie, source_address
 
-_Layout = Layout  # the name the agent and tests knew
 __all__ = [
     "CLOSED",
     "ICMP",
@@ -60,7 +59,6 @@ __all__ = [
     "SweepResult",
     "sweep",
 ]
-assert CHUNK == mmsg.BATCH  # a chunk is one sendmmsg call
 # the vantage's routing table refused (no route, unreachable, blackhole, prohibit)
 _NO_ROUTE_ERRORS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EINVAL})
 # its packet filter refused (nftables/iptables drop or reject in output, an IPsec policy):

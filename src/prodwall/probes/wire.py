@@ -85,27 +85,37 @@ class Answer:
     icmp_code: int = -1
 
 
+# ICMP error types that quote the packet they refuse: (unreachable, time exceeded)
+ICMP_ERRORS = {4: (3, 11), 6: (1, 3)}
+
+
+def _outer(packet: bytes) -> tuple[int, int, int, str, bytes] | None:
+    """(IP version, protocol, TTL / hop limit, source, payload) of an IPv4 or IPv6 packet;
+    the protocol of ICMPv6 is reported as 1, like ICMP's."""
+    if len(packet) >= 20 and packet[0] >> 4 == 4:
+        ihl = (packet[0] & 0x0F) * 4
+        src = socket.inet_ntop(socket.AF_INET, packet[12:16])
+        return 4, packet[9], packet[8], src, packet[ihl:]
+    if len(packet) >= 40 and packet[0] >> 4 == 6:
+        proto = 1 if packet[6] == 58 else packet[6]
+        return 6, proto, packet[7], socket.inet_ntop(socket.AF_INET6, packet[8:24]), packet[40:]
+    return None
+
+
+def _quoted_error(version: int, proto: int, payload: bytes) -> bool:
+    return proto == 1 and len(payload) >= 8 and payload[0] in ICMP_ERRORS[version]
+
+
 def parse(packet: bytes, sport: int) -> Answer | None:
     """An answer to one of our SYNs sent from `sport`, or None for anything else."""
-    if not packet:
+    outer = _outer(packet)
+    if outer is None:
         return None
-    version = packet[0] >> 4
-    if version == 4:
-        ihl = (packet[0] & 0x0F) * 4
-        proto, ttl = packet[9], packet[8]
-        src, payload = socket.inet_ntop(socket.AF_INET, packet[12:16]), packet[ihl:]
-        if proto == 6:
-            return _tcp(payload, src, ttl, sport)
-        if proto == 1 and len(payload) >= 8 and payload[0] in (3, 11):
-            return _icmp_inner(payload[8:], src, ttl, payload[0], payload[1], sport)
-        return None
-    if version == 6 and len(packet) >= 40:
-        nxt, ttl = packet[6], packet[7]
-        src, payload = socket.inet_ntop(socket.AF_INET6, packet[8:24]), packet[40:]
-        if nxt == 6:
-            return _tcp(payload, src, ttl, sport)
-        if nxt == 58 and len(payload) >= 8 and payload[0] in (1, 3):
-            return _icmp_inner(payload[8:], src, ttl, payload[0], payload[1], sport)
+    version, proto, ttl, src, payload = outer
+    if proto == 6:
+        return _tcp(payload, src, ttl, sport)
+    if _quoted_error(version, proto, payload):
+        return _icmp_inner(payload[8:], src, ttl, payload[0], payload[1], sport)
     return None
 
 
@@ -150,27 +160,15 @@ def _icmp_inner(
 def parse_udp(packet: bytes) -> Answer | None:
     """An answer to a UDP probe: a datagram back from the probed port, or an ICMP error
     quoting our datagram. The probe's cookie is its source port (`seq` of the Answer)."""
-    if not packet:
+    outer = _outer(packet)
+    if outer is None:
         return None
-    version = packet[0] >> 4
-    if version == 4 and len(packet) >= 20:
-        ihl = (packet[0] & 0x0F) * 4
-        proto, ttl = packet[9], packet[8]
-        src, payload = socket.inet_ntop(socket.AF_INET, packet[12:16]), packet[ihl:]
-        if proto == 17 and len(payload) >= 8:
-            sport, dport = struct.unpack_from("!HH", payload)
-            return Answer("reply", src, sport, dport, src, ttl)
-        if proto == 1 and len(payload) >= 8 and payload[0] in (3, 11):
-            return _udp_quoted(payload[8:], src, ttl, payload[0], payload[1])
-        return None
-    if version == 6 and len(packet) >= 40:
-        nxt, ttl = packet[6], packet[7]
-        src, payload = socket.inet_ntop(socket.AF_INET6, packet[8:24]), packet[40:]
-        if nxt == 17 and len(payload) >= 8:
-            sport, dport = struct.unpack_from("!HH", payload)
-            return Answer("reply", src, sport, dport, src, ttl)
-        if nxt == 58 and len(payload) >= 8 and payload[0] in (1, 3):
-            return _udp_quoted(payload[8:], src, ttl, payload[0], payload[1])
+    version, proto, ttl, src, payload = outer
+    if proto == 17 and len(payload) >= 8:
+        sport, dport = struct.unpack_from("!HH", payload)
+        return Answer("reply", src, sport, dport, src, ttl)
+    if _quoted_error(version, proto, payload):
+        return _udp_quoted(payload[8:], src, ttl, payload[0], payload[1])
     return None
 
 
@@ -193,25 +191,16 @@ def _udp_quoted(inner: bytes, responder: str, ttl: int, itype: int, code: int) -
 def parse_echo(packet: bytes) -> Answer | None:
     """An echo reply (the cookie in its identifier and sequence number), or an ICMP error
     quoting one of our echo requests. Probes are numbered as port 1 (codec.ECHO_PORT)."""
-    if not packet:
+    outer = _outer(packet)
+    if outer is None or outer[1] != 1 or len(outer[4]) < 8:
         return None
-    version = packet[0] >> 4
-    if version == 4 and len(packet) >= 28 and packet[9] == 1:
-        ihl = (packet[0] & 0x0F) * 4
-        src, icmp, ttl = socket.inet_ntop(socket.AF_INET, packet[12:16]), packet[ihl:], packet[8]
-        echo_reply, errors, request = 0, (3, 11), 8
-    elif version == 6 and len(packet) >= 48 and packet[6] == 58:
-        src, icmp, ttl = socket.inet_ntop(socket.AF_INET6, packet[8:24]), packet[40:], packet[7]
-        echo_reply, errors, request = 129, (1, 3), 128
-    else:
-        return None
-    if len(icmp) < 8:
-        return None
+    version, _proto, ttl, src, icmp = outer
+    echo_reply, request = (0, 8) if version == 4 else (129, 128)
     kind, code = icmp[0], icmp[1]
     if kind == echo_reply:
         ident, seq = struct.unpack_from("!HH", icmp, 4)
         return Answer("reply", src, 1, (ident << 16) | seq, src, ttl)
-    if kind not in errors:
+    if kind not in ICMP_ERRORS[version]:
         return None
     inner = icmp[8:]
     if version == 4 and len(inner) >= 28 and inner[9] == 1:
