@@ -151,3 +151,21 @@ def test_plan_estimates_the_sweep_time_and_names_public_space_first(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("PUBLIC address space will be probed"), done.stdout[:200]
     assert "1.1.1.0/24" in done.stdout.splitlines()[0]
+
+
+def test_the_probe_ceiling_is_lifted_only_on_the_command_line(tmp_path: Path) -> None:
+    hosts = "\n".join(f"      h{i}: {{addresses: [198.19.0.{i}]}}" for i in range(1, 200))
+    inv = tmp_path / "big.yaml"
+    inv.write_text(
+        "version: 1\nname: big\nenvironments:\n  prod:\n    tier: production\n"
+        "    networks: [198.19.0.0/24]\n    hosts:\n"
+        f"{hosts}\n"
+        "  dev: {tier: dev, networks: [198.18.0.0/24]}\n"
+        "vantages: {v: {location: 'netns:dev', environment: dev}}\n"
+        "scope: {max_probes: 50000000}\n"
+    )
+    refused = run_cli("plan", "-i", str(inv), "-v", "v")
+    assert refused.returncode == 2
+    assert "ceiling of 10,000,000 only --max-probes" in refused.stderr
+    allowed = run_cli("plan", "-i", str(inv), "-v", "v", "--max-probes", "20000000")
+    assert allowed.returncode == 0, allowed.stderr

@@ -206,3 +206,23 @@ def test_a_control_answer_from_beyond_the_boundary_is_enough_with_the_limit_stat
     on_link = tuple(_controls([_control("answer", "open", "198.19.10.20", "198.19.10.20")], PROD))
     passed, why = control_status(on_link, "tcp")
     assert not passed and "beyond the boundary" in why
+
+
+def test_icmp_echo_errors_in_productions_name_are_judged_by_distance_too() -> None:
+    from prodwall.probes.network import _icmp_obs
+
+    d = distance.measure([LAB_TRACE])
+    echo = {
+        "target": "198.19.10.10",
+        "status": "filtered-icmp",
+        "responder": "198.19.10.10",
+        "icmp_type": 3,
+        "icmp_code": 13,
+        "ttl": 64,
+        "detail": "",
+    }
+    forged = _icmp_obs(echo, HOSTS, PROD, d)
+    assert forged.signal is Signal.STOPPED and "in production's name" in forged.detail
+    assert _icmp_obs({**echo, "ttl": 63}, HOSTS, PROD, d).signal is Signal.CROSSED
+    reply = {**echo, "status": "reply", "ttl": 64}  # an echo reply is an answer, whoever sent it
+    assert _icmp_obs(reply, HOSTS, PROD, d).signal is Signal.CROSSED

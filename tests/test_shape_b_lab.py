@@ -5,6 +5,7 @@ allowed flow the deliberate jump from dev into production."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,37 @@ def test_a_full_udp_sweep_finds_one_odd_port_let_through(netns: Netns, tmp_path:
         assert udp["evidence"]["methods"] == {"raw-udp": 2 * 65535}
         # the TCP sweep of the same run stands on its own evidence
         assert verdicts[("NET-TCP-01", prod)]["outcome"] == "blocked"
+
+
+def test_without_a_frame_path_past_the_vantages_filter_nothing_is_called_blocked(
+    netns: Netns, tmp_path: Path
+) -> None:
+    """dev reaches production's IPv4 network only through a tunnel-like device (no Ethernet
+    next hop to send frames to) and its own firewall drops that traffic: the network past
+    the filter cannot be tested, so the verdict is inconclusive, naming the filter."""
+    with shape_b(netns, "drop") as net:
+        dev = ["ip", "-n", net.dev]
+        subprocess.run([*dev, "tuntap", "add", "dev", "pwtun", "mode", "tun"], check=True)
+        subprocess.run([*dev, "link", "set", "pwtun", "up"], check=True)
+        subprocess.run([*dev, "route", "replace", PROD4, "dev", "pwtun"], check=True)
+        host_filter = (
+            "table inet pwt_hostfw {\n chain out {\n  type filter hook output priority 0;\n"
+            f"  ip daddr {PROD4} drop\n }}\n}}\n"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", net.dev, "nft", "-f", "-"],
+            input=host_filter,
+            text=True,
+            check=True,
+        )
+        inv = net.inventory(tmp_path / "inv.yaml", tcp_ports=PORTS)
+        code, verdicts = _run(inv, "dev", tmp_path / "dev")
+    reachable = sorted(k for k, v in verdicts.items() if v["outcome"] == "reachable")
+    assert reachable == [("NET-ROUTE-01", PROD4)], reachable  # the tunnel bypasses the boundary
+    assert code == 1
+    for check in ("NET-TCP-01", "NET-UDP-01", "NET-ICMP-01"):
+        verdict = verdicts[(check, PROD4)]
+        assert verdict["outcome"] == "inconclusive", (check, verdict["reason"])
+        assert verdict["inconclusive_items"]
+        assert all("vantage's own filter" in item for item in verdict["inconclusive_items"])
+    assert "nftables ruleset" in json.dumps(verdicts[("NET-TCP-01", PROD4)])
