@@ -42,8 +42,11 @@ def test_example_plan_counts_and_positive_control() -> None:
     assert plan.counts["tcp"] == 6 * 65535
     assert plan.counts["route"] == 2
     controls = plan.of_kind("control")
-    assert [(p.target, str(p.ports), p.expect) for p in controls] == [
-        ("203.0.113.10", "443", "answer")
+    assert [(p.target, p.protocol, str(p.ports), p.expect) for p in controls] == [
+        ("203.0.113.10", "tcp", "443", "answer"),  # the allowed flow
+        ("203.0.113.10", "tcp", "81", "closed"),  # the known-closed port
+        ("203.0.113.10", "icmp", "None", "answer"),
+        ("192.0.2.6", "udp", "53", "answer"),  # dev's own resolver, not test's
     ]
     assert plan.total == sum(p.count for p in plan.probes)
 

@@ -30,6 +30,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results-json", help="write the run's results JSON here")
     group.addoption("--controls", help="control catalogue (default: controls.yaml beside checks)")
     group.addoption("--max-probes", type=int, help="lower the inventory's probe cap for this run")
+    group.addoption(
+        "--inventory-label",
+        help="the inventory's name in the results when --inventory is a pipe (set by prodwall run)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,9 +47,14 @@ def pytest_configure(config: pytest.Config) -> None:
     controls_path = config.getoption("--controls") or _default_controls(config)
     today = datetime.now(UTC).date()
     try:
-        loaded = load_inventory(inventory, today=today)
-        plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
         controls = load_controls(Path(controls_path))
+        loaded = load_inventory(
+            inventory,
+            today=today,
+            known_controls=controls,
+            label=config.getoption("--inventory-label"),
+        )
+        plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
     except ProdwallError as exc:
         raise pytest.UsageError(str(exc)) from None
     run = ProdwallRun(loaded, plan, controls, today)

@@ -6,9 +6,11 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from .errors import ProdwallError
+from .inventory.loader import LoadedInventory
 from .probes.network import EVIDENCE_DIR_ENV
 from .results import Results, read_results
 
@@ -27,7 +29,7 @@ class ChecksDidNotComplete(ProdwallError):
 
 
 def run_checks(
-    inventory: Path,
+    inventory: LoadedInventory,
     vantage: str,
     out: Path,
     checks: Path | None = None,
@@ -35,7 +37,12 @@ def run_checks(
     max_probes: int | None = None,
     quiet: bool = False,
 ) -> Results:
-    """Run the suite; raise ChecksDidNotComplete when pytest itself broke down."""
+    """Run the suite; raise ChecksDidNotComplete when pytest itself broke down.
+
+    The inventory goes to pytest through a pipe, as the bytes already parsed:
+    read once, so `-i <(sops -d inv.yaml)` and stdin work and the recorded
+    sha256 is that of what was checked; nothing decrypted touches the disk.
+    """
     checks = find_checks(checks)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
@@ -49,7 +56,9 @@ def run_checks(
         "no:cacheprovider",
         f"--rootdir={checks}",
         "--inventory",
-        str(inventory),
+        "/dev/fd/{fd}",
+        "--inventory-label",
+        str(inventory.path),
         "--vantage",
         vantage,
         "--results-json",
@@ -67,7 +76,15 @@ def run_checks(
     if not quiet:
         cmd.append("--capture=sys")  # the probe agent's progress reaches the terminal live
     env = {**os.environ, EVIDENCE_DIR_ENV: str(out / "evidence")}
-    done = subprocess.run(cmd, capture_output=quiet, text=True, env=env)
+    read_end, write_end = os.pipe()
+    cmd = [arg.replace("{fd}", str(read_end)) if arg.startswith("/dev/fd/") else arg for arg in cmd]
+    feeder = threading.Thread(target=_feed, args=(write_end, inventory.raw), daemon=True)
+    feeder.start()  # a pipe holds 64 KiB; an inventory may be larger
+    try:
+        done = subprocess.run(cmd, capture_output=quiet, text=True, env=env, pass_fds=(read_end,))
+    finally:
+        os.close(read_end)
+        feeder.join(timeout=5)
     if done.returncode in (2, 3, 4) or not results_path.exists():
         detail = (done.stdout or "")[-2000:] if quiet else ""
         err = ChecksDidNotComplete(
@@ -78,3 +95,11 @@ def run_checks(
             err.exit_code = 2
         raise err
     return read_results(results_path)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    try:
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(data)
+    except BrokenPipeError:  # pytest stopped before reading it: its exit code says why
+        pass

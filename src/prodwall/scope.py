@@ -49,6 +49,14 @@ def _address_refusals(
                 f"{label}{shown}: {name} is not a production network; declare the "
                 "production hosts' real addresses"
             ]
+    documentation = next((d for d in DOCUMENTATION if real.overlaps(d)), None)
+    if documentation is not None and not inv.scope.allow_documentation:
+        return [
+            f"{label}{shown}: overlaps {documentation}, a documentation-only range (RFC 5737, "
+            "RFC 3849, RFC 9637) that no real network uses (copied from a sample?); declare "
+            "the real addresses, or set scope.allow_documentation: true in a sample or test "
+            "inventory"
+        ]
     if real.version == 4 and real.broadcast_address == ipaddress.IPv4Address("255.255.255.255"):
         return [f"{label}{shown}: the limited broadcast address is not a production network"]
     if sends and real.is_global and not inv.scope.allow_public:
@@ -59,6 +67,10 @@ def _address_refusals(
     return []
 
 
+DOCUMENTATION: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20")
+)
 CEILING = 10_000_000  # probes per plan, unless --max-probes on the command line says more
 
 

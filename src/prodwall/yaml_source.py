@@ -3,10 +3,20 @@
 PyYAML's plain loaders drop line numbers and silently keep the last of two
 duplicate keys; an inventory error must name the line, and a duplicate key is
 almost always a mistake, so we compose the node tree ourselves.
+
+An inventory may come from anyone who can open a merge request, and prodwall
+runs as root: reading it is bounded in every dimension (file type, size,
+encoding, nesting depth, alias expansion, tags, number length), and every
+refusal is one Problem naming the file, line or byte offset, and the fix.
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
+import os
+import stat
+import sys
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +36,7 @@ class SourceDoc:
     file: str
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
+    raw: bytes = b""  # exactly the bytes parsed: what the run's inventory sha256 covers
 
     def line_of(self, loc: tuple[Any, ...]) -> int | None:
         """Line of the deepest prefix of `loc` that exists in the document."""
@@ -42,67 +53,237 @@ class SourceDoc:
         return best
 
 
+MAX_BYTES = 4 * 1024 * 1024  # the largest fleet inventory seen is well under 1 MiB
+MAX_DEPTH = 64  # an inventory nests about 6 deep
+MAX_VALUES = 2_000_000  # values in all (a 4 MiB file holds fewer)
+MAX_ALIASED = 50_000  # values repeated through aliases: a billion-laughs stops here
+MAX_SCALAR = 4096  # characters in one number or date (int() refuses past 4300 digits)
+STDIN = "-"
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {
+    _CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+}
+_MERGE_TAG = _CORE + "merge"
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 class YamlLoadError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def load_yaml(path: Path) -> SourceDoc:
+def _refuse(name: str, message: str, fix: str, line: int | None = None) -> YamlLoadError:
+    return YamlLoadError([Problem(name, line, "", message, fix)])
+
+
+def read_source(path: str | Path) -> tuple[str, bytes]:
+    """The file's bytes, read once and bounded; `-` is standard input.
+
+    Only regular files and pipes are read (`-i <(sops -d inv.yaml)` is a pipe);
+    a device such as /dev/zero, a directory or a socket is refused, and a named
+    pipe nobody writes to is reported instead of waited on.
+    """
     name = str(path)
+    if name == STDIN:
+        return "<stdin>", _read_capped(sys.stdin.buffer.fileno(), "<stdin>")
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise YamlLoadError([Problem(name, None, "", "file not found", "check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise YamlLoadError(
-            [
-                Problem(
-                    name,
-                    None,
-                    "",
-                    f"cannot read file ({exc.__class__.__name__})",
-                    "make it a readable UTF-8 text file",
-                )
-            ]
+        raise _refuse(name, "file not found", "check the path") from None
+    except IsADirectoryError:
+        raise _refuse(name, "is a directory", "give the inventory file inside it") from None
+    except OSError as exc:
+        raise _refuse(
+            name, f"cannot open ({exc.strerror})", "check the path and its permissions"
         ) from None
-    return parse_yaml(text, name)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise _refuse(name, "is a directory", "give the inventory file inside it")
+        if stat.S_ISFIFO(mode):
+            return name, _read_pipe(fd, name)
+        if not stat.S_ISREG(mode):
+            raise _refuse(
+                name,
+                "is not a regular file (a device or socket)",
+                "give a YAML file, or `-` to read standard input",
+            )
+        os.set_blocking(fd, True)
+        return name, _read_capped(fd, name)
+    finally:
+        os.close(fd)
 
 
-def parse_yaml(text: str, name: str) -> SourceDoc:
-    loader = yaml.SafeLoader(text)
+def _read_pipe(fd: int, name: str) -> bytes:
+    """A pipe: empty when nobody holds its write end, else read to the end (bounded)."""
+    try:
+        first = os.read(fd, 65536)
+    except BlockingIOError:
+        first = None  # a writer is there and has not written yet
+    except OSError as exc:
+        if exc.errno != errno.EAGAIN:
+            raise _refuse(name, f"cannot read ({exc.strerror})", "check the file") from None
+        first = None
+    if first == b"":
+        raise _refuse(
+            name,
+            "is a named pipe with nothing writing to it",
+            "give the inventory file, or start the writer first",
+        )
+    os.set_blocking(fd, True)
+    return _read_capped(fd, name, first or b"")
+
+
+def _read_capped(fd: int, name: str, start: bytes = b"") -> bytes:
+    chunks = [start]
+    size = len(start)
+    while size <= MAX_BYTES:
+        try:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+        except OSError as exc:
+            raise _refuse(name, f"cannot read ({exc.strerror})", "check the file") from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_BYTES:
+        raise _refuse(
+            name,
+            f"is larger than the {MAX_BYTES // (1024 * 1024)} MiB an inventory may be",
+            "split it, or remove what prodwall does not need",
+        )
+    return b"".join(chunks)
+
+
+def load_yaml(path: str | Path) -> SourceDoc:
+    name, raw = read_source(path)
+    return parse_yaml(raw, name)
+
+
+def _line_at(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def decode(raw: bytes, name: str) -> str:
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            raise _refuse(
+                name,
+                f"is {encoding} encoded (byte order mark at byte offset 0)",
+                "save it as UTF-8",
+                1,
+            )
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        looks_utf16 = nul <= 1 or raw[1::2].count(0) > len(raw) // 4
+        raise _refuse(
+            name,
+            f"contains a NUL byte at byte offset {nul}"
+            + (" (it looks UTF-16 encoded)" if looks_utf16 else ""),
+            "save it as UTF-8 text" if looks_utf16 else "remove the NUL byte; YAML is text",
+            _line_at(raw, nul),
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _refuse(
+            name,
+            f"is not UTF-8: byte 0x{raw[exc.start]:02x} at byte offset {exc.start} "
+            "cannot be decoded",
+            "save it as UTF-8",
+            _line_at(raw, exc.start),
+        ) from None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses deep nesting before recursing into it."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+@dataclass
+class _Budget:
+    values: int = 0
+    aliased: int = 0
+    inside_repeat: int = 0
+    seen: set[int] = field(default_factory=set)
+
+
+def parse_yaml(raw: bytes | str, name: str) -> SourceDoc:
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    text = decode(raw, name)
+    problems: list[Problem] = []
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.YAMLError as exc:  # the reader checks characters on construction
+        raise _yaml_problem(exc, name, text) from None
     try:
         node = loader.get_single_node()
         if node is None:
-            return SourceDoc(name, None, {})
+            return SourceDoc(name, None, {}, raw)
         lines: dict[PathKey, int] = {(): node.start_mark.line + 1}
-        problems: list[Problem] = []
-        data = _convert(loader, node, (), lines, problems, name)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        col = f", column {mark.column + 1}" if mark is not None else ""
-        what = exc.problem or "invalid YAML"
-        raise YamlLoadError(
-            [
-                Problem(
-                    name,
-                    line,
-                    "",
-                    f"YAML syntax error{col}: {what}",
-                    "fix the indentation or quoting near this line",
-                )
-            ]
-        ) from None
+        data = _convert(loader, node, (), lines, problems, name, _Budget(), 0)
+    except _TooMuch as exc:
+        raise _refuse(name, str(exc), exc.fix, exc.line) from None
     except yaml.YAMLError as exc:
-        raise YamlLoadError(
-            [Problem(name, None, "", f"YAML error: {exc}", "fix the file")]
-        ) from None
+        raise _yaml_problem(exc, name, text) from None
     finally:
         loader.dispose()
     if problems:
         raise YamlLoadError(problems)
-    return SourceDoc(name, data, lines)
+    return SourceDoc(name, data, lines, raw)
+
+
+def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> YamlLoadError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        col = f", column {mark.column + 1}" if mark is not None else ""
+        what = exc.problem or "invalid YAML"
+        fix = (
+            "flatten it; an inventory needs about 6 levels"
+            if "nested more than" in what
+            else "fix the indentation or quoting near this line"
+        )
+        return _refuse(name, f"YAML syntax error{col}: {what}", fix, line)
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _refuse(
+            name,
+            f"character {exc.character!r} at character offset {exc.position} is not "
+            "allowed in YAML",
+            "remove the control character",
+            text.count("\n", 0, exc.position) + 1,
+        )
+    return _refuse(name, f"YAML error: {exc}", "fix the file")
+
+
+class _TooMuch(Exception):
+    def __init__(self, message: str, fix: str, line: int | None) -> None:
+        super().__init__(message)
+        self.fix = fix
+        self.line = line
 
 
 def _dotted(path: PathKey) -> str:
@@ -119,44 +300,192 @@ def _convert(
     lines: dict[PathKey, int],
     problems: list[Problem],
     name: str,
+    budget: _Budget,
+    depth: int,
 ) -> Any:
+    budget.values += 1
+    repeated = id(node) in budget.seen  # converted before: reached again through an alias
+    budget.seen.add(id(node))
+    budget.inside_repeat += repeated
+    try:
+        return _convert_node(loader, node, path, lines, problems, name, budget, depth)
+    finally:
+        budget.inside_repeat -= repeated
+
+
+def _convert_node(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    problems: list[Problem],
+    name: str,
+    budget: _Budget,
+    depth: int,
+) -> Any:
+    line = node.start_mark.line + 1
+    if budget.inside_repeat:
+        budget.aliased += 1
+    if budget.aliased > MAX_ALIASED or budget.values > MAX_VALUES:
+        raise _TooMuch(
+            f"YAML aliases expand to more than {MAX_ALIASED:,} values (aliases repeated "
+            "inside each other: an alias bomb?)"
+            if budget.aliased > MAX_ALIASED
+            else f"holds more than {MAX_VALUES:,} values",
+            "write the values out, or use fewer nested aliases",
+            line,
+        )
+    if depth > MAX_DEPTH:  # an alias that refers to the node it sits in
+        raise _TooMuch(
+            f"nested more than {MAX_DEPTH} levels deep (a YAML alias inside itself?)",
+            "remove the self-referring alias",
+            line,
+        )
+    if node.tag not in _ALLOWED_TAGS:
+        problems.append(
+            Problem(
+                name,
+                line,
+                _dotted(path),
+                f"YAML tag '{_short_tag(node.tag)}' is not allowed: an inventory has no tags",
+                "remove the tag and write the plain value",
+            )
+        )
+        return None
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                problems.append(
-                    Problem(
-                        name,
-                        key_node.start_mark.line + 1,
-                        _dotted(path),
-                        "a mapping key must be a plain value",
-                        "use a string key",
-                    )
-                )
-                continue
-            key = str(key) if not isinstance(key, str) else key
-            sub = (*path, key)
-            if key in out:
-                problems.append(
-                    Problem(
-                        name,
-                        key_node.start_mark.line + 1,
-                        _dotted(sub),
-                        f"duplicate key (first given on line {lines[sub]})",
-                        "merge the two entries into one",
-                    )
-                )
-                continue
-            lines[sub] = key_node.start_mark.line + 1
-            out[key] = _convert(loader, value_node, sub, lines, problems, name)
-        return out
+        return _mapping(loader, node, path, lines, problems, name, budget, depth)
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             sub = (*path, index)
             lines[sub] = item.start_mark.line + 1
-            items.append(_convert(loader, item, sub, lines, problems, name))
+            items.append(_convert(loader, item, sub, lines, problems, name, budget, depth + 1))
         return items
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, path, problems, name)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+
+
+def _scalar(
+    loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, problems: list[Problem], name: str
+) -> Any:
+    line = node.start_mark.line + 1
+    kind = node.tag.removeprefix(_CORE)
+    if kind in ("int", "float", "timestamp") and len(str(node.value)) > MAX_SCALAR:
+        problems.append(
+            Problem(
+                name,
+                line,
+                _dotted(path),
+                f"a {len(node.value):,}-character number",
+                "give a number of sensible size",
+            )
+        )
+        return None
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:
+        if kind == "timestamp":
+            message = f"'{node.value}' is not a real date ({exc})"
+            fix = "write a date that exists, as YYYY-MM-DD"
+        else:
+            message = f"'{str(node.value)[:40]}' cannot be read as {kind} ({exc})"
+            fix = "quote it if it is text, or give a sensible number"
+        problems.append(Problem(name, line, _dotted(path), message, fix))
+        return None
+
+
+def _mapping(
+    loader: yaml.SafeLoader,
+    node: yaml.MappingNode,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    problems: list[Problem],
+    name: str,
+    budget: _Budget,
+    depth: int,
+) -> dict[Any, Any]:
+    """A mapping; YAML merge keys (`<<`) bring in keys the mapping does not give itself."""
+    own: list[tuple[yaml.Node, yaml.Node]] = []
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    problems.append(
+                        Problem(
+                            name,
+                            key_node.start_mark.line + 1,
+                            _dotted(path),
+                            "a merge key `<<` must point at a mapping",
+                            "merge an anchored mapping: `<<: *name`",
+                        )
+                    )
+                    continue
+                merged.extend(source.value)
+        else:
+            own.append((key_node, value_node))
+    out: dict[Any, Any] = {}
+    for key_node, value_node in own:
+        _put(loader, key_node, value_node, path, lines, problems, name, budget, depth, out, True)
+    for key_node, value_node in merged:  # an explicit key wins; the first merged source wins
+        _put(loader, key_node, value_node, path, lines, problems, name, budget, depth, out, False)
+    return out
+
+
+def _put(
+    loader: yaml.SafeLoader,
+    key_node: yaml.Node,
+    value_node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    problems: list[Problem],
+    name: str,
+    budget: _Budget,
+    depth: int,
+    out: dict[Any, Any],
+    own: bool,
+) -> None:
+    line = key_node.start_mark.line + 1
+    if not isinstance(key_node, yaml.ScalarNode):
+        problems.append(
+            Problem(
+                name, line, _dotted(path), "a mapping key must be a plain value", "use a string key"
+            )
+        )
+        return
+    if key_node.tag not in _ALLOWED_TAGS:
+        problems.append(
+            Problem(
+                name,
+                line,
+                _dotted(path),
+                f"YAML tag '{_short_tag(key_node.tag)}' is not allowed: an inventory has no tags",
+                "remove the tag",
+            )
+        )
+        return
+    key = _scalar(loader, key_node, path, problems, name)
+    if not isinstance(key, Hashable):
+        return
+    key = key if isinstance(key, str) else str(key)
+    sub = (*path, key)
+    if key in out:
+        if own:
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    _dotted(sub),
+                    f"duplicate key (first given on line {lines[sub]})",
+                    "merge the two entries into one",
+                )
+            )
+        return
+    lines[sub] = line
+    out[key] = _convert(loader, value_node, sub, lines, problems, name, budget, depth + 1)

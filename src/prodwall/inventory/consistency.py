@@ -6,9 +6,10 @@ a file line. Expired approvals are not errors: they are returned as notices.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Collection, Iterator
+from datetime import date, timedelta
 from itertools import combinations
 
 from ..services import Service
@@ -19,17 +20,33 @@ Finding = tuple[tuple[str | int, ...], str, str]
 _CONTROL_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 
 
-def check(inv: Inventory) -> list[Finding]:
-    return [*_environments(inv), *_overlaps(inv), *_hosts(inv), *_vantages(inv), *_policy(inv)]
+LONGEST_APPROVAL = timedelta(days=366)
+
+
+def check(inv: Inventory, known_controls: Collection[str] | None = None) -> list[Finding]:
+    """Every finding; waiver control ids are checked when the catalogue's ids are given."""
+    return [
+        *_environments(inv),
+        *_overlaps(inv),
+        *_domains(inv),
+        *_hosts(inv),
+        *_vantages(inv),
+        *_policy(inv),
+        *(_waiver_controls(inv, known_controls) if known_controls is not None else ()),
+    ]
 
 
 def expired_notices(inv: Inventory, today: date) -> list[str]:
+    """Not errors, but the report and `validate` say so: expired or too-long approvals."""
     notes = []
     for i, flow in enumerate(inv.policy.allowed_flows):
+        what = f"policy.allowed_flows[{i}] ({flow.from_} -> {flow.to}, {flow.ticket})"
         if flow.is_expired(today):
+            notes.append(f"{what} expired on {flow.expires}: it no longer applies")
+        elif flow.expires - today > LONGEST_APPROVAL:
             notes.append(
-                f"policy.allowed_flows[{i}] ({flow.from_} -> {flow.to}, {flow.ticket}) "
-                f"expired on {flow.expires}: it no longer applies"
+                f"warning: {what} expires on {flow.expires}, more than a year ahead: "
+                "approvals are reviewed at least yearly; shorten it"
             )
     for waiver in inv.policy.waivers:
         if waiver.is_expired(today):
@@ -37,7 +54,49 @@ def expired_notices(inv: Inventory, today: date) -> list[str]:
                 f"waiver {waiver.id} ({waiver.ticket}) expired on {waiver.expires}: "
                 "it no longer applies"
             )
+        elif waiver.expires - today > LONGEST_APPROVAL:
+            notes.append(
+                f"warning: waiver {waiver.id} ({waiver.ticket}) expires on {waiver.expires}, "
+                "more than a year ahead: exceptions are reviewed at least yearly; shorten it"
+            )
     return notes
+
+
+def _domains(inv: Inventory) -> Iterator[Finding]:
+    """A production domain declared elsewhere too: its DNS checks could not tell the two apart."""
+    prod = {
+        d.lower().rstrip("."): name
+        for name, env in inv.production().items()
+        for d in env.dns_domains
+    }
+    for name, env in inv.environments.items():
+        if env.is_production:
+            continue
+        for i, domain in enumerate(env.dns_domains):
+            owner = prod.get(domain.lower().rstrip("."))
+            if owner is not None:
+                yield (
+                    ("environments", name, "dns_domains", i),
+                    f"DNS domain '{domain}' of non-production '{name}' is also a production "
+                    f"domain of '{owner}'",
+                    "a production domain belongs to production only; remove it here or give "
+                    "this environment its own domain",
+                )
+
+
+def _waiver_controls(inv: Inventory, known: Collection[str]) -> Iterator[Finding]:
+    """A waiver for a control that does not exist would be accepted and never apply."""
+    for i, waiver in enumerate(inv.policy.waivers):
+        if waiver.control is None or waiver.control in known:
+            continue
+        guess = difflib.get_close_matches(waiver.control, list(known), n=1, cutoff=0.6)
+        yield (
+            ("policy", "waivers", i, "control"),
+            f"waiver {waiver.id} names unknown control '{waiver.control}'",
+            f"did you mean '{guess[0]}'?"
+            if guess
+            else "use a control id of the catalogue (checks/controls.yaml)",
+        )
 
 
 def _environments(inv: Inventory) -> Iterator[Finding]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,10 +35,20 @@ class LoadedInventory:
     path: Path
     sha256: str
     notices: tuple[str, ...]  # e.g. expired waivers: not errors, but the report says so
+    raw: bytes = field(default=b"", repr=False)  # the bytes parsed, to hand on without rereading
 
 
-def load_inventory(path: str | Path, today: date | None = None) -> LoadedInventory:
-    path = Path(path)
+def load_inventory(
+    path: str | Path,
+    today: date | None = None,
+    known_controls: Collection[str] | None = None,
+    label: str | None = None,
+) -> LoadedInventory:
+    """Read once (a file, a pipe, or `-` for stdin), parse, validate, cross-check.
+
+    `known_controls`: the catalogue's control ids, to check waivers against.
+    `label`: the name to record for an inventory handed over through a pipe.
+    """
     try:
         doc = load_yaml(path)
     except YamlLoadError as exc:
@@ -58,7 +69,7 @@ def load_inventory(path: str | Path, today: date | None = None) -> LoadedInvento
         inventory = Inventory.model_validate(doc.data)
     except ValidationError as exc:
         raise InventoryError(problems_from(doc, exc, Inventory, _MISSING_FIXES)) from None
-    findings = consistency.check(inventory)
+    findings = consistency.check(inventory, known_controls)
     if findings:
         raise InventoryError(
             [
@@ -67,7 +78,11 @@ def load_inventory(path: str | Path, today: date | None = None) -> LoadedInvento
             ]
         )
     today = today or datetime.now(UTC).date()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(doc.raw).hexdigest()  # what was parsed, read once
     return LoadedInventory(
-        inventory, path, digest, tuple(consistency.expired_notices(inventory, today))
+        inventory,
+        Path(label or doc.file),
+        digest,
+        tuple(consistency.expired_notices(inventory, today)),
+        doc.raw,
     )

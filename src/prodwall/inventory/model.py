@@ -12,6 +12,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -192,7 +193,15 @@ Location = Annotated[
 ]
 SecretFp = Annotated[str, BeforeValidator(_secret_fp)]
 SshFp = Annotated[str, BeforeValidator(_ssh_fp)]
-NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is blank (only whitespace); write what it needs to say")
+    return value
+
+
+NonEmpty = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
 
 
 class _Model(BaseModel):
@@ -321,6 +330,11 @@ class Scope(_Model):
     allow_large_ranges: bool = False
     allow_public: bool = Field(
         default=False, description="allow probing production networks in public address space"
+    )
+    allow_documentation: bool = Field(
+        default=False,
+        description="allow the documentation-only ranges (192.0.2.0/24, 198.51.100.0/24, "
+        "203.0.113.0/24, 2001:db8::/32, 3fff::/20): for samples and tests, never real networks",
     )
     max_probes: int = Field(default=2_000_000, ge=1, description="cap on probes in one plan")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_REACHABLE
+from ..inventory import load_inventory
 from ..probes.families import FAMILIES
 from ..report.bundle import write_bundle
 from ..report.combined import Combined
@@ -61,6 +62,7 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
     def say(message: str) -> None:
         print(f"demo: {message}", file=sys.stderr, flush=True)
 
+    loaded = load_inventory(inventory)  # read once for every run
     runs: dict[str, dict[str, Results]] = {}
     try:
         for profile in manager.PROFILES:
@@ -70,7 +72,7 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
             for vantage in VANTAGES:
                 say(f"running the suite from {vantage} ({profile})")
                 folder = out / f"{profile}-{vantage}"
-                runs[profile][vantage] = run_checks(inventory, vantage, folder, quiet=True)
+                runs[profile][vantage] = run_checks(loaded, vantage, folder, quiet=True)
                 write_bundle(Combined((runs[profile][vantage],)), folder)
             # one report per profile, both vantages merged: what an auditor reads first
             write_bundle(Combined(tuple(runs[profile].values())), out / profile)

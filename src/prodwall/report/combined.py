@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, Problem
-from ..results import SCHEMA, Results, overall_outcome, parse_results, read_json
+from ..results import (
+    SCHEMA,
+    Results,
+    exit_code_for,
+    overall_outcome,
+    parse_results,
+    read_json,
+)
 from ..verdicts import Outcome, Verdict
 
 MERGED_SCHEMA = "prodwall.merged/1"
@@ -34,6 +41,10 @@ class Combined:
     @property
     def overall(self) -> Outcome:
         return overall_outcome(self.verdicts)
+
+    def exit_code(self) -> int:
+        """The same table as `run`: 1 reachable, 3 inconclusive or nothing reviewed."""
+        return exit_code_for(self.overall)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(v.outcome.value for v in self.verdicts)

@@ -51,6 +51,7 @@ th{background:#f6f8fa}.o{font-weight:600;white-space:nowrap;border-radius:3px;pa
 .not-reviewed{background:#eaeef2;color:#57606a}.verdict{font-size:1.15em;padding:.6em .8em;
 border-left:6px solid #57606a;background:#f6f8fa}.verdict.reachable{border-color:#cf222e}
 .verdict.blocked{border-color:#1a7f37}.verdict.inconclusive{border-color:#bf8700}
+#integrity{padding:.4em .8em;border-left:6px solid #1a7f37}#integrity.unsigned{border-color:#bf8700}
 .verdict.waived{border-color:#0969da}.verdict.not-reviewed{border-color:#57606a}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}
 dd{margin:0;word-break:break-all}
@@ -140,6 +141,7 @@ def render(
     history: dict[str, Any] | None = None,
     title: str = "",
     artifacts: dict[str, str] | None = None,
+    signer: str = "",
 ) -> str:
     title = title or f"prodwall isolation report: {c.runs[0].meta.inventory_name}"
     parts = [
@@ -148,6 +150,7 @@ def render(
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="verdict {c.overall.value}" id=summary>{e(sentence(c))}</p>',
+        _integrity(signer),
         _attestation(c),
         _notices(c),
         _matrix(c),
@@ -158,6 +161,22 @@ def render(
         parts.append(_history(history))
     parts += [_checks(c), _artifacts(artifacts or {}), f"<script>{JS}</script></body></html>"]
     return "\n".join(parts)
+
+
+def _integrity(signer: str) -> str:
+    """Said on the first screen: whether anyone can vouch for this folder's files."""
+    if signer:
+        return (
+            f"<p id=integrity class=signed>Signed: manifest.json lists the sha256 of every file "
+            f"of this report folder and is signed with the Ed25519 key <code>{e(signer)}</code>. "
+            "Check it with <code>prodwall verify FOLDER --public-key KEY.pub</code> using the "
+            "public key you were given; a key shipped inside the folder proves nothing.</p>"
+        )
+    return (
+        "<p id=integrity class=unsigned>NOT signed: manifest.json lists the sha256 of every "
+        "file, but anyone who can change the files can rewrite it. Ask for a signed bundle "
+        "(<code>--sign-key</code>) if this report is evidence.</p>"
+    )
 
 
 def _attestation(c: Combined) -> str:
@@ -346,8 +365,17 @@ def _history(h: dict[str, Any]) -> str:
         f"</td><td>{f['nights']}</td></tr>"
         for f in h["findings"]
     )
+    flags = "".join(f"<li>{e(f)}</li>" for f in h.get("flags", []))
+    flagged = (
+        f"<div id=history-flags class=notices><p><strong>Nights that cannot be trusted as they "
+        f"stand</strong> (tampered files, missing vantages, duplicate runs):</p><ul>{flags}</ul>"
+        "</div>"
+        if flags
+        else "<p id=history-flags>Every night's files match its manifest; every vantage ran "
+        "every night.</p>"
+    )
     return (
-        f"<h2 id=history>History</h2><p>{h['nights_run']} nights run, "
+        f"<h2 id=history>History</h2>{flagged}<p>{h['nights_run']} nights run, "
         f"{h['nights_blocked']} fully blocked, from {e(h['from'])} to {e(h['to'])}.</p>"
         f"{svg}<p class=muted>green blocked, red reachable, amber inconclusive, per night"
         "</p><table><thead><tr><th>finding</th><th>first failure</th><th>last failure</th>"

@@ -73,23 +73,42 @@ def _public(path: Path) -> Ed25519PublicKey:
     return key
 
 
+def signing_key_path(given: Path | None) -> Path | None:
+    """The key to sign with: the option, else $PRODWALL_SIGNING_KEY, else none."""
+    return given or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
+
+
+def key_fingerprint(public: Ed25519PublicKey) -> str:
+    """SHA256:<base64> of the raw public key, as ssh-keygen -l shows keys."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+
+def signer_fingerprint(signing_key: Path | None) -> str | None:
+    """The fingerprint a report states for the key that will sign its manifest."""
+    return key_fingerprint(_private(signing_key).public_key()) if signing_key else None
+
+
 def write_manifest(folder: Path, signing_key: Path | None = None) -> Path:
-    signing_key = signing_key or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
+    signing_key = signing_key_path(signing_key)
+    private = _private(signing_key) if signing_key is not None else None
     files = {
         str(p.relative_to(folder)): sha256_file(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name not in (MANIFEST, SIGNATURE)
     }
-    doc = {
+    doc: dict[str, object] = {
         "schema": "prodwall.manifest/1",
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
-        "signed": signing_key is not None,
+        "signed": private is not None,
     }
+    if private is not None:
+        doc["signing_key"] = key_fingerprint(private.public_key())
     path = folder / MANIFEST
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    if signing_key is not None:
-        signature = _private(signing_key).sign(path.read_bytes())
+    if private is not None:
+        signature = private.sign(path.read_bytes())
         (folder / SIGNATURE).write_text(base64.b64encode(signature).decode() + "\n")
     else:
         (folder / SIGNATURE).unlink(missing_ok=True)
@@ -101,43 +120,98 @@ class Verification:
     changed: tuple[str, ...]
     missing: tuple[str, ...]
     unlisted: tuple[str, ...]
-    signature: str  # "valid", "invalid", "absent", "not checked (no public key given)"
+    signature: str  # what was found, in words
+    signature_ok: bool  # with a public key: only a valid signature by that key
+    problems: tuple[str, ...] = ()  # the manifest itself is missing or malformed
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.unlisted) and self.signature in (
-            "valid",
-            "absent",
-            "not checked (no public key given)",
+        return (
+            not (self.changed or self.missing or self.unlisted or self.problems)
+            and self.signature_ok
         )
 
 
 def verify(folder: Path, public_key: Path | None = None) -> Verification:
+    """Every file against the manifest, and the manifest against the trusted key.
+
+    With a public key, anything but a valid signature by that key fails: a
+    deleted manifest.sig, a manifest rewritten to say `"signed": false`, a
+    signature by another key. Without one, the hashes are checked and the
+    signature is reported as not checked (the folder could have been re-signed
+    by anyone who rewrote it).
+    """
+    if not folder.is_dir():
+        raise ProdwallError(f"{folder}: no such folder")
+    trusted = _public(public_key) if public_key is not None else None
     path = folder / MANIFEST
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
     try:
         raw = path.read_bytes()
         doc = json.loads(raw)
-        files: dict[str, str] = doc["files"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ProdwallError(f"{path}: not a readable prodwall manifest ({exc})") from None
+        files = doc["files"]
+        if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+        ):
+            raise ValueError("'files' is not a map of names to hashes")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = "absent" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc})"
+        return Verification(
+            (),
+            (),
+            tuple(sorted(present - {SIGNATURE})),
+            "not checked (no manifest)",
+            False,
+            (f"{MANIFEST} is {reason}: nothing in this folder can be vouched for",),
+        )
+    escaping = {n for n in files if Path(n).is_absolute() or ".." in Path(n).parts}
+    problems = [f"{MANIFEST} lists '{n}', a path outside the folder" for n in sorted(escaping)]
     changed, missing = [], []
     for name, digest in files.items():
         target = folder / name
+        if name in escaping:
+            continue  # never read outside the folder on a manifest's say-so
         if not target.is_file():
             missing.append(name)
         elif sha256_file(target) != digest:
             changed.append(name)
-    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
     unlisted = sorted(present - set(files) - {MANIFEST, SIGNATURE})
+    signature, signature_ok = _check_signature(folder, raw, doc, trusted)
+    return Verification(
+        tuple(changed), tuple(missing), tuple(unlisted), signature, signature_ok, tuple(problems)
+    )
+
+
+def _check_signature(
+    folder: Path, raw: bytes, doc: dict[str, object], trusted: Ed25519PublicKey | None
+) -> tuple[str, bool]:
     sig_path = folder / SIGNATURE
+    claims = doc.get("signed")
     if not sig_path.exists():
-        signature = "invalid" if doc.get("signed") else "absent"  # a removed signature
-    elif public_key is None:
-        signature = "not checked (no public key given)"
-    else:
-        try:
-            _public(public_key).verify(base64.b64decode(sig_path.read_text().strip()), raw)
-            signature = "valid"
-        except (InvalidSignature, ValueError):
-            signature = "invalid"
-    return Verification(tuple(changed), tuple(missing), tuple(unlisted), signature)
+        if trusted is not None:
+            return (
+                "ABSENT, but a public key was given: a signed bundle was expected "
+                "(a deleted manifest.sig or a manifest rewritten unsigned)",
+                False,
+            )
+        if claims:
+            return "ABSENT although the manifest says it was signed (removed)", False
+        return "absent (unsigned bundle; give --public-key to require a signature)", True
+    if trusted is None:
+        return (
+            f"present, not checked (no public key given; signed by {doc.get('signing_key', '?')})",
+            True,
+        )
+    try:
+        trusted.verify(base64.b64decode(sig_path.read_text().strip(), validate=True), raw)
+    except (InvalidSignature, ValueError):
+        named = doc.get("signing_key")
+        other = (
+            f" (the manifest names key {named}, you trust {key_fingerprint(trusted)})"
+            if named and named != key_fingerprint(trusted)
+            else ""
+        )
+        return f"INVALID: not a signature of this manifest by the trusted key{other}", False
+    if claims is not True:
+        return "INVALID: the manifest does not say it is signed", False
+    return f"valid, by {key_fingerprint(trusted)}", True
