@@ -14,7 +14,7 @@ from prodwall.results import Results, write_results
 from prodwall.verdicts import Outcome
 from report_data import results
 
-B, R, I, N = Outcome.BLOCKED, Outcome.REACHABLE, Outcome.INCONCLUSIVE, Outcome.NOT_REVIEWED
+B, R, I, N = Outcome.BLOCKED, Outcome.REACHABLE, Outcome.INCONCLUSIVE, Outcome.NOT_REVIEWED  # noqa: E741
 
 
 def _run_folder(
@@ -49,7 +49,9 @@ def test_merge_exit_code_is_the_worst_of_all_inputs(tmp_path: Path) -> None:
     assert done.returncode == 0 and json.loads(done.stdout)["overall"] == "blocked"
 
 
-def _nights(folder: Path, spec: dict[str, list[Outcome]], vantages: tuple[str, ...] = ("dev",)) -> None:
+def _nights(
+    folder: Path, spec: dict[str, list[Outcome]], vantages: tuple[str, ...] = ("dev",)
+) -> None:
     for day, outcomes in spec.items():
         for vantage in vantages:
             _run_folder(folder / f"{day}-{vantage}", outcomes, vantage, day)
@@ -107,7 +109,9 @@ def test_history_flags_a_missing_vantage_and_a_duplicate_run(tmp_path: Path) -> 
     assert done.returncode == 3
 
 
-def _diff(tmp_path: Path, old: list[Outcome], new: list[Outcome], **kw: str) -> tuple[int, str, str]:
+def _diff(
+    tmp_path: Path, old: list[Outcome], new: list[Outcome], **kw: str
+) -> tuple[int, str, str]:
     _run_folder(tmp_path / "old", old)
     _run_folder(tmp_path / "new", new, vantage=kw.get("vantage", "dev"))
     done = run_cli("diff", str(tmp_path / "old"), str(tmp_path / "new"))

@@ -89,7 +89,13 @@ def test_merge_writes_one_report_from_two_vantages(tmp_path: Path) -> None:
     write_results(results("dev", 10), tmp_path / "a" / "results.json")
     write_results(results("test", 10, seed=2), tmp_path / "b" / "results.json")
     code = main(
-        ["merge", str(tmp_path / "a"), str(tmp_path / "b" / "results.json"), "-o", str(tmp_path / "m")]
+        [
+            "merge",
+            str(tmp_path / "a"),
+            str(tmp_path / "b" / "results.json"),
+            "-o",
+            str(tmp_path / "m"),
+        ]
     )
     assert code == 1  # the merged results hold reachable checks: the report says so by its code
     merged = load([tmp_path / "m" / "merged.json"])

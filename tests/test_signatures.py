@@ -133,7 +133,7 @@ def test_the_first_screen_says_whether_the_bundle_is_signed_and_by_which_key(
     out, pub, _ = signed
     page = (out / "report.html").read_text()
     first = page.split("id=attestation")[0]  # before the attestation: the first screen
-    code, text = _verify(out, pub)
+    _, text = _verify(out, pub)
     fingerprint = text.split("signature: valid, by ")[1].split()[0]
     assert "id=integrity class=signed>Signed" in first and fingerprint in first
     unsigned = tmp_path / "unsigned"

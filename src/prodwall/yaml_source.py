@@ -269,11 +269,12 @@ def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> YamlLoadError:
         )
         return _refuse(name, f"YAML syntax error{col}: {what}", fix, line)
     if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        offset = len(text[: exc.position].encode("utf-8"))
         return _refuse(
             name,
-            f"character {exc.character!r} at character offset {exc.position} is not "
-            "allowed in YAML",
-            "remove the control character",
+            f"control character U+{char:04X} at byte offset {offset} is not allowed in YAML",
+            "remove it; YAML is printable text",
             text.count("\n", 0, exc.position) + 1,
         )
     return _refuse(name, f"YAML error: {exc}", "fix the file")
