@@ -81,7 +81,7 @@ def _measure(vantage: str, out: Path) -> dict[str, object]:
             "run",
             "-i",
             str(INVENTORY),
-            "-v",
+            "--vantage",
             vantage,
             "--out",
             str(out),

@@ -60,7 +60,7 @@ def run_checks(
         "run",
         "-i",
         str(inv),
-        "-v",
+        "--vantage",
         vantage,
         "--out",
         str(out),

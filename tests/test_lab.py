@@ -303,6 +303,10 @@ def test_up_is_idempotent_and_status_reports_health(lab: str) -> None:
     time.sleep(0.2)
     degraded = _prodwall("lab", "status")
     assert degraded.returncode == 3 and "DOWN listener-shared" in degraded.stdout
+    as_json = _prodwall("lab", "status", "--format", "json")
+    doc = json.loads(as_json.stdout)
+    assert as_json.returncode == 3 == doc["exit_code"]
+    assert doc["healthy"] is False and doc["services"]["listener-shared"] is False
     rebuilt = _prodwall("lab", "up", "--profile", lab)
     assert rebuilt.returncode == 0 and "removing the previous lab" in rebuilt.stderr
     assert "healthy" in _prodwall("lab", "status").stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -152,3 +153,73 @@ def test_missing_namespace_is_inconclusive_not_a_pass(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stdout + done.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [v["outcome"] for v in _routes(results).values()] == ["inconclusive"]
+
+
+def test_run_writes_the_whole_signed_bundle_from_an_inventory_on_stdin(
+    netns: Netns, tmp_path: Path
+) -> None:
+    """Read once from a pipe, hashed as read; every file the README promises; verify passes."""
+    import hashlib
+
+    from conftest import REPO, run_cli
+
+    dev = _topology(netns)
+    inv = _inventory(tmp_path / "inv.yaml", dev, ["198.19.2.0/24", "fd00:19:3::/64"])
+    key = tmp_path / "signer"
+    assert run_cli("keygen", "-o", str(key)).returncode == 0
+    out = tmp_path / "out"
+    done = run_cli(
+        "run",
+        "-i",
+        "-",
+        "--vantage",
+        "dev",
+        "-o",
+        str(out),
+        "--checks",
+        str(REPO / "checks"),
+        "--",
+        "-q",
+        stdin=inv.read_text(),
+        timeout=120,
+        env={"PRODWALL_SIGNING_KEY": str(key.with_suffix(".key"))},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in (
+        "results.json",
+        "report.html",
+        "junit-prodwall.xml",
+        "oscal-assessment-results.json",
+        "junit.xml",
+        "pytest-report.html",
+        "manifest.json",
+        "manifest.sig",
+    ):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "results.json").read_text())["meta"]
+    assert meta["inventory_sha256"] == hashlib.sha256(inv.read_bytes()).hexdigest()
+    assert meta["inventory_path"] == "<stdin>"
+    page = (out / "report.html").read_text()
+    assert "id=integrity class=signed>Signed" in page
+    verified = run_cli("verify", str(out), "--public-key", str(key.with_suffix(".pub")))
+    assert verified.returncode == 0 and "signature: valid, by SHA256:" in verified.stdout
+    # process substitution (`-i <(sops -d inv.yaml)`) hashes what was read, not an empty re-read
+    piped = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'exec "$0" -m prodwall.cli run -i <(cat "$1") --vantage dev -o "$2" '
+            '--checks "$3" -q -- -q',
+            sys.executable,
+            str(inv),
+            str(tmp_path / "piped"),
+            str(REPO / "checks"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 0, piped.stdout + piped.stderr
+    meta = json.loads((tmp_path / "piped" / "results.json").read_text())["meta"]
+    assert meta["inventory_sha256"] == hashlib.sha256(inv.read_bytes()).hexdigest()
+    assert meta["inventory_sha256"] != hashlib.sha256(b"").hexdigest()

@@ -67,7 +67,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so errors can be JSON under --format json."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 class UsageError(ProdwallError):
@@ -213,14 +213,24 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     r.set_defaults(func=cmd_run)
 
-    lab = command("lab", "the built-in lab: real namespaces, firewall, DNS and hosts (root)")
+    lab = sub.add_parser(
+        "lab",
+        help="the built-in lab: real namespaces, firewall, DNS and hosts (root)",
+        description="the built-in lab: real namespaces, firewall, DNS and hosts (root)",
+        epilog=EXITS["lab"],
+    )
     lab_sub = lab.add_subparsers(
         dest="lab_command", required=True, metavar="ACTION", parser_class=_Parser
     )
-    lab_up = lab_sub.add_parser("up", help="bring the lab up (idempotent)")
-    lab_up.add_argument("--profile", choices=["sealed", "leaky"], default="sealed")
-    lab_sub.add_parser("down", help="remove every namespace, process and file of the lab")
-    lab_sub.add_parser("status", help="what is up")
+    for action, text in (
+        ("up", "bring the lab up (idempotent)"),
+        ("down", "remove every namespace, process and file of the lab"),
+        ("status", "what is up"),
+    ):
+        parser = lab_sub.add_parser(action, help=text, description=text, epilog=EXITS["lab"])
+        _common(parser)
+        if action == "up":
+            parser.add_argument("--profile", choices=["sealed", "leaky"], default="sealed")
     lab.set_defaults(func=cmd_lab)
 
     d = command(
@@ -686,7 +696,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         "services": dict(sorted(state.services.items())),
         "exit_code": code,
     }
-    _emit(args, doc, "\n".join(lines))
+    _emit(args, doc, "\n".join(lines[:1] if args.quiet else lines))
     return code
 
 
