@@ -10,7 +10,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem
-from .yaml_source import SourceDoc
+from .yaml_source import SourceDoc, dotted
+
+__all__ = ["dotted", "problems_from"]
 
 
 def problems_from(
@@ -47,13 +49,6 @@ def problems_from(
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(doc.file, doc.line_of(loc), field, msg, _fix_for(kind)))
     return problems
-
-
-def dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _data_loc(doc: SourceDoc, loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[Any, ...]:

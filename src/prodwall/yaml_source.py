@@ -222,19 +222,10 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-@dataclass
-class _Budget:
-    values: int = 0
-    aliased: int = 0
-    inside_repeat: int = 0
-    seen: set[int] = field(default_factory=set)
-
-
 def parse_yaml(raw: bytes | str, name: str) -> SourceDoc:
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     text = decode(raw, name)
-    problems: list[Problem] = []
     try:
         loader = _BoundedLoader(text)
     except yaml.YAMLError as exc:  # the reader checks characters on construction
@@ -243,8 +234,9 @@ def parse_yaml(raw: bytes | str, name: str) -> SourceDoc:
         node = loader.get_single_node()
         if node is None:
             return SourceDoc(name, None, {}, raw)
-        lines: dict[PathKey, int] = {(): node.start_mark.line + 1}
-        data = _convert(loader, node, (), lines, problems, name, _Budget(), 0)
+        converter = _Converter(loader, name, {(): node.start_mark.line + 1})
+        data = converter.convert(node, (), 0)
+        lines, problems = converter.lines, converter.problems
     except _TooMuch as exc:
         raise _refuse(name, str(exc), exc.fix, exc.line) from None
     except yaml.YAMLError as exc:
@@ -287,206 +279,168 @@ class _TooMuch(Exception):
         self.line = line
 
 
-def _dotted(path: PathKey) -> str:
+def dotted(path: tuple[Any, ...]) -> str:
+    """A location as written in messages: environments.prod.hosts.db.addresses[0]."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _convert(
-    loader: yaml.SafeLoader,
-    node: yaml.Node,
-    path: PathKey,
-    lines: dict[PathKey, int],
-    problems: list[Problem],
-    name: str,
-    budget: _Budget,
-    depth: int,
-) -> Any:
-    budget.values += 1
-    repeated = id(node) in budget.seen  # converted before: reached again through an alias
-    budget.seen.add(id(node))
-    budget.inside_repeat += repeated
-    try:
-        return _convert_node(loader, node, path, lines, problems, name, budget, depth)
-    finally:
-        budget.inside_repeat -= repeated
-
-
-def _convert_node(
-    loader: yaml.SafeLoader,
-    node: yaml.Node,
-    path: PathKey,
-    lines: dict[PathKey, int],
-    problems: list[Problem],
-    name: str,
-    budget: _Budget,
-    depth: int,
-) -> Any:
-    line = node.start_mark.line + 1
-    if budget.inside_repeat:
-        budget.aliased += 1
-    if budget.aliased > MAX_ALIASED or budget.values > MAX_VALUES:
-        raise _TooMuch(
-            f"YAML aliases expand to more than {MAX_ALIASED:,} values (aliases repeated "
-            "inside each other: an alias bomb?)"
-            if budget.aliased > MAX_ALIASED
-            else f"holds more than {MAX_VALUES:,} values",
-            "write the values out, or use fewer nested aliases",
-            line,
-        )
-    if depth > MAX_DEPTH:  # an alias that refers to the node it sits in
-        raise _TooMuch(
-            f"nested more than {MAX_DEPTH} levels deep (a YAML alias inside itself?)",
-            "remove the self-referring alias",
-            line,
-        )
-    if node.tag not in _ALLOWED_TAGS:
-        problems.append(
-            Problem(
-                name,
-                line,
-                _dotted(path),
-                f"YAML tag '{_short_tag(node.tag)}' is not allowed: an inventory has no tags",
-                "remove the tag and write the plain value",
-            )
-        )
-        return None
-    if isinstance(node, yaml.MappingNode):
-        return _mapping(loader, node, path, lines, problems, name, budget, depth)
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            sub = (*path, index)
-            lines[sub] = item.start_mark.line + 1
-            items.append(_convert(loader, item, sub, lines, problems, name, budget, depth + 1))
-        return items
-    return _scalar(loader, node, path, problems, name)
-
-
 def _short_tag(tag: str) -> str:
     return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
 
 
-def _scalar(
-    loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, problems: list[Problem], name: str
-) -> Any:
-    line = node.start_mark.line + 1
-    kind = node.tag.removeprefix(_CORE)
-    if kind in ("int", "float", "timestamp") and len(str(node.value)) > MAX_SCALAR:
-        problems.append(
-            Problem(
-                name,
+@dataclass
+class _Converter:
+    """Node tree -> plain data, recording lines and problems, within the budgets."""
+
+    loader: yaml.SafeLoader
+    name: str
+    lines: dict[PathKey, int]
+    problems: list[Problem] = field(default_factory=list)
+    values: int = 0
+    aliased: int = 0  # values converted again because an alias pointed at them
+    inside_repeat: int = 0
+    seen: set[int] = field(default_factory=set)
+
+    def problem(self, line: int, path: PathKey, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.name, line, dotted(path), message, fix))
+
+    def convert(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
+        repeated = id(node) in self.seen  # converted before: reached again through an alias
+        self.seen.add(id(node))
+        self.inside_repeat += repeated
+        try:
+            return self._node(node, path, depth)
+        finally:
+            self.inside_repeat -= repeated
+
+    def _node(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
+        line = node.start_mark.line + 1
+        self.values += 1
+        self.aliased += bool(self.inside_repeat)
+        if self.aliased > MAX_ALIASED:
+            raise _TooMuch(
+                f"YAML aliases expand to more than {MAX_ALIASED:,} values (aliases repeated "
+                "inside each other: an alias bomb?)",
+                "write the values out, or use fewer nested aliases",
                 line,
-                _dotted(path),
-                f"a {len(node.value):,}-character number",
-                "give a number of sensible size",
             )
-        )
-        return None
-    try:
-        return loader.construct_object(node, deep=True)
-    except (ValueError, OverflowError) as exc:
-        if kind == "timestamp":
-            message = f"'{node.value}' is not a real date ({exc})"
-            fix = "write a date that exists, as YYYY-MM-DD"
-        else:
-            message = f"'{str(node.value)[:40]}' cannot be read as {kind} ({exc})"
-            fix = "quote it if it is text, or give a sensible number"
-        problems.append(Problem(name, line, _dotted(path), message, fix))
-        return None
-
-
-def _mapping(
-    loader: yaml.SafeLoader,
-    node: yaml.MappingNode,
-    path: PathKey,
-    lines: dict[PathKey, int],
-    problems: list[Problem],
-    name: str,
-    budget: _Budget,
-    depth: int,
-) -> dict[Any, Any]:
-    """A mapping; YAML merge keys (`<<`) bring in keys the mapping does not give itself."""
-    own: list[tuple[yaml.Node, yaml.Node]] = []
-    merged: list[tuple[yaml.Node, yaml.Node]] = []
-    for key_node, value_node in node.value:
-        if key_node.tag == _MERGE_TAG:
-            sources = (
-                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        if self.values > MAX_VALUES:
+            raise _TooMuch(f"holds more than {MAX_VALUES:,} values", "make it smaller", line)
+        if depth > MAX_DEPTH:  # an alias that refers to the node it sits in
+            raise _TooMuch(
+                f"nested more than {MAX_DEPTH} levels deep (a YAML alias inside itself?)",
+                "remove the self-referring alias",
+                line,
             )
-            for source in sources:
-                if not isinstance(source, yaml.MappingNode):
-                    problems.append(
-                        Problem(
-                            name,
-                            key_node.start_mark.line + 1,
-                            _dotted(path),
-                            "a merge key `<<` must point at a mapping",
-                            "merge an anchored mapping: `<<: *name`",
-                        )
+        if node.tag not in _ALLOWED_TAGS:
+            self.problem(
+                line,
+                path,
+                f"YAML tag '{_short_tag(node.tag)}' is not allowed: an inventory has no tags",
+                "remove the tag and write the plain value",
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                sub = (*path, index)
+                self.lines[sub] = item.start_mark.line + 1
+                items.append(self.convert(item, sub, depth + 1))
+            return items
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+        line = node.start_mark.line + 1
+        kind = node.tag.removeprefix(_CORE)
+        if kind in ("int", "float", "timestamp") and len(str(node.value)) > MAX_SCALAR:
+            self.problem(
+                line, path, f"a {len(node.value):,}-character number", "give a sensible number"
+            )
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            if kind == "timestamp":
+                self.problem(
+                    line,
+                    path,
+                    f"'{node.value}' is not a real date ({exc})",
+                    "write a date that exists, as YYYY-MM-DD",
+                )
+            else:
+                self.problem(
+                    line,
+                    path,
+                    f"'{str(node.value)[:40]}' cannot be read as {kind} ({exc})",
+                    "quote it if it is text, or give a sensible number",
+                )
+            return None
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict[Any, Any]:
+        """A mapping; YAML merge keys (`<<`) bring in keys the mapping does not give itself."""
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((key_node, value_node))
+                continue
+            many = isinstance(value_node, yaml.SequenceNode)
+            for source in value_node.value if many else [value_node]:
+                if isinstance(source, yaml.MappingNode):
+                    merged.extend(source.value)
+                else:
+                    self.problem(
+                        key_node.start_mark.line + 1,
+                        path,
+                        "a merge key `<<` must point at a mapping",
+                        "merge an anchored mapping: `<<: *name`",
                     )
-                    continue
-                merged.extend(source.value)
-        else:
-            own.append((key_node, value_node))
-    out: dict[Any, Any] = {}
-    for key_node, value_node in own:
-        _put(loader, key_node, value_node, path, lines, problems, name, budget, depth, out, True)
-    for key_node, value_node in merged:  # an explicit key wins; the first merged source wins
-        _put(loader, key_node, value_node, path, lines, problems, name, budget, depth, out, False)
-    return out
+        out: dict[Any, Any] = {}
+        for key_node, value_node in own:
+            self._put(key_node, value_node, path, depth, out, own=True)
+        for key_node, value_node in merged:  # an explicit key wins; the first merged source wins
+            self._put(key_node, value_node, path, depth, out, own=False)
+        return out
 
-
-def _put(
-    loader: yaml.SafeLoader,
-    key_node: yaml.Node,
-    value_node: yaml.Node,
-    path: PathKey,
-    lines: dict[PathKey, int],
-    problems: list[Problem],
-    name: str,
-    budget: _Budget,
-    depth: int,
-    out: dict[Any, Any],
-    own: bool,
-) -> None:
-    line = key_node.start_mark.line + 1
-    if not isinstance(key_node, yaml.ScalarNode):
-        problems.append(
-            Problem(
-                name, line, _dotted(path), "a mapping key must be a plain value", "use a string key"
-            )
-        )
-        return
-    if key_node.tag not in _ALLOWED_TAGS:
-        problems.append(
-            Problem(
-                name,
+    def _put(
+        self,
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        path: PathKey,
+        depth: int,
+        out: dict[Any, Any],
+        own: bool,
+    ) -> None:
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            self.problem(line, path, "a mapping key must be a plain value", "use a string key")
+            return
+        if key_node.tag not in _ALLOWED_TAGS:
+            self.problem(
                 line,
-                _dotted(path),
+                path,
                 f"YAML tag '{_short_tag(key_node.tag)}' is not allowed: an inventory has no tags",
                 "remove the tag",
             )
-        )
-        return
-    key = _scalar(loader, key_node, path, problems, name)
-    if not isinstance(key, Hashable):
-        return
-    key = key if isinstance(key, str) else str(key)
-    sub = (*path, key)
-    if key in out:
-        if own:
-            problems.append(
-                Problem(
-                    name,
+            return
+        key = self._scalar(key_node, path)
+        if not isinstance(key, Hashable):
+            return
+        key = key if isinstance(key, str) else str(key)
+        sub = (*path, key)
+        if key in out:
+            if own:
+                self.problem(
                     line,
-                    _dotted(sub),
-                    f"duplicate key (first given on line {lines[sub]})",
+                    sub,
+                    f"duplicate key (first given on line {self.lines[sub]})",
                     "merge the two entries into one",
                 )
-            )
-        return
-    lines[sub] = line
-    out[key] = _convert(loader, value_node, sub, lines, problems, name, budget, depth + 1)
+            return
+        self.lines[sub] = line
+        out[key] = self.convert(value_node, sub, depth + 1)
