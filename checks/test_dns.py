@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodwall.probes.network import control_status
+from prodwall.positive import control_status
 from prodwall.session import ProdwallRun
 from prodwall.verdicts import Observation
 
@@ -27,7 +27,8 @@ def test_production_resolvers_do_not_answer(
     prodwall: ProdwallRun, prod_network: str, request: pytest.FixtureRequest
 ) -> None:
     mine = _mine(prodwall, "dns-resolver", "network", prod_network)
-    passed, why = control_status(prodwall.observe("network"), "udp")
+    # the DNS family's own control: the DNS servers this vantage may use answered
+    passed, why = control_status(prodwall.observe("dns"), "udp", kind="dns-control")
     prodwall.conclude(
         request.node, mine, prod_network, positive_control=passed, control_failure=why
     )
@@ -38,5 +39,6 @@ def test_zone_transfers_are_refused(
     prodwall: ProdwallRun, prod_domain: str, request: pytest.FixtureRequest
 ) -> None:
     mine = _mine(prodwall, "dns-axfr", "domain", prod_domain)
-    passed, why = control_status(prodwall.observe("network"), "udp")
+    # the DNS family's own control: the DNS servers this vantage may use answered
+    passed, why = control_status(prodwall.observe("dns"), "udp", kind="dns-control")
     prodwall.conclude(request.node, mine, prod_domain, positive_control=passed, control_failure=why)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodwall.probes.network import allowed_flows, control_limitations, control_status
+from prodwall.positive import allowed_flows, control_limitations, control_status
 from prodwall.session import ProdwallRun
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# a third-party family's package: its checks run under `prodwall run`, not as our tests
+collect_ignore = ["fixtures"]
 
 
 def lab_available() -> str | None:

@@ -12,6 +12,7 @@ CATALOGUE = {
         "title": "No TCP port answers",
         "severity": "critical",
         "family": "network",
+        "column": "tcp",
         "references": {
             "pci-dss-4.0.1": ["1.3.1", "11.4.5"],
             "iso27001-2022": ["A.8.22"],
@@ -23,6 +24,7 @@ CATALOGUE = {
         "title": "No UDP service answers",
         "severity": "high",
         "family": "network",
+        "column": "udp",
         "references": {"pci-dss-4.0.1": ["11.4.5"], "nist-800-53r5": ["AC-4"]},
     },
     "DNS-NAME-01": {

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from prodwall.families import registry
 from prodwall.lab import leaks
 from prodwall.lab.demo import judge_ground_truth, sealed_findings
 from prodwall.lab.leaks import GROUND_TRUTH
-from prodwall.probes.families import FAMILIES
 from prodwall.report.manifest import verify
 from prodwall.results import read_results
 from prodwall.verdicts import Outcome
@@ -36,7 +36,7 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     assert sealed_findings(runs["sealed"]) == []
     assert all(v.outcome is Outcome.BLOCKED for r in runs["sealed"].values() for v in r.verdicts)
     truth = judge_ground_truth(runs["leaky"])
-    checkable = [t for t in truth if t.leak.family in FAMILIES]
+    checkable = [t for t in truth if t.leak.family in registry()]
     assert checkable, "no planted leak is checkable yet"
     assert [t.leak.id for t in checkable if t.status != "found"] == []
     assert len(truth) == len(GROUND_TRUTH)

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from prodwall.positive import control_status
 from prodwall.probes import distance
-from prodwall.probes.network import _controls, control_status
+from prodwall.probes.network import _controls
 from prodwall.probes.sweep_obs import observe
 from prodwall.probes.sweep_obs import trace_evidence as _trace_evidence
 from prodwall.verdicts import Signal
@@ -192,7 +193,7 @@ def _control(expect: str, observed: str, next_hop: str, address: str) -> dict[st
 
 
 def test_a_control_answer_from_beyond_the_boundary_is_enough_with_the_limit_stated() -> None:
-    from prodwall.probes.network import allowed_flows, control_limitations
+    from prodwall.positive import allowed_flows, control_limitations
 
     beyond = tuple(_controls([_control("answer", "open", "198.18.70.1", "198.19.10.20")], PROD))
     assert control_status(beyond, "tcp") == (True, "")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from prodwall.inventory import load_inventory
-from prodwall.plan import build_plan
+from prodwall.planning import build_plan
 from prodwall.probes import agent, network
 from prodwall.verdicts import Signal
 

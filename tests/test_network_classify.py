@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from prodwall.positive import control_status
 from prodwall.probes import sweep_obs
-from prodwall.probes.network import _controls, _icmp_obs, control_status
+from prodwall.probes.network import _controls, _icmp_obs
 from prodwall.verdicts import Signal
 
 

@@ -15,7 +15,8 @@ from conftest import REPO
 from prodwall.errors import ScopeError, VantageError
 from prodwall.inventory import load_inventory
 from prodwall.inventory.model import Inventory
-from prodwall.plan import PACKET_KINDS, Plan, Probe, build_plan
+from prodwall.plan import Plan, Probe
+from prodwall.planning import build_plan
 from prodwall.scope import guard
 
 TODAY = date(2026, 11, 27)
@@ -200,7 +201,7 @@ def _in_scope(plan: Plan, inv: Inventory) -> None:
         for a in (inv.host(f.to) or ("", None))[1].addresses
     }  # type: ignore[union-attr]
     for probe in plan.probes:
-        if probe.kind not in PACKET_KINDS:
+        if probe.sends != "packets":
             continue
         target = ipaddress.ip_network(probe.target)
         if probe.expect == "answer":
@@ -221,7 +222,7 @@ def test_no_generated_inventory_yields_a_probe_outside_production(inv: Inventory
         return
     _in_scope(plan, inv)
     for probe in plan.probes:  # every single expanded probe stays in scope too
-        if probe.kind in PACKET_KINDS and probe.count < 300:
+        if probe.sends == "packets" and probe.count < 300:
             for address, _port in probe.expand():
                 assert any(
                     ipaddress.ip_address(address) in ipaddress.ip_network(n)

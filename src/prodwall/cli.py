@@ -26,7 +26,8 @@ from .fingerprint import fingerprint, load_key
 from .inventory import advice, load_inventory
 from .inventory.loader import LoadedInventory
 from .inventory.model import Inventory
-from .plan import Plan, build_plan
+from .plan import Plan
+from .planning import build_plan
 from .runner import run_checks
 from .scope import effective
 
@@ -383,7 +384,7 @@ def _positive(text: str) -> int:
 
 def _known_controls(checks: Path | None = None) -> dict[str, object] | None:
     """The catalogue's control ids, to check waivers against; None when no catalogue is here."""
-    from .controls import load_controls
+    from .controls import load_catalogue
     from .runner import find_checks
 
     try:
@@ -391,7 +392,7 @@ def _known_controls(checks: Path | None = None) -> dict[str, object] | None:
     except ProdwallError:
         return None
     catalogue = folder / "controls.yaml"
-    return dict(load_controls(catalogue)) if catalogue.is_file() else None
+    return dict(load_catalogue(catalogue)) if catalogue.is_file() else None
 
 
 def _load(args: argparse.Namespace) -> LoadedInventory:
@@ -406,11 +407,7 @@ def _plan(args: argparse.Namespace, loaded: LoadedInventory | None = None) -> Pl
 
 def _public_networks(plan: Plan) -> list[str]:
     """Production networks in public address space (their route probes name them all)."""
-    return [
-        p.target
-        for p in plan.of_kind("route")
-        if effective(ipaddress.ip_network(p.target)).is_global
-    ]
+    return [str(n) for n in plan.production if effective(n).is_global]
 
 
 def _sweep_seconds(plan: Plan) -> float:

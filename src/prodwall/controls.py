@@ -60,6 +60,10 @@ class Control(BaseModel):
     title: str = Field(min_length=1)
     severity: Literal["critical", "high", "medium", "low"]
     family: str = Field(min_length=1, description="the probe family whose evidence it judges")
+    column: str = Field(
+        default="",
+        description="its column in the report's reachability matrix (default: the family)",
+    )
     references: Annotated[dict[Framework, list[str]], BeforeValidator(_refs)] = Field(min_length=1)
 
 
@@ -94,4 +98,35 @@ def load_controls(path: Path) -> dict[str, Control]:
         catalogue = {}
     if problems:
         raise ControlsError(problems)
+    return catalogue
+
+
+def family_check_folders() -> list[Path]:
+    """The check folders third-party families ship (prodwall's own live in checks/)."""
+    from .families import registry
+
+    return [Path(f.checks) for f in registry().values() if f.checks is not None]
+
+
+def load_catalogue(main: Path) -> dict[str, Control]:
+    """The main catalogue plus each family's own controls.yaml; an id defined twice is an error."""
+    catalogue = dict(load_controls(main))
+    for folder in family_check_folders():
+        extra = folder / "controls.yaml"
+        if not extra.is_file():
+            continue
+        for cid, control in load_controls(extra).items():
+            if cid in catalogue:
+                raise ControlsError(
+                    [
+                        Problem(
+                            str(extra),
+                            None,
+                            cid,
+                            f"control {cid} is already defined by {main} or another family",
+                            "give the family's controls their own ids",
+                        )
+                    ]
+                )
+            catalogue[cid] = control
     return catalogue

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from .controls import load_controls
+from .controls import load_catalogue
 from .errors import ProdwallError
+from .families import registry
 from .inventory import load_inventory
-from .plan import build_plan
+from .planning import build_plan
 from .session import ProdwallRun, control_ids
 from .verdicts import Outcome, Verdict
 
@@ -28,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--inventory", help="inventory YAML file; turns the prodwall checks on")
     group.addoption("--vantage", help="vantage name from the inventory to probe from")
     group.addoption("--results-json", help="write the run's results JSON here")
+    group.addoption("--evidence-dir", help="where probe families write capture files")
     group.addoption("--controls", help="control catalogue (default: controls.yaml beside checks)")
     group.addoption("--max-probes", type=int, help="lower the inventory's probe cap for this run")
     group.addoption(
@@ -47,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     controls_path = config.getoption("--controls") or _default_controls(config)
     today = datetime.now(UTC).date()
     try:
-        controls = load_controls(Path(controls_path))
+        controls = load_catalogue(Path(controls_path))
         loaded = load_inventory(
             inventory,
             today=today,
@@ -57,7 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
         plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
     except ProdwallError as exc:
         raise pytest.UsageError(str(exc)) from None
-    run = ProdwallRun(loaded, plan, controls, today)
+    evidence = config.getoption("--evidence-dir")
+    run = ProdwallRun(loaded, plan, controls, today, Path(evidence) if evidence else None)
     config.stash[RUN_KEY] = run
     if config.pluginmanager.hasplugin("html"):
         from .html_hooks import PytestHtmlHooks
@@ -75,17 +78,22 @@ def _default_controls(config: pytest.Config) -> Path:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each family names the groups its checks run over (prod_network, prod_domain...)."""
     run = metafunc.config.stash.get(RUN_KEY, None)
-    if "prod_network" in metafunc.fixturenames:
-        nets: list[Any] = []
-        if run is not None:
-            nets = [str(n) for e in run.loaded.inventory.production().values() for n in e.networks]
-        metafunc.parametrize("prod_network", nets or [NO_TARGETS], scope="function")
-    if "prod_domain" in metafunc.fixturenames:
-        domains: list[Any] = []
-        if run is not None:
-            domains = [d for e in run.loaded.inventory.production().values() for d in e.dns_domains]
-        metafunc.parametrize("prod_domain", domains or [NO_TARGETS], scope="function")
+    for name, groups in check_groups(run).items():
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, groups or [NO_TARGETS], scope="function")
+
+
+def check_groups(run: ProdwallRun | None) -> dict[str, list[str]]:
+    """parameter -> groups, the union over every registered family, in order."""
+    out: dict[str, list[str]] = {}
+    for family in registry().values():
+        groups = family.groups(run.loaded.inventory) if run is not None else {}
+        for name in family.parameters:
+            out.setdefault(name, [])
+            out[name] += [g for g in groups.get(name, []) if g not in out[name]]
+    return out
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -138,7 +146,8 @@ def _group(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return item.name
-    return str(callspec.params.get("prod_network", callspec.params.get("prod_domain", item.name)))
+    names = check_groups(item.config.stash.get(RUN_KEY, None))
+    return next((str(callspec.params[n]) for n in names if n in callspec.params), item.name)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -84,29 +84,21 @@ def git_revision(where: Path) -> str:
 
 def vantage_info(name: str, vantage: Vantage) -> VantageInfo:
     """The vantage's own addresses, read where it lives, so the report says where probes left."""
-    transport, _, rest = vantage.location.partition(":")
-    if transport == "local":
-        cmd = ["ip", "-j", "addr", "show"]
-    elif transport == "netns":
-        cmd = ["ip", "-n", rest, "-j", "addr", "show"]
-    else:
-        return VantageInfo(
-            name,
-            vantage.location,
-            vantage.environment,
-            (),
-            f"addresses of {transport} vantages are read by their host probes",
-        )
+    from .vantages.agent import AgentError, run_agent
+
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=True).stdout
-        links = json.loads(out)
-    except (OSError, subprocess.SubprocessError, json.JSONDecodeError) as exc:
+        raw = run_agent(vantage, "prodwall.probes.routeagent", {"addresses": True}, 60)
+        shown = raw["addresses"]
+        if "error" in shown or shown["returncode"] != 0:
+            raise ValueError(shown.get("error") or shown["stderr"])
+        links = json.loads(shown["stdout"])
+    except (AgentError, ValueError, KeyError) as exc:
         return VantageInfo(
             name,
             vantage.location,
             vantage.environment,
             (),
-            f"could not read addresses: {exc.__class__.__name__}",
+            f"could not read addresses: {exc}",
         )
     addrs = tuple(
         f"{a['local']}/{a['prefixlen']} ({link['ifname']})"

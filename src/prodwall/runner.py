@@ -9,9 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
+from .controls import family_check_folders
 from .errors import ProdwallError
 from .inventory.loader import LoadedInventory
-from .probes.network import EVIDENCE_DIR_ENV
 from .results import Results, read_results
 
 
@@ -52,6 +52,7 @@ def run_checks(
         "-m",
         "pytest",
         str(checks),
+        *(str(folder) for folder in family_check_folders()),
         "-p",
         "no:cacheprovider",
         f"--rootdir={checks}",
@@ -63,6 +64,8 @@ def run_checks(
         vantage,
         "--results-json",
         str(results_path),
+        "--evidence-dir",
+        str(out / "evidence"),
         "--junitxml",
         str(out / "junit.xml"),
         "-o",
@@ -75,13 +78,12 @@ def run_checks(
         cmd += [f"--html={out / 'pytest-report.html'}", "--self-contained-html"]
     if not quiet:
         cmd.append("--capture=sys")  # the probe agent's progress reaches the terminal live
-    env = {**os.environ, EVIDENCE_DIR_ENV: str(out / "evidence")}
     read_end, write_end = os.pipe()
     cmd = [arg.replace("{fd}", str(read_end)) if arg.startswith("/dev/fd/") else arg for arg in cmd]
     feeder = threading.Thread(target=_feed, args=(write_end, inventory.raw), daemon=True)
     feeder.start()  # a pipe holds 64 KiB; an inventory may be larger
     try:
-        done = subprocess.run(cmd, capture_output=quiet, text=True, env=env, pass_fds=(read_end,))
+        done = subprocess.run(cmd, capture_output=quiet, text=True, pass_fds=(read_end,))
     finally:
         os.close(read_end)
         feeder.join(timeout=5)

@@ -11,7 +11,7 @@ import ipaddress
 from .addresses import EMBEDDING, real_network
 from .errors import ScopeError
 from .inventory.model import Inventory, IPNetwork
-from .plan import PACKET_KINDS, Plan, Probe
+from .plan import Plan, Probe
 
 _EMBEDDING = EMBEDDING
 _SPECIAL = (
@@ -80,8 +80,7 @@ def guard(plan: Plan, inv: Inventory, max_probes: int | None = None) -> None:
     controls = _control_targets(inv, plan.vantage.environment)
     refusals: list[str] = []
     for probe in plan.probes:
-        if probe.kind not in PACKET_KINDS and probe.kind != "route":
-            continue
+        # every probe whose target is an address is checked, whatever it claims to send
         refusals.extend(_check(probe, inv, prod_nets, controls))
     # an inventory may lower the cap but not lift it past the ceiling: only the person
     # running prodwall can, on the command line (--max-probes)
@@ -136,8 +135,10 @@ def _check(
     try:
         target = ipaddress.ip_network(probe.target, strict=True)
     except ValueError:
+        if probe.sends == "nothing":
+            return []  # a name, an ARN, a count: nothing is sent to it
         return [f"{label}: target is not an address or network"]
-    if probe.kind == "control":
+    if probe.is_control:
         allowed = controls.get(probe.target, set())
         ports = set(probe.ports or ()) or ({0} if probe.protocol == "icmp" else set())
         if (
@@ -156,8 +157,8 @@ def _check(
     ):
         out.append(f"{label}: outside every declared production network")
     # a route lookup sends nothing: public space and size are no concern, special ranges are
-    out += _address_refusals(label, target, inv, sends=probe.kind != "route")
-    if probe.kind == "route":
+    out += _address_refusals(label, target, inv, sends=probe.sends == "packets")
+    if probe.sends == "lookup":
         return out
     if target.num_addresses > inv.scope.max_network_addresses and not inv.scope.allow_large_ranges:
         out.append(

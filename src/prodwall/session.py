@@ -17,9 +17,9 @@ import pytest
 
 from . import __version__
 from .controls import Control
+from .families import RunContext, executed_kinds, registry
 from .inventory import Inventory, LoadedInventory
 from .plan import Plan
-from .probes.families import FAMILIES, executed_kinds
 from .results import SCHEMA, Results, RunMeta, write_results
 from .runmeta import git_revision, run_by, utc_now, vantage_info
 from .verdicts import Observation, Outcome, Verdict, judge
@@ -31,6 +31,7 @@ class ProdwallRun:
     plan: Plan
     controls: dict[str, Control]
     today: date
+    evidence_dir: Path | None = None
     started: str = field(default_factory=utc_now)
     verdicts: list[Verdict] = field(default_factory=list)
     _observed: dict[str, tuple[Observation, ...]] = field(default_factory=dict)
@@ -42,8 +43,9 @@ class ProdwallRun:
     def observe(self, family: str) -> tuple[Observation, ...]:
         """Observations of one probe family, probing on first use only."""
         if family not in self._observed:
-            kinds, runner = FAMILIES[family]
-            self._observed[family] = runner(self.plan.of_kind(*kinds), self.plan)
+            fam = registry()[family]
+            context = RunContext(self.plan, self.evidence_dir)
+            self._observed[family] = fam.run(self.plan.of_kind(*fam.kinds), context)
         return self._observed[family]
 
     def conclude(

@@ -23,6 +23,8 @@ from pydantic import (
 
 from ..addresses import real_address, real_network
 from ..services import PortSet, Service, parse_service
+from ..vantages.location import Location as ParsedLocation
+from ..vantages.location import parse as parse_location
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -88,10 +90,6 @@ _ARN_RE = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\
 _BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HMAC_RE = re.compile(r"^[0-9a-f]{64}$")
 _SSH_FP_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
-_LOCATION_RE = re.compile(
-    r"^(?:local|netns:[A-Za-z0-9_.-]{1,64}|ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.:\[\]-]+"
-    r"(?::\d{1,5})?|ansible://[A-Za-z0-9_.-]+)$"
-)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$")
 _URL_RE = re.compile(r"^https://[A-Za-z0-9.:\[\]-]+(?::\d{1,5})?(/.*)?$")
@@ -181,16 +179,15 @@ ApiServer = Annotated[
         _regex(_URL_RE, "an https:// API server URL", "https://k8s.prod.example.com:6443")
     ),
 ]
-Location = Annotated[
-    str,
-    BeforeValidator(
-        _regex(
-            _LOCATION_RE,
-            "a vantage location (local, netns:NAME, ssh://user@host, ansible://group)",
-            "netns:dev",
-        )
-    ),
-]
+
+
+def _location(value: Any) -> Any:
+    if isinstance(value, str):
+        parse_location(value)  # the one parser; its ValueError names the accepted forms
+    return value
+
+
+Location = Annotated[str, BeforeValidator(_location)]
 SecretFp = Annotated[str, BeforeValidator(_secret_fp)]
 SshFp = Annotated[str, BeforeValidator(_ssh_fp)]
 
@@ -264,10 +261,22 @@ class Vantage(_Model):
     location: Location
     environment: Name
     description: str = ""
+    python: str = Field(
+        default="python3",
+        min_length=1,
+        description="the Python 3.11+ interpreter at a remote vantage (it needs numpy)",
+    )
+    sudo: bool = Field(default=False, description="run the agent with `sudo -n` at the vantage")
+    ssh_identity_file: str | None = Field(default=None, description="ssh:// vantages: the key")
+    ssh_config: str | None = Field(default=None, description="ssh:// vantages: an ssh_config")
+
+    @property
+    def where(self) -> ParsedLocation:
+        return parse_location(self.location)
 
     @property
     def transport(self) -> str:
-        return self.location.split(":", 1)[0]
+        return self.where.scheme
 
 
 class _Approval(_Model):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_REACHABLE
+from ..families import registry
 from ..inventory import load_inventory
-from ..probes.families import FAMILIES
 from ..report.bundle import write_bundle
 from ..report.combined import Combined
 from ..results import Results
@@ -35,7 +35,7 @@ class LeakResult:
 def judge_ground_truth(leaky: dict[str, Results]) -> list[LeakResult]:
     out = []
     for leak in GROUND_TRUTH:
-        if leak.family not in FAMILIES:
+        if leak.family not in registry():
             out.append(LeakResult(leak, "not-checkable"))
             continue
         results = leaky.get(leak.vantage)

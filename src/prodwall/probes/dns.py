@@ -11,10 +11,9 @@ import ipaddress
 from typing import Any
 
 from ..inventory.model import IPNetwork
-from ..plan import Plan, Probe
+from ..plan import Plan, Probe, network_of
+from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
-from .sweep_obs import network_of
-from .transport import AgentError, run_agent
 
 KINDS = frozenset({"dns-name", "dns-resolver", "dns-axfr"})
 
@@ -28,17 +27,16 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     if not probes:
         return ()
     domains = [p.target for p in probes if p.kind == "dns-axfr"]
-    prod = [ipaddress.ip_network(p.target) for p in plan.of_kind("route")]
+    prod = list(plan.production)
     job = {
         "names": [p.target for p in probes if p.kind == "dns-name"],
         "resolvers": [p.target for p in probes if p.kind == "dns-resolver"],
+        "controls": [p.target for p in probes if p.kind == "dns-control"],
         "zones": domains,
     }
     hosts = {p.target: p.host for p in probes}
     try:
-        result = run_agent(
-            plan.vantage, job, timeout=120 + 20 * len(probes), module="prodwall.probes.dnsagent"
-        )
+        result = run_agent(plan.vantage, "prodwall.probes.dnsagent", job, 120 + 20 * len(probes))
     except AgentError as exc:
         return tuple(
             Observation(
@@ -51,15 +49,30 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             )
             for p in probes
         )
-    obs = [_name_obs(n, r, domains, prod) for n, r in result["names"].items()]
-    for key, r in result["resolvers"].items():
-        server, zone = key.split("|")
-        for proto, res in r.items():
-            obs.append(_resolver_obs(server, proto, res, hosts.get(server), prod))
-    for key, r in result["axfr"].items():
-        server, zone = key.split("|")
-        obs.append(_axfr_obs(server, zone, r))
+    obs = [_name_obs(r["name"], r, domains, prod) for r in result["names"]]
+    for r in result["resolvers"]:
+        for proto in ("udp", "tcp"):
+            obs.append(_resolver_obs(r["server"], proto, r[proto], hosts.get(r["server"]), prod))
+    obs += [_control_obs(r, hosts.get(r["server"])) for r in result["controls"]]
+    obs += [_axfr_obs(r["server"], r["zone"], r) for r in result["axfr"]]
     return tuple(obs)
+
+
+def _control_obs(r: dict[str, Any], host: str | None) -> Observation:
+    """A DNS server the vantage may use answered over UDP (any rcode is an answer)."""
+    udp = r["udp"]
+    passed = udp.get("status") == "answer"
+    seen = udp.get("rcode") or udp.get("status")
+    return Observation(
+        "dns-control",
+        r["server"],
+        Signal.CROSSED if passed else Signal.FAILED,
+        f"positive control {r['server']} dns/53 ({host}): expected an answer, saw {seen}",
+        host,
+        "udp",
+        53,
+        evidence={"passed": passed, "expect": "answer", "observed": seen},
+    )
 
 
 def _name_obs(

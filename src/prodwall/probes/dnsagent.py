@@ -95,20 +95,25 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     zones = job.get("zones", [])
     with ThreadPoolExecutor(max_workers=32) as pool:
         names = {n: pool.submit(_resolve, n) for n in job.get("names", [])}
-        resolvers = {
-            f"{s}|{z}": pool.submit(_resolver_answers, s, z)
+        probe_zone = (zones or ["."])[0]
+        resolvers = [
+            (s, probe_zone, pool.submit(_resolver_answers, s, probe_zone))
             for s in job.get("resolvers", [])
-            for z in zones[:1]
-        }
-        axfr = {
-            f"{s}|{z}": pool.submit(_axfr, s, z)
+        ]
+        controls = [
+            (s, probe_zone, pool.submit(_resolver_answers, s, probe_zone))
+            for s in job.get("controls", [])
+        ]
+        axfr = [
+            (s, z, pool.submit(_axfr, s, z))
             for z in zones
             for s in [*own, *job.get("resolvers", [])]
-        }
+        ]
         return {
-            "names": {k: f.result() for k, f in names.items()},
-            "resolvers": {k: f.result() for k, f in resolvers.items()},
-            "axfr": {k: f.result() for k, f in axfr.items()},
+            "names": [{"name": k, **f.result()} for k, f in names.items()],
+            "resolvers": [{"server": s, "zone": z, **f.result()} for s, z, f in resolvers],
+            "controls": [{"server": s, "zone": z, **f.result()} for s, z, f in controls],
+            "axfr": [{"server": s, "zone": z, **f.result()} for s, z, f in axfr],
         }
 
 

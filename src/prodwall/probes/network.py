@@ -10,26 +10,23 @@ is only silence.
 from __future__ import annotations
 
 import base64
-import ipaddress
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..inventory.model import IPNetwork
-from ..plan import Plan, Probe
+from ..plan import Plan, Probe, network_of
 from ..services import PortSet
+from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
 from . import distance, packet_evidence, sweep_obs
 from .pcap import write_pcap
 from .sweep_obs import classify as _classify
-from .sweep_obs import network_of
-from .transport import AgentError, run_agent
 from .wire import icmp_name
 
 KINDS = frozenset({"tcp", "udp", "icmp", "control"})
-EVIDENCE_DIR_ENV = "PRODWALL_EVIDENCE_DIR"
+AGENT = "prodwall.probes.agent"
 
 
 def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
@@ -92,14 +89,16 @@ def _timeout(job: dict[str, Any], rate: int) -> float:
     return 120 + 3 * total / max(rate, 1)
 
 
-def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
+def run(
+    probes: tuple[Probe, ...], plan: Plan, evidence_dir: Path | None = None
+) -> tuple[Observation, ...]:
     if not probes:
         return ()
     job = build_job(probes, plan)
     hosts = {pr.target: pr.host for pr in probes if pr.kind != "control"}
-    prod_nets = [ipaddress.ip_network(pr.target) for pr in plan.of_kind("route")]
+    prod_nets = list(plan.production)
     try:
-        result = run_agent(plan.vantage, job, _timeout(job, plan.probing.rate))
+        result = run_agent(plan.vantage, AGENT, job, _timeout(job, plan.probing.rate))
     except AgentError as exc:
         return tuple(
             Observation(
@@ -172,7 +171,7 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             for pr in probes
             if pr.kind == kind
         ]
-    saved = _save_pcap(pcap_packets, plan)
+    saved = _save_pcap(pcap_packets, plan, evidence_dir)
     if saved:  # every TCP verdict names the capture of its answers, with its hash
         decoded = packet_evidence.by_address(pcap_packets)
         obs = [
@@ -191,9 +190,10 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     return tuple(obs)
 
 
-def _save_pcap(packets: list[tuple[float, bytes]], plan: Plan) -> dict[str, Any] | None:
-    folder = os.environ.get(EVIDENCE_DIR_ENV)
-    if not folder or not packets:
+def _save_pcap(
+    packets: list[tuple[float, bytes]], plan: Plan, folder: Path | None
+) -> dict[str, Any] | None:
+    if folder is None or not packets:
         return None
     path = Path(folder) / f"{plan.vantage_name}-tcp.pcap"
     packets = sorted(packets, key=lambda tp: tp[0])
@@ -231,68 +231,6 @@ def _controls(controls: list[dict[str, Any]], prod: Sequence[IPNetwork] = ()) ->
             )
         )
     return out
-
-
-def control_status(observations: tuple[Observation, ...], protocol: str) -> tuple[bool, str]:
-    """Did this run's positive controls for `protocol` pass? (False with the reason if not.)
-
-    For TCP, silence is evidence when a known-closed port's RST came back (the
-    strongest proof: even a refusal by the host would be seen) or, where the
-    boundary lets no closed port through, when a control answered from beyond
-    the boundary (answers come back; the missing RST control is stated as a
-    limitation, see `control_limitations`)."""
-    mine = [o for o in observations if o.kind == "control" and o.protocol == protocol]
-    if not mine:
-        return False, f"no positive control for {protocol} is declared for this vantage"
-    failed = [o.detail for o in mine if not o.evidence.get("passed")]
-    if failed:
-        return False, "; ".join(failed)
-    if protocol == "tcp" and not _closed_controls(mine) and not _answers_from_beyond(mine):
-        return False, (
-            "no known-closed TCP control and no control answered from beyond the boundary: "
-            "an answer would not be proven visible"
-        )
-    return True, ""
-
-
-def control_limitations(observations: tuple[Observation, ...], protocol: str) -> list[str]:
-    """What this run's controls did not prove, stated in the evidence of every verdict."""
-    mine = [o for o in observations if o.kind == "control" and o.protocol == protocol]
-    if protocol != "tcp" or _closed_controls(mine) or not _answers_from_beyond(mine):
-        return []
-    names = ", ".join(
-        f"{o.target} tcp/{o.port} via {o.evidence['next_hop']}" for o in _answers_from_beyond(mine)
-    )
-    return [
-        "no known-closed TCP control: a RST from production was not proven visible; silence "
-        f"counts as blocked on the strength of the answer of {names} from beyond the boundary"
-    ]
-
-
-def allowed_flows(observations: tuple[Observation, ...], protocol: str, network: str) -> list[str]:
-    """The allowed flows into `network` this run probed (as controls): shown as allowed."""
-    return [
-        f"{o.detail.removeprefix('positive control ')} [allowed: {o.evidence.get('why', '')}]"
-        for o in observations
-        if o.kind == "control"
-        and o.protocol == protocol
-        and o.evidence.get("expect") == "answer"
-        and o.evidence.get("network") == network
-    ]
-
-
-def _closed_controls(mine: list[Observation]) -> list[Observation]:
-    return [o for o in mine if o.evidence.get("expect") == "closed" and o.evidence.get("passed")]
-
-
-def _answers_from_beyond(mine: list[Observation]) -> list[Observation]:
-    return [
-        o
-        for o in mine
-        if o.evidence.get("expect") == "answer"
-        and o.evidence.get("passed")
-        and o.evidence.get("beyond_boundary")
-    ]
 
 
 def _icmp_obs(

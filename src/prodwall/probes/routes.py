@@ -1,19 +1,22 @@
 """Route lookups at the vantage: is there any path towards each production network?
 
-Uses the vantage's own kernel (`ip route get`, netlink underneath), which tells
-blackhole, unreachable, prohibit and missing routes apart; scapy's routing
-table cannot (LAB-FACTS.md). A lookup sends no packet.
+The lookups run at the vantage (routeagent, through its backend); this side
+judges them. The vantage's own kernel (`ip route get`, netlink underneath)
+tells blackhole, unreachable, prohibit and missing routes apart; scapy's
+routing table cannot (LAB-FACTS.md). A lookup sends no packet.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import subprocess
+from typing import Any
 
-from ..inventory.model import Vantage
 from ..plan import Plan, Probe
+from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
+
+AGENT = "prodwall.probes.routeagent"
 
 # `ip route get` error text -> what kind of non-route it is. Each is positive
 # evidence from the vantage's own kernel that a packet would not leave.
@@ -24,16 +27,6 @@ _NO_PATH = {
     "Permission denied": "prohibit route (EACCES)",
 }
 _STOP_TYPES = {"blackhole", "unreachable", "prohibit", "throw"}
-TIMEOUT_S = 10.0
-
-
-def ip_command(vantage: Vantage) -> list[str] | None:
-    transport, _, rest = vantage.location.partition(":")
-    if transport == "local":
-        return ["ip"]
-    if transport == "netns":
-        return ["ip", "-n", rest]
-    return None
 
 
 def sample_addresses(network: str) -> list[str]:
@@ -47,43 +40,43 @@ def sample_addresses(network: str) -> list[str]:
 
 
 def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
-    vantage = plan.vantage
-    base = ip_command(vantage)
-    out = []
-    for probe in probes:
-        for address in dict.fromkeys([*sample_addresses(probe.target), *probe.addresses]):
-            if base is None:
-                out.append(
-                    Observation(
-                        "route",
-                        address,
-                        Signal.FAILED,
-                        f"route lookups are not supported on {vantage.transport} vantages",
-                        evidence={"network": probe.target},
-                    )
-                )
-                continue
-            out.append(lookup(base, address, probe.target, probe.boundary))
-    return tuple(out)
-
-
-def lookup(
-    base: list[str], address: str, network: str, boundary: tuple[str, ...] = ()
-) -> Observation:
-    cmd = [*base, "-j", "route", "get", address]
-    evidence: dict[str, object] = {"network": network, "command": " ".join(cmd)}
+    wanted = [
+        (address, probe)
+        for probe in probes
+        for address in dict.fromkeys([*sample_addresses(probe.target), *probe.addresses])
+    ]
+    if not wanted:
+        return ()
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        result = run_agent(
+            plan.vantage, AGENT, {"lookups": [a for a, _ in wanted]}, 60 + len(wanted)
+        )
+    except AgentError as exc:
+        return tuple(
+            Observation("route", a, Signal.FAILED, str(exc), evidence={"network": p.target})
+            for a, p in wanted
+        )
+    return tuple(
+        judge_lookup(raw, address, probe.target, probe.boundary)
+        for raw, (address, probe) in zip(result["lookups"], wanted, strict=True)
+    )
+
+
+def judge_lookup(
+    raw: dict[str, Any], address: str, network: str, boundary: tuple[str, ...] = ()
+) -> Observation:
+    """One `ip -j route get` output, read at the vantage, as an observation."""
+    evidence: dict[str, object] = {"network": network, "command": raw.get("command", "")}
+    if "error" in raw:
         return Observation(
             "route",
             address,
             Signal.FAILED,
-            f"route lookup failed: {exc.__class__.__name__}",
+            f"route lookup failed: {raw['error']}",
             evidence=evidence,
         )
-    if done.returncode != 0:
-        err = done.stderr.strip().removeprefix("RTNETLINK answers: ")
+    if raw["returncode"] != 0:
+        err = raw["stderr"].removeprefix("RTNETLINK answers: ")
         evidence["kernel"] = err
         for text, meaning in _NO_PATH.items():
             if text in err:
@@ -92,7 +85,7 @@ def lookup(
             "route", address, Signal.FAILED, f"route lookup failed: {err}", evidence=evidence
         )
     try:
-        route = json.loads(done.stdout)[0]
+        route = json.loads(raw["stdout"])[0]
     except (json.JSONDecodeError, IndexError, KeyError):
         return Observation(
             "route", address, Signal.FAILED, "unreadable `ip route get` output", evidence=evidence

@@ -9,19 +9,14 @@ only silence, and not even that where the receiver lost answers.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from ..inventory.model import IPNetwork
+from ..plan import network_of
 from ..services import PortSet
 from ..verdicts import Observation, Signal
 from . import distance
 from .wire import icmp_name
-
-
-def network_of(address: str, nets: list[IPNetwork]) -> str:
-    ip = ipaddress.ip_address(address)
-    return next((str(n) for n in nets if ip.version == n.version and ip in n), "")
 
 
 def classify(status: str, responder: str, prod: list[IPNetwork]) -> Signal:

@@ -21,13 +21,6 @@ from ..results import (
 from ..verdicts import Outcome, Verdict
 
 MERGED_SCHEMA = "prodwall.merged/1"
-FAMILY_OF_CONTROL_PREFIX = {
-    "NET-ROUTE": "route",
-    "NET-TCP": "tcp",
-    "NET-UDP": "udp",
-    "NET-ICMP": "icmp",
-    "DNS": "dns",
-}
 
 
 @dataclass(frozen=True)
@@ -95,12 +88,14 @@ class Combined:
         return "other"
 
 
-def family_of(verdict: Verdict) -> str:
+def column_of(verdict: Verdict, catalogue: dict[str, Any]) -> str:
+    """The matrix column of a verdict: its control's `column`, else its `family`, as the
+    catalogue in the results says (the one mapping from control to family)."""
     for control in verdict.controls:
-        for prefix, family in FAMILY_OF_CONTROL_PREFIX.items():
-            if control.startswith(prefix):
-                return family
-    return verdict.controls[0].split("-")[0].lower() if verdict.controls else "other"
+        entry = catalogue.get(control, {})
+        if entry.get("column") or entry.get("family"):
+            return str(entry.get("column") or entry["family"])
+    return "other"
 
 
 def address_family(group: str) -> str:
@@ -151,4 +146,4 @@ def write_merged(combined: Combined, path: Path) -> None:
     path.write_text(json.dumps(data, indent=1, default=str) + "\n")
 
 
-__all__ = ["SCHEMA", "Combined", "address_family", "family_of", "load", "write_merged"]
+__all__ = ["SCHEMA", "Combined", "address_family", "column_of", "load", "write_merged"]

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..verdicts import Outcome, Verdict
-from .combined import Combined, address_family, family_of
+from .combined import Combined, address_family, column_of
 
 FRAMEWORKS = {
     "pci-dss-4.0.1": "PCI DSS 4.0.1",
@@ -223,8 +223,9 @@ def _notices(c: Combined) -> str:
 
 def _matrix(c: Combined) -> str:
     cells: dict[tuple[str, str, str], list[Verdict]] = defaultdict(list)
+    catalogue = c.catalogue
     for v in c.verdicts:
-        col = f"{family_of(v)} {address_family(v.group)}"
+        col = f"{column_of(v, catalogue)} {address_family(v.group)}"
         cells[(v.vantage, c.zone_of(v.group), col)].append(v)
     vantages = sorted({k[0] for k in cells})
     cols = sorted({(k[1], k[2]) for k in cells})

@@ -1,0 +1,102 @@
+"""The DNS family: production names, resolvers and zones, seen from the vantage.
+
+Its positive control is its own: the DNS servers the vantage may use (its
+resolver, and DNS control targets) must answer, so a silent production
+resolver counts as blocked only when DNS answers were seen to come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from ..inventory.model import Inventory, Vantage
+from ..plan import Probe
+from ..probes import dns as engine
+from ..services import PortSet
+from ..verdicts import Observation
+from .base import RunContext
+
+
+class DnsFamily:
+    name = "dns"
+    kinds = frozenset({"dns-name", "dns-resolver", "dns-axfr", "dns-control"})
+    order = 30
+    parameters = ("prod_domain", "prod_network")
+    checks: Path | None = None
+
+    def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
+        yield from _plan(inv, vantage)
+        yield from _controls(inv, vantage)
+
+    def run(self, probes: tuple[Probe, ...], ctx: RunContext) -> tuple[Observation, ...]:
+        return engine.run(probes, ctx.plan)
+
+    def groups(self, inv: Inventory) -> dict[str, list[str]]:
+        prod = inv.production().values()
+        return {
+            "prod_domain": [d for e in prod for d in e.dns_domains],
+            "prod_network": [str(n) for e in prod for n in e.networks],
+        }
+
+
+FAMILY = DnsFamily()
+
+
+def _controls(inv: Inventory, vantage: Vantage) -> Iterator[Probe]:
+    """DNS servers this vantage may query: they must answer (any rcode is an answer)."""
+    for ct in inv.policy.control_targets:
+        if ct.from_ not in (None, vantage.environment) or ct.service == "icmp":
+            continue
+        if ct.service.port != 53 or ct.expect != "answer":
+            continue
+        found = inv.host(ct.to)
+        if found is None:
+            continue
+        for addr in found[1].addresses:
+            yield Probe(
+                "dns-control",
+                str(addr),
+                found[0],
+                f"positive control: DNS server {ct.to} must answer the vantage",
+                ct.service.protocol,
+                PortSet.of([53]),
+                ct.to,
+                expect="answer",
+                sends="packets",
+            )
+
+
+def _plan(inv: Inventory, vantage: Vantage) -> Iterator[Probe]:
+    for env_name, env in inv.production().items():
+        names = [*env.dns_domains, *(n for h in env.hosts.values() for n in h.names)]
+        for name in names:
+            yield Probe(
+                "dns-name",
+                name,
+                env_name,
+                f"production name {name} must not resolve to production from the vantage",
+                sends="nothing",  # asked of the vantage's own resolver
+            )
+        for domain in env.dns_domains:
+            yield Probe(
+                "dns-axfr",
+                domain,
+                env_name,
+                f"zone transfer of production zone {domain} must be refused",
+                sends="nothing",  # asked of the vantage's resolver and the production resolvers
+            )
+        for host_name, host in env.hosts.items():
+            if any(s.port == 53 for s in host.services):
+                for addr in host.addresses:
+                    yield Probe(
+                        "dns-resolver",
+                        str(addr),
+                        env_name,
+                        f"production resolver {host_name} must not answer the vantage",
+                        "udp+tcp",
+                        PortSet.of([53]),
+                        host_name,
+                        sends="packets",
+                    )

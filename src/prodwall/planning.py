@@ -1,0 +1,92 @@
+"""Inventory + vantage -> Plan: the one guarded entry point.
+
+Every registered family plans its own kinds from the inventory; kinds the
+inventory declares but no installed family runs yet are planned here as
+declared-only (the results then say they were not reviewed). The scope guard
+judges the whole plan before it is returned, so no caller can skip it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+
+from .errors import VantageError
+from .families import executed_kinds, registry
+from .inventory.model import Inventory
+from .plan import Plan, Probe
+from .scope import guard
+
+
+def build_plan(
+    inv: Inventory, vantage_name: str, today: date, max_probes: int | None = None
+) -> Plan:
+    vantage = inv.vantages.get(vantage_name)
+    if vantage is None:
+        known = ", ".join(sorted(inv.vantages)) or "(none declared)"
+        raise VantageError(
+            f"vantage '{vantage_name}' is not declared in the inventory; declared vantages: {known}"
+        )
+    probes: list[Probe] = []
+    for family in registry().values():
+        probes += [p for p in family.plan(inv, vantage, today) if p.kind in family.kinds]
+    running = executed_kinds()
+    probes += [replace(p, sends="nothing") for p in _declared_only(inv) if p.kind not in running]
+    counts: Counter[str] = Counter()
+    for probe in probes:
+        counts[probe.kind] += probe.count
+    production = tuple(n for e in inv.production().values() for n in e.networks)
+    plan = Plan(
+        inv.name,
+        vantage_name,
+        vantage,
+        tuple(probes),
+        today,
+        dict(counts),
+        inv.probing,
+        production,
+    )
+    guard(plan, inv, max_probes=max_probes)
+    return plan
+
+
+def _declared_only(inv: Inventory) -> Iterator[Probe]:
+    """What the inventory declares for families still to come (secrets, hosts, cloud)."""
+    for env_name, env in inv.production().items():
+        if env.secrets:
+            yield Probe(
+                "credentials",
+                f"{len(env.secrets)} secret fingerprints",
+                env_name,
+                "no production secret is stored on the vantage (files, environment)",
+            )
+        if env.ssh_keys or env.hosts:
+            yield Probe(
+                "ssh-trust",
+                f"{len(env.hosts)} hosts, {len(env.ssh_keys)} keys",
+                env_name,
+                "no ssh config, known_hosts entry or key on the vantage opens production",
+            )
+        for arn in env.cloud.role_arns:
+            yield Probe(
+                "cloud-role",
+                arn,
+                env_name,
+                "vantage credentials cannot assume this production role (read-only STS)",
+            )
+        for bucket in env.cloud.buckets:
+            yield Probe(
+                "cloud-bucket",
+                bucket,
+                env_name,
+                "vantage credentials cannot read this production bucket (HEAD only)",
+            )
+        for url in env.cloud.kubernetes_api_servers:
+            yield Probe(
+                "k8s-api",
+                url,
+                env_name,
+                "no kube context on the vantage points at this production API server",
+            )

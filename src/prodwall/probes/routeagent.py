@@ -1,0 +1,35 @@
+"""Route lookups and the vantage's own addresses, read *at* the vantage.
+
+`ip -j route get` asks the vantage's kernel (netlink underneath), which tells
+blackhole, unreachable, prohibit and missing routes apart. A lookup sends no
+packet. Standard library only: this runs inside the shipped agent file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+TIMEOUT_S = 10.0
+
+
+def _ip(*args: str) -> dict[str, Any]:
+    cmd = ["ip", "-j", *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"command": " ".join(cmd), "error": exc.__class__.__name__}
+    return {
+        "command": " ".join(cmd),
+        "returncode": done.returncode,
+        "stdout": done.stdout,
+        "stderr": done.stderr.strip(),
+    }
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    """{"lookups": [address, ...], "addresses": bool} -> raw `ip` outputs, in order."""
+    out: dict[str, Any] = {"lookups": [_ip("route", "get", a) for a in job.get("lookups", [])]}
+    if job.get("addresses"):
+        out["addresses"] = _ip("addr", "show")
+    return out

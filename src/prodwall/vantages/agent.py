@@ -1,0 +1,96 @@
+"""Run a family's vantage-side code at a vantage and read back its result.
+
+The agent file and the job travel on stdin in one stream: a bootstrap
+(`python -c`, standard library only) reads the file's length and bytes, runs
+it, and the agent reads the job that follows. So one connection does it all,
+with nothing left behind at the vantage but a temporary file it removes.
+Progress (stderr) is streamed to ours as it comes; the backend's own error
+text (ssh's, docker's, a missing interpreter's) is what an inconclusive
+verdict then names.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import subprocess
+import sys
+import threading
+from typing import IO, Any
+
+from ..errors import ProdwallError
+from ..inventory.model import Vantage
+from .agentfile import agent_file
+from .backends import BackendUnavailable, launch
+from .entry import PROTOCOL
+
+BOOTSTRAP = (
+    "import os,runpy,sys,tempfile\n"
+    "r=sys.stdin.buffer;n=int(r.readline());d=r.read(n)\n"
+    "f=tempfile.NamedTemporaryFile(prefix='prodwall-agent-',suffix='.pyz',delete=False)\n"
+    "f.write(d);f.close();sys.path.insert(0,f.name)\n"
+    "try:\n"
+    " from prodwall.vantages.entry import main;rc=main()\n"
+    "finally:\n"
+    " os.unlink(f.name)\n"
+    "sys.exit(rc)\n"
+)
+
+
+class AgentError(ProdwallError):
+    exit_code = 3
+
+
+def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """The result of `module.run(job)` at the vantage, or AgentError saying why not."""
+    try:
+        how = launch(vantage, ["{python}", "-c", BOOTSTRAP])
+    except BackendUnavailable as exc:
+        raise AgentError(str(exc)) from None
+    payload = agent_file((module,))
+    envelope = json.dumps({"protocol": PROTOCOL, "module": module, "job": job}).encode()
+    stdin = f"{len(payload)}\n".encode() + payload + envelope
+    try:
+        proc = subprocess.Popen(
+            how.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise AgentError(
+            f"cannot start {how.argv[0]} for {vantage.location}: {exc.strerror}"
+        ) from None
+    tail: collections.deque[str] = collections.deque(maxlen=8)
+    relay = threading.Thread(target=_relay, args=(proc.stderr, tail), daemon=True)
+    relay.start()
+    try:
+        out, _ = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AgentError(
+            f"the probe agent at {vantage.location} ran past {timeout:.0f} s"
+        ) from None
+    relay.join(timeout=5)
+    try:
+        reply = json.loads(out)
+    except ValueError:
+        reply = None
+    if isinstance(reply, dict) and "result" in reply and proc.returncode == 0:
+        result: dict[str, Any] = reply["result"]
+        return result
+    said = reply.get("error") if isinstance(reply, dict) else None
+    why = said or " / ".join(tail) or "no output"
+    raise AgentError(
+        f"the probe agent at {vantage.location} failed (exit {proc.returncode}): {why}"
+    )
+
+
+def _relay(stream: IO[bytes] | None, tail: collections.deque[str]) -> None:
+    """Copy the agent's progress to our stderr as it comes, keeping the last lines."""
+    if stream is None:
+        return
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace")
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        if line.strip():
+            tail.append(line.strip())
