@@ -20,9 +20,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import ProdwallError
-from . import leaks, services
+from . import keys, leaks, services
 from .firewall import ruleset
-from .topology import BYPASS_V4, HOSTS, LAB_DIR, NETNS_ETC, PREFIX, ROUTER_NS, ZONES, namespaces
+from .topology import (
+    BYPASS_V4,
+    HOSTS,
+    KNOWN_HOSTS,
+    LAB_DIR,
+    MGMT,
+    MGMT_PLEN,
+    NETNS_ETC,
+    PREFIX,
+    ROUTER_NS,
+    RUNNER_NS,
+    SSH_CONFIG,
+    VANTAGE_PYTHON,
+    ZONES,
+    namespaces,
+)
 
 PROFILES = ("sealed", "leaky")
 STATE = LAB_DIR / "state.json"
@@ -203,6 +218,8 @@ def _build(profile: str, progress: Progress) -> None:
         # No default route anywhere: only the lab's own ranges, via the router.
         _run("ip", "-n", zone.ns, "route", "add", "198.18.0.0/15", "via", zone.gateway4)
         _run("ip", "-n", zone.ns, "-6", "route", "add", "fd00::/8", "via", zone.gateway6)
+    progress("management links runner -> dev and test hosts (ssh only)")
+    _management_links()
     if profile == "leaky":
         progress("planting the bypass link test -> prod")
         test, prod = ZONES["test"], ZONES["prod"]
@@ -240,6 +257,39 @@ def _build(profile: str, progress: Progress) -> None:
     _wait_ready(planned)
 
 
+def _management_links() -> None:
+    """runner <-> host over a /30 of its own: no route beyond it, in either namespace."""
+    for host_name, (runner_addr, host_addr) in MGMT.items():
+        zone = ZONES[HOSTS[host_name].zone]
+        runner_if = f"mgmt-{zone.name}"
+        _run(
+            "ip", "link", "add", "mgmt0", "netns", zone.ns, "type", "veth",
+            "peer", "name", runner_if, "netns", RUNNER_NS,
+        )  # fmt: skip
+        _run("ip", "-n", zone.ns, "addr", "add", f"{host_addr}/{MGMT_PLEN}", "dev", "mgmt0")
+        _run("ip", "-n", RUNNER_NS, "addr", "add", f"{runner_addr}/{MGMT_PLEN}", "dev", runner_if)
+        _run("ip", "-n", zone.ns, "link", "set", "mgmt0", "up")
+        _run("ip", "-n", RUNNER_NS, "link", "set", runner_if, "up")
+    (LAB_DIR / "bin").mkdir(parents=True, exist_ok=True)
+    VANTAGE_PYTHON.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    VANTAGE_PYTHON.chmod(0o755)
+    KNOWN_HOSTS.write_text(
+        "".join(
+            f"{host_addr} {keys.public_line(keys.host_key_purpose(name))}\n"
+            for name, (_, host_addr) in MGMT.items()
+        )
+    )
+    SSH_CONFIG.write_text(
+        "Host *\n"
+        "  User root\n"
+        f"  IdentityFile {LAB_DIR / 'keys' / 'client_ed25519'}\n"
+        f"  UserKnownHostsFile {KNOWN_HOSTS}\n"
+        "  StrictHostKeyChecking yes\n"
+        "  BatchMode yes\n"
+        "  ConnectTimeout 5\n"
+    )
+
+
 def build_id(profile: str) -> str:
     """Changes whenever what `up` would build changes, so a stale lab is rebuilt."""
     parts = [
@@ -249,6 +299,8 @@ def build_id(profile: str) -> str:
         repr(sorted(ZONES.items())),
         repr(services.plan_services(profile)),
         repr(BYPASS_V4),
+        repr(sorted(MGMT.items())),
+        sys.executable,
         *(repr(sorted(leaks.host_files(h, profile).items())) for h in HOSTS),
         *(repr(sorted(leaks.etc_files(z, profile).items())) for z in ZONES),
     ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import keys
-from .topology import DOMAIN, HOSTS, LAB_DIR, ROUTER_NS, ZONES, LabHost, hosts_in
+from .topology import DOMAIN, HOSTS, LAB_DIR, MGMT, ROUTER_NS, ZONES, LabHost, hosts_in
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,13 @@ def _sshd(host: LabHost) -> Service:
             f"/run/sshd && exec /usr/sbin/sshd -D -e -f {cfg}",
         ],
     )
-    listens = tuple(("tcp", a, 22) for a in (host.v4(), host.v6()))
+    listens = tuple(("tcp", a, 22) for a in (host.v4(), host.v6(), *_mgmt(host.name)))
     return Service(f"sshd-{host.name}", ZONES[host.zone].ns, tuple(argv[4:]), listens)
+
+
+def _mgmt(host: str) -> tuple[str, ...]:
+    """The host's address on the runner's management link, if it has one."""
+    return (MGMT[host][1],) if host in MGMT else ()
 
 
 def write_sshd_configs() -> None:
@@ -130,6 +135,7 @@ def write_sshd_configs() -> None:
                 [
                     f"ListenAddress {host.v4()}",
                     f"ListenAddress {host.v6()}",
+                    *(f"ListenAddress {a}" for a in _mgmt(host.name)),
                     "Port 22",
                     f"HostKey {hk}",
                     "PidFile none",

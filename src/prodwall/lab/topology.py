@@ -93,6 +93,19 @@ HOSTS: dict[str, LabHost] = {
     )
 }
 
+# The runner: where a CI job would sit. It reaches the dev and test hosts' sshd over
+# management links only (one /30 each), and has no route anywhere else: prodwall runs
+# there and probes from ssh:// vantages, as it would against real hosts.
+RUNNER_NS = f"{PREFIX}-runner"
+MGMT_PLEN = 30
+MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
+    "dev-ws": ("198.18.200.1", "198.18.200.2"),
+    "test-ci": ("198.18.200.5", "198.18.200.6"),
+}
+SSH_CONFIG = LAB_DIR / "ssh_config"
+KNOWN_HOSTS = LAB_DIR / "known_hosts"
+VANTAGE_PYTHON = LAB_DIR / "bin" / "python3"  # the lab's interpreter, at the vantages
+
 # The leaky profile's forgotten direct link from test into prod (bypasses the router).
 BYPASS_V4 = ("198.18.254.1", "198.18.254.2", 30)
 
@@ -102,4 +115,4 @@ def hosts_in(zone: str) -> list[LabHost]:
 
 
 def namespaces() -> list[str]:
-    return [ROUTER_NS, *(z.ns for z in ZONES.values())]
+    return [ROUTER_NS, RUNNER_NS, *(z.ns for z in ZONES.values())]

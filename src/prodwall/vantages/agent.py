@@ -59,17 +59,23 @@ def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float
             f"cannot start {how.argv[0]} for {vantage.location}: {exc.strerror}"
         ) from None
     tail: collections.deque[str] = collections.deque(maxlen=8)
-    relay = threading.Thread(target=_relay, args=(proc.stderr, tail), daemon=True)
-    relay.start()
+    threads = [
+        threading.Thread(target=_relay, args=(proc.stderr, tail), daemon=True),
+        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    timer = threading.Timer(timeout, proc.kill)  # one reader per pipe: no communicate()
+    timer.start()
     try:
-        out, _ = proc.communicate(stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise AgentError(
-            f"the probe agent at {vantage.location} ran past {timeout:.0f} s"
-        ) from None
-    relay.join(timeout=5)
+        out = proc.stdout.read() if proc.stdout is not None else b""
+        proc.wait()
+    finally:
+        timer.cancel()
+    for thread in threads:
+        thread.join(timeout=5)
+    if proc.returncode == -9 and not out:
+        raise AgentError(f"the probe agent at {vantage.location} ran past {timeout:.0f} s")
     try:
         reply = json.loads(out)
     except ValueError:
@@ -82,6 +88,16 @@ def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float
     raise AgentError(
         f"the probe agent at {vantage.location} failed (exit {proc.returncode}): {why}"
     )
+
+
+def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
+    if pipe is None:
+        return
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError):  # the agent or the backend stopped early: it says why
+        pass
 
 
 def _relay(stream: IO[bytes] | None, tail: collections.deque[str]) -> None:
