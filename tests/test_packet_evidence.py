@@ -9,7 +9,8 @@ from scapy.layers.l2 import Ether
 
 from prodwall.probes import linkpath
 from prodwall.probes.packet_evidence import MAX_PER_ADDRESS, by_address
-from prodwall.probes.synscan import FRAME4, FRAME6, Block, Recorder, _SendJob
+from prodwall.probes.sender import _SendJob
+from prodwall.probes.synscan import FRAME4, FRAME6, Block, Recorder
 from prodwall.probes.wire import SynTemplate
 from test_synscan import ROUTER4, SRC4, SRC6, _ip, _tcp
 

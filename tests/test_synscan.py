@@ -11,11 +11,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from prodwall.probes.rawnet import KERNEL4, KERNEL6
 from prodwall.probes.synscan import (
     CLOSED,
     ICMP,
-    KERNEL4,
-    KERNEL6,
     LOCAL_FILTER,
     NO_ROUTE,
     OPEN,
@@ -246,7 +245,7 @@ def _rfc1071(data: bytes) -> int:
 def test_vectorised_segments_are_valid_syns(src: str, dst: str) -> None:
     """The numpy batch builder writes what the scalar template writes, with a checksum that
     verifies over the pseudo-header (computed here from scratch, RFC 1071)."""
-    from prodwall.probes.synscan import _SendJob
+    from prodwall.probes.sender import _SendJob
     from prodwall.probes.wire import SynTemplate
 
     blocks = [Block("198.19.0.9", [1, 2, 3]), Block(dst, list(range(1, 65536)))]
@@ -292,7 +291,8 @@ def test_each_send_carries_one_address_family() -> None:
 
 def test_frames_carry_ethernet_and_a_valid_ip_header() -> None:
     from prodwall.probes import linkpath
-    from prodwall.probes.synscan import FRAME4, FRAME6, LANE_SIZE, _SendJob
+    from prodwall.probes.sender import _SendJob
+    from prodwall.probes.synscan import FRAME4, FRAME6, LANE_SIZE
     from prodwall.probes.wire import SynTemplate
 
     dst_mac, src_mac = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
