@@ -18,7 +18,7 @@ import pytest
 from conftest import REPO
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys, leaks
-from prodwall.lab.topology import HOSTS, LAB_DIR, NETNS_ETC, ZONES, namespaces
+from prodwall.lab.topology import HOSTS, LAB_DIR, MGMT, NETNS_ETC, ZONES, namespaces
 
 HELPER = str(Path(__file__).with_name("nethelper.py"))
 CLIENT_KEY = LAB_DIR / "keys" / "client_ed25519"
@@ -49,6 +49,9 @@ def test_lab_inventory_matches_topology() -> None:
     assert {n: v.location for n, v in inv.vantages.items()} == {
         "dev": "netns:pwlab-dev",
         "test": "netns:pwlab-test",
+        # the same hosts over ssh, from the runner namespace's management links
+        "dev-ssh": f"ssh://root@{MGMT['dev-ws'][1]}",
+        "test-ssh": f"ssh://root@{MGMT['test-ci'][1]}",
     }
     for zone in ("dev", "test"):
         gateways = [str(g) for g in inv.environments[zone].boundary_gateways]

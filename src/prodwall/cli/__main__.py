@@ -1,0 +1,7 @@
+"""`python -m prodwall.cli`."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,233 @@
+"""The command line's shape: every command, its options and its exit codes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import __version__
+from .inventory_cmds import cmd_plan, cmd_run, cmd_schema, cmd_validate
+from .lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
+from .output import _Parser
+from .report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_verify
+
+EPILOG = "exit codes: 0 all blocked, 1 something reachable, 2 bad input or usage, 3 inconclusive"
+RESULTS_EPILOG = (
+    "exit codes: 0 every reviewed check blocked (or waived), 1 something reachable, "
+    "2 bad input or usage, 3 inconclusive or nothing reviewed"
+)
+EXITS = {
+    "validate": "exit codes: 0 every inventory is valid, 2 a problem (each named with file, "
+    "line, field and fix)",
+    "plan": "exit codes: 0 the plan was printed (nothing is sent), 2 bad input, an unknown "
+    "vantage or a scope-guard refusal",
+    "schema": "exit codes: 0",
+    "run": RESULTS_EPILOG,
+    "report": RESULTS_EPILOG + " (judged from the results given)",
+    "merge": RESULTS_EPILOG + " (judged from all results given)",
+    "history": "exit codes: the last night decides: 0 all blocked, 1 something reachable, "
+    "3 inconclusive or nothing reviewed; 3 also when the last night is flagged (a vantage "
+    "missing, a duplicate run) or any night's files were tampered with; 2 usage",
+    "diff": "exit codes: 0 nothing newly reachable, inconclusive or unchecked; 1 something "
+    "became reachable (a new check that is reachable included); 3 something became "
+    "inconclusive or is no longer checked; 2 usage",
+    "verify": "exit codes: 0 intact, 1 a file changed, vanished or appeared, the manifest "
+    "is missing, or (with --public-key) the signature is not a valid one by that key; 2 usage",
+    "keygen": "exit codes: 0 written, 2 usage",
+    "fingerprint": "exit codes: 0 printed, 2 no key or no secret",
+    "lab": "exit codes: 0 done (status: healthy or down), 2 usage (e.g. not root), "
+    "3 status: the lab is up but degraded",
+    "demo": "exit codes: 0 sealed lab proven and every checkable planted leak found, "
+    "1 otherwise, 2 usage (e.g. not root)",
+}
+
+
+# Commands where `-v NAME` used to mean the vantage (now --vantage; -v is verbose).
+def _common(p: argparse.ArgumentParser, formats: bool = True) -> None:
+    """Options every command has: verbosity and, where it prints results, --format."""
+    p.add_argument("-q", "--quiet", action="count", default=0, help="print less")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="print more")
+    if formats:
+        p.add_argument(
+            "--format",
+            choices=["text", "json"],
+            default="text",
+            help="json: one JSON document on stdout (errors too)",
+        )
+    else:
+        p.set_defaults(format="text")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="prodwall",
+        description="Prove that test and dev environments cannot reach production.",
+        epilog=EPILOG + "; each command's --help gives its own",
+    )
+    p.add_argument("--version", action="version", version=f"prodwall {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str, formats: bool = True) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EXITS[name])
+        _common(parser, formats)
+        return parser
+
+    v = command("validate", "check inventory files; run nothing")
+    v.add_argument("inventories", nargs="*", metavar="INVENTORY", help="files, or - for stdin")
+    v.add_argument(
+        "--inventory",
+        "-i",
+        action="append",
+        default=[],
+        dest="more_inventories",
+        help="an inventory (repeatable; same as giving it as an argument)",
+    )
+    v.set_defaults(func=cmd_validate)
+
+    pl = command("plan", "show every probe a run would send; send nothing")
+    _inv_args(pl)
+    pl.add_argument(
+        "--expand",
+        action="store_true",
+        help="one line per single probe (address, port) instead of per group",
+    )
+    pl.set_defaults(func=cmd_plan)
+
+    s = command("schema", "print the inventory JSON Schema (for editors)", formats=False)
+    s.set_defaults(func=cmd_schema)
+
+    r = command("run", "run the checks from a vantage and write the whole report bundle")
+    _inv_args(r)
+    r.add_argument(
+        "--out", "-o", type=Path, help="output folder (default reports/UTC-TIME-VANTAGE)"
+    )
+    r.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    r.add_argument(
+        "--sign-key",
+        type=Path,
+        help="Ed25519 key to sign the manifest (default $PRODWALL_SIGNING_KEY)",
+    )
+    r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    r.set_defaults(func=cmd_run)
+
+    lab = sub.add_parser(
+        "lab",
+        help="the built-in lab: real namespaces, firewall, DNS and hosts (root)",
+        description="the built-in lab: real namespaces, firewall, DNS and hosts (root)",
+        epilog=EXITS["lab"],
+    )
+    lab_sub = lab.add_subparsers(
+        dest="lab_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
+    for action, text in (
+        ("up", "bring the lab up (idempotent)"),
+        ("down", "remove every namespace, process and file of the lab"),
+        ("status", "what is up"),
+    ):
+        parser = lab_sub.add_parser(action, help=text, description=text, epilog=EXITS["lab"])
+        _common(parser)
+        if action == "up":
+            parser.add_argument("--profile", choices=["sealed", "leaky"], default="sealed")
+    lab.set_defaults(func=cmd_lab)
+
+    d = command(
+        "demo",
+        "the lab in each profile, the whole suite from dev and test, reports and a summary (root)",
+        formats=False,
+    )
+    d.add_argument("--out", "-o", type=Path, default=Path("reports") / "demo")
+    d.add_argument("--keep", action="store_true", help="leave the last (leaky) lab up")
+    d.set_defaults(func=cmd_demo)
+
+    rp = command(
+        "report", "render the HTML report, JUnit, OSCAL and a signed manifest from results"
+    )
+    rp.add_argument("results", nargs="+", type=Path, help="results.json, merged.json or run folder")
+    _report_out_args(rp)
+    rp.set_defaults(func=cmd_report)
+
+    mg = command(
+        "merge",
+        "combine the results of several vantages or runs into one report (same as report "
+        "with several inputs)",
+    )
+    mg.add_argument("results", nargs="+", type=Path)
+    _report_out_args(mg)
+    mg.set_defaults(func=cmd_report)
+
+    df = command("diff", "what became reachable, was fixed or became inconclusive")
+    df.add_argument("old", type=Path)
+    df.add_argument("new", type=Path)
+    df.set_defaults(func=cmd_diff)
+
+    hi = command(
+        "history",
+        "summarise a period of nightly runs (operating effectiveness) into a report with a "
+        "trend chart; verifies every night",
+    )
+    hi.add_argument("folder", type=Path)
+    _report_out_args(hi)
+    hi.add_argument(
+        "--public-key",
+        type=Path,
+        help="require every night's manifest to be signed by this key (else tampered)",
+    )
+    hi.set_defaults(func=cmd_history)
+
+    kg = command("keygen", "make an Ed25519 key pair for signing manifests", formats=False)
+    kg.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        default=Path("prodwall-signing"),
+        help="path stem: writes STEM.key (keep secret) and STEM.pub",
+    )
+    kg.set_defaults(func=cmd_keygen)
+
+    vf = command("verify", "check a report folder's hashes and signature")
+    vf.add_argument("folder", type=Path)
+    vf.add_argument("--public-key", type=Path, help="the signer's public key you trust")
+    vf.set_defaults(func=cmd_verify)
+
+    f = command(
+        "fingerprint",
+        "HMAC-SHA-256 fingerprint of a secret read from stdin, for the inventory's secrets",
+        formats=False,
+    )
+    f.add_argument("--key-file", help="key file (default: $PRODWALL_FINGERPRINT_KEY)")
+    f.set_defaults(func=cmd_fingerprint)
+    return p
+
+
+def _report_out_args(p: argparse.ArgumentParser) -> None:
+    """Where a report goes and the key that signs its manifest."""
+    p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
+    p.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+
+
+def _inv_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--inventory", "-i", required=True, help="inventory YAML file, or - for standard input"
+    )
+    p.add_argument(
+        "--vantage",
+        required=True,
+        help="vantage name from the inventory (`-v NAME` still works, deprecated)",
+    )
+    p.add_argument(
+        "--max-probes",
+        type=_positive,
+        help="the most probes this run may send (the inventory's scope.max_probes still "
+        "applies; above 10,000,000 only this flag allows it)",
+    )
+
+
+def _positive(text: str) -> int:
+    """A probe count: a whole number of at least 1 (argparse turns the error into exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a probe count: give 1 or more")
+    return value
