@@ -9,104 +9,15 @@ search and filters; without them every row is still there.
 
 from __future__ import annotations
 
-import html
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from ..verdicts import Outcome, Verdict
+from .assets import CSS, JS
 from .combined import Combined, address_family, column_of
-
-FRAMEWORKS = {
-    "pci-dss-4.0.1": "PCI DSS 4.0.1",
-    "iso27001-2022": "ISO/IEC 27001:2022 Annex A",
-    "nist-800-53r5": "NIST SP 800-53 Rev. 5",
-    "soc2": "SOC 2 (TSC 2017)",
-}
-ORDER = [
-    Outcome.REACHABLE,
-    Outcome.INCONCLUSIVE,
-    Outcome.WAIVED,
-    Outcome.NOT_REVIEWED,
-    Outcome.BLOCKED,
-]
-LABEL = {
-    Outcome.BLOCKED: "blocked",
-    Outcome.REACHABLE: "REACHABLE",
-    Outcome.INCONCLUSIVE: "inconclusive",
-    Outcome.WAIVED: "waived (reachable)",
-    Outcome.NOT_REVIEWED: "not reviewed",
-}
-MAX_ITEMS = 25  # findings shown per check; the full lists stay in the results JSON
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
-max-width:1200px;padding:1em 2em;color:#1b1f24}
-h1{font-size:1.6em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #d0d7de;
-padding-bottom:.2em}table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{border:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f6f8fa}.o{font-weight:600;white-space:nowrap;border-radius:3px;padding:0 .3em}
-.blocked{background:#dafbe1;color:#116329}.reachable{background:#ffebe9;color:#a40e26}
-.inconclusive{background:#fff8c5;color:#7d4e00}.waived{background:#ddf4ff;color:#0a3069}
-.not-reviewed{background:#eaeef2;color:#57606a}.verdict{font-size:1.15em;padding:.6em .8em;
-border-left:6px solid #57606a;background:#f6f8fa}.verdict.reachable{border-color:#cf222e}
-.verdict.blocked{border-color:#1a7f37}.verdict.inconclusive{border-color:#bf8700}
-#integrity{padding:.4em .8em;border-left:6px solid #1a7f37}#integrity.unsigned{border-color:#bf8700}
-.verdict.waived{border-color:#0969da}.verdict.not-reviewed{border-color:#57606a}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}
-dd{margin:0;word-break:break-all}
-pre{white-space:pre-wrap;margin:.3em 0;font-size:.9em}
-code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
-#checks .r{display:grid;grid-template-columns:10em 9em 6em 13em minmax(0,1fr);
-border-bottom:1px solid #d0d7de;scroll-margin-top:3em}
-#checks .r>*{padding:.25em .4em;overflow-wrap:anywhere}
-#checks .h{font-weight:600;background:#f6f8fa}#checks pre{display:none}
-#checks .r:target pre,#checks .r.open pre{display:block}#checks .r:target{outline:2px solid #0969da}
-#checks .k{content-visibility:auto;contain-intrinsic-size:auto 6000px}
-.scroll{overflow-x:auto}.scroll th,.scroll td{white-space:nowrap}
-#filters{position:sticky;top:0;z-index:1;background:#fff;padding:.4em 0;display:none;gap:.5em}
-#filters input{flex:1;padding:.3em}.hidden{display:none}.muted{color:#57606a}
-@media print{#filters{display:none!important}#checks pre{display:block}a{color:inherit}
-#checks .k{content-visibility:visible}}
-"""
-
-JS = """
-(function(){var f=document.getElementById('filters');f.style.display='flex';
-var q=document.getElementById('q'),o=document.getElementById('fo'),c=document.getElementById('fc'),
-v=document.getElementById('fv'),n=document.getElementById('shown'),
-rows=Array.prototype.slice.call(document.querySelectorAll('#checks .k>.r'));
-var text=null;
-function apply(){var s=q.value.toLowerCase(),k=0;
-if(s&&!text){text=rows.map(function(r){return r.textContent.toLowerCase()})}
-for(var i=0;i<rows.length;i++){var r=rows[i];
-var ok=(!s||text[i].indexOf(s)>=0)&&(!o.value||r.dataset.o===o.value)&&
-(!c.value||(' '+r.children[1].textContent+' ').indexOf(' '+c.value+' ')>=0)&&
-(!v.value||r.children[2].textContent===v.value);
-r.classList.toggle('hidden',!ok);if(ok)k++}n.textContent=k}
-var t;function later(){clearTimeout(t);t=setTimeout(apply,120)}
-q.addEventListener('input',later);[o,c,v].forEach(function(e){e.addEventListener('change',apply)});
-if(location.hash.indexOf('#q=')===0){q.value=decodeURIComponent(location.hash.slice(3));apply()}
-window.addEventListener('hashchange',function(){if(location.hash.indexOf('#q=')===0){
-q.value=decodeURIComponent(location.hash.slice(3));apply()}});
-document.getElementById('checks').addEventListener('click',function(ev){
-var a=ev.target;if(a.tagName!=='A')return;ev.preventDefault();
-a.closest('.r').classList.toggle('open')});
-document.body.dataset.ready=Math.round(performance.now());
-})();
-"""
-
-
-def e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def badge(outcome: Outcome) -> str:
-    return f'<span class="o {outcome.value}">{LABEL[outcome]}</span>'
-
-
-def worst(outcomes: Iterable[Outcome]) -> Outcome | None:
-    present = set(outcomes)
-    return next((o for o in ORDER if o in present), None)
+from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
+from .sections import artifacts_section, history_section, requirements_section, waivers_section
 
 
 def sentence(c: Combined) -> str:
@@ -154,12 +65,16 @@ def render(
         _attestation(c),
         _notices(c),
         _matrix(c),
-        _requirements(c),
-        _waivers(c),
+        requirements_section(c),
+        waivers_section(c),
     ]
     if history:
-        parts.append(_history(history))
-    parts += [_checks(c), _artifacts(artifacts or {}), f"<script>{JS}</script></body></html>"]
+        parts.append(history_section(history))
+    parts += [
+        _checks(c),
+        artifacts_section(artifacts or {}),
+        f"<script>{JS}</script></body></html>",
+    ]
     return "\n".join(parts)
 
 
@@ -253,149 +168,6 @@ def _matrix(c: Combined) -> str:
         + "</tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table></div>"
-    )
-
-
-def _requirements(c: Combined) -> str:
-    by_control: dict[str, list[Verdict]] = defaultdict(list)
-    for v in c.verdicts:
-        for cid in v.controls:
-            by_control[cid].append(v)
-    out = ["<h2 id=requirements>Requirements</h2>"]
-    uncovered: list[str] = []
-    for fw, name in FRAMEWORKS.items():
-        reqs: dict[str, list[str]] = defaultdict(list)
-        for cid, ctl in c.catalogue.items():
-            for ref in ctl.get("references", {}).get(fw, []):
-                reqs[ref].append(cid)
-        rows = []
-        for ref in sorted(reqs, key=_natural):
-            vs = [v for cid in reqs[ref] for v in by_control.get(cid, [])]
-            reviewed = [v for v in vs if v.outcome is not Outcome.NOT_REVIEWED]
-            if not reviewed:
-                uncovered.append(f"{name} {ref}")
-            w = worst(v.outcome for v in vs)
-            counts = Counter(v.outcome.value for v in vs)
-            rows.append(
-                f"<tr><td>{e(ref)}</td><td>{e(', '.join(reqs[ref]))}</td>"
-                f"<td>{len(vs)}</td><td>{badge(w) if w else '<span class=muted>no check'}"
-                f"</td><td class=muted>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
-                "</td></tr>"
-            )
-        out.append(
-            f"<details open><summary><b>{e(name)}</b> ({len(reqs)} requirements)"
-            "</summary><table><thead><tr><th>requirement</th><th>controls</th>"
-            "<th>checks</th><th>outcome</th><th>by outcome</th></tr></thead><tbody>"
-            + "".join(rows)
-            + "</tbody></table></details>"
-        )
-    out.append("<h3>Requirements without automated coverage in this run</h3>")
-    out.append(
-        "<p>"
-        + (
-            e("; ".join(uncovered))
-            if uncovered
-            else "None: every referenced requirement has at least one reviewed check."
-        )
-        + "</p><p class=muted>Only the requirements the control catalogue maps are "
-        "listed; the rest of each framework needs other evidence.</p>"
-    )
-    return "\n".join(out)
-
-
-def _natural(ref: str) -> list[Any]:
-    return [
-        int(p) if p.isdigit() else p
-        for p in ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
-    ]
-
-
-def _waivers(c: Combined) -> str:
-    used = {w.id for v in c.verdicts for w in v.waivers}
-    if not c.waivers:
-        return "<h2 id=waivers>Waivers</h2><p>The inventory declares no waivers.</p>"
-    rows = []
-    for w in c.waivers:
-        state = w["state"] if w["id"] not in used else "active, applied"
-        cls = "reachable" if w["state"] == "expired" else "waived"
-        rows.append(
-            f"<tr><td>{e(w['id'])}</td><td><span class='o {cls}'>{e(state)}</span></td>"
-            f"<td>{e(w['target'])} {e(', '.join(w['services']) or 'all services')}</td>"
-            f"<td>{e(w.get('control') or 'all')}</td><td>{e(w['ticket'])}</td>"
-            f"<td>{e(w['approver'])}</td><td>{e(w['justification'])}</td>"
-            f"<td>{e(w['expires'])}</td></tr>"
-        )
-    return (
-        "<h2 id=waivers>Waivers</h2><p class=muted>A waived finding is still reported, as "
-        '"waived (reachable)". An expired waiver no longer applies.</p><table><thead><tr>'
-        "<th>id</th><th>state</th><th>covers</th><th>control</th><th>ticket</th>"
-        "<th>approver</th><th>justification</th><th>expires</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
-
-
-def _history(h: dict[str, Any]) -> str:
-    nights = h["nights"]
-    width, height, pad = 720, 160, 24
-    n = max(len(nights), 1)
-    step = (width - 2 * pad) / max(n - 1, 1)
-    top = max((x["total"] for x in nights), default=1) or 1
-    bars = []
-    for i, night in enumerate(nights):
-        x = pad + i * step
-        for key, color, offset in (
-            ("blocked", "#1a7f37", 0),
-            ("reachable", "#cf222e", 1),
-            ("inconclusive", "#bf8700", 2),
-        ):
-            hgt = (height - 2 * pad) * night[key] / top
-            bars.append(
-                f"<rect x='{x - 3 + offset * 2:.1f}' y='{height - pad - hgt:.1f}' "
-                f"width='2' height='{hgt:.1f}' fill='{color}'><title>{e(night['date'])}:"
-                f" {night[key]} {key}</title></rect>"
-            )
-    svg = (
-        f"<svg role=img aria-label='checks per night' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' style='border:1px solid #d0d7de'>"
-        + "".join(bars)
-        + "</svg>"
-    )
-    rows = "".join(
-        f"<tr><td>{e(f['finding'])}</td><td>{e(f['first'])}</td><td>{e(f['last'])}"
-        f"</td><td>{f['nights']}</td></tr>"
-        for f in h["findings"]
-    )
-    flags = "".join(f"<li>{e(f)}</li>" for f in h.get("flags", []))
-    flagged = (
-        f"<div id=history-flags class=notices><p><strong>Nights that cannot be trusted as they "
-        f"stand</strong> (tampered files, missing vantages, duplicate runs):</p><ul>{flags}</ul>"
-        "</div>"
-        if flags
-        else "<p id=history-flags>Every night's files match its manifest; every vantage ran "
-        "every night.</p>"
-    )
-    return (
-        f"<h2 id=history>History</h2>{flagged}<p>{h['nights_run']} nights run, "
-        f"{h['nights_blocked']} fully blocked, from {e(h['from'])} to {e(h['to'])}.</p>"
-        f"{svg}<p class=muted>green blocked, red reachable, amber inconclusive, per night"
-        "</p><table><thead><tr><th>finding</th><th>first failure</th><th>last failure</th>"
-        "<th>nights failing</th></tr></thead><tbody>" + rows + "</tbody></table>"
-    )
-
-
-def _artifacts(files: dict[str, str]) -> str:
-    if not files:
-        return ""
-    rows = "".join(
-        f"<tr><td class=mono>{e(n)}</td><td class=mono>{e(h)}</td></tr>"
-        for n, h in sorted(files.items())
-    )
-    return (
-        "<h2 id=artifacts>Sidecar files</h2><p class=muted>The full data behind this "
-        "report; manifest.json lists every file with its sha256 (and is signed when a key "
-        "is set): check it with <code>prodwall verify</code>.</p><table><thead><tr>"
-        "<th>file</th><th>sha256</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
 
 

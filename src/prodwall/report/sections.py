@@ -1,0 +1,153 @@
+"""The report's reference sections: requirements by framework, waivers, history, artifacts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from ..verdicts import Outcome, Verdict
+from .combined import Combined
+from .htmlbits import FRAMEWORKS, badge, e, worst
+
+
+def requirements_section(c: Combined) -> str:
+    by_control: dict[str, list[Verdict]] = defaultdict(list)
+    for v in c.verdicts:
+        for cid in v.controls:
+            by_control[cid].append(v)
+    out = ["<h2 id=requirements>Requirements</h2>"]
+    uncovered: list[str] = []
+    for fw, name in FRAMEWORKS.items():
+        reqs: dict[str, list[str]] = defaultdict(list)
+        for cid, ctl in c.catalogue.items():
+            for ref in ctl.get("references", {}).get(fw, []):
+                reqs[ref].append(cid)
+        rows = []
+        for ref in sorted(reqs, key=_natural):
+            vs = [v for cid in reqs[ref] for v in by_control.get(cid, [])]
+            reviewed = [v for v in vs if v.outcome is not Outcome.NOT_REVIEWED]
+            if not reviewed:
+                uncovered.append(f"{name} {ref}")
+            w = worst(v.outcome for v in vs)
+            counts = Counter(v.outcome.value for v in vs)
+            rows.append(
+                f"<tr><td>{e(ref)}</td><td>{e(', '.join(reqs[ref]))}</td>"
+                f"<td>{len(vs)}</td><td>{badge(w) if w else '<span class=muted>no check'}"
+                f"</td><td class=muted>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
+                "</td></tr>"
+            )
+        out.append(
+            f"<details open><summary><b>{e(name)}</b> ({len(reqs)} requirements)"
+            "</summary><table><thead><tr><th>requirement</th><th>controls</th>"
+            "<th>checks</th><th>outcome</th><th>by outcome</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table></details>"
+        )
+    out.append("<h3>Requirements without automated coverage in this run</h3>")
+    out.append(
+        "<p>"
+        + (
+            e("; ".join(uncovered))
+            if uncovered
+            else "None: every referenced requirement has at least one reviewed check."
+        )
+        + "</p><p class=muted>Only the requirements the control catalogue maps are "
+        "listed; the rest of each framework needs other evidence.</p>"
+    )
+    return "\n".join(out)
+
+
+def _natural(ref: str) -> list[Any]:
+    return [
+        int(p) if p.isdigit() else p
+        for p in ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
+    ]
+
+
+def waivers_section(c: Combined) -> str:
+    used = {w.id for v in c.verdicts for w in v.waivers}
+    if not c.waivers:
+        return "<h2 id=waivers>Waivers</h2><p>The inventory declares no waivers.</p>"
+    rows = []
+    for w in c.waivers:
+        state = w["state"] if w["id"] not in used else "active, applied"
+        cls = "reachable" if w["state"] == "expired" else "waived"
+        rows.append(
+            f"<tr><td>{e(w['id'])}</td><td><span class='o {cls}'>{e(state)}</span></td>"
+            f"<td>{e(w['target'])} {e(', '.join(w['services']) or 'all services')}</td>"
+            f"<td>{e(w.get('control') or 'all')}</td><td>{e(w['ticket'])}</td>"
+            f"<td>{e(w['approver'])}</td><td>{e(w['justification'])}</td>"
+            f"<td>{e(w['expires'])}</td></tr>"
+        )
+    return (
+        "<h2 id=waivers>Waivers</h2><p class=muted>A waived finding is still reported, as "
+        '"waived (reachable)". An expired waiver no longer applies.</p><table><thead><tr>'
+        "<th>id</th><th>state</th><th>covers</th><th>control</th><th>ticket</th>"
+        "<th>approver</th><th>justification</th><th>expires</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def history_section(h: dict[str, Any]) -> str:
+    nights = h["nights"]
+    width, height, pad = 720, 160, 24
+    n = max(len(nights), 1)
+    step = (width - 2 * pad) / max(n - 1, 1)
+    top = max((x["total"] for x in nights), default=1) or 1
+    bars = []
+    for i, night in enumerate(nights):
+        x = pad + i * step
+        for key, color, offset in (
+            ("blocked", "#1a7f37", 0),
+            ("reachable", "#cf222e", 1),
+            ("inconclusive", "#bf8700", 2),
+        ):
+            hgt = (height - 2 * pad) * night[key] / top
+            bars.append(
+                f"<rect x='{x - 3 + offset * 2:.1f}' y='{height - pad - hgt:.1f}' "
+                f"width='2' height='{hgt:.1f}' fill='{color}'><title>{e(night['date'])}:"
+                f" {night[key]} {key}</title></rect>"
+            )
+    svg = (
+        f"<svg role=img aria-label='checks per night' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' style='border:1px solid #d0d7de'>"
+        + "".join(bars)
+        + "</svg>"
+    )
+    rows = "".join(
+        f"<tr><td>{e(f['finding'])}</td><td>{e(f['first'])}</td><td>{e(f['last'])}"
+        f"</td><td>{f['nights']}</td></tr>"
+        for f in h["findings"]
+    )
+    flags = "".join(f"<li>{e(f)}</li>" for f in h.get("flags", []))
+    flagged = (
+        f"<div id=history-flags class=notices><p><strong>Nights that cannot be trusted as they "
+        f"stand</strong> (tampered files, missing vantages, duplicate runs):</p><ul>{flags}</ul>"
+        "</div>"
+        if flags
+        else "<p id=history-flags>Every night's files match its manifest; every vantage ran "
+        "every night.</p>"
+    )
+    return (
+        f"<h2 id=history>History</h2>{flagged}<p>{h['nights_run']} nights run, "
+        f"{h['nights_blocked']} fully blocked, from {e(h['from'])} to {e(h['to'])}.</p>"
+        f"{svg}<p class=muted>green blocked, red reachable, amber inconclusive, per night"
+        "</p><table><thead><tr><th>finding</th><th>first failure</th><th>last failure</th>"
+        "<th>nights failing</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
+
+
+def artifacts_section(files: dict[str, str]) -> str:
+    if not files:
+        return ""
+    rows = "".join(
+        f"<tr><td class=mono>{e(n)}</td><td class=mono>{e(h)}</td></tr>"
+        for n, h in sorted(files.items())
+    )
+    return (
+        "<h2 id=artifacts>Sidecar files</h2><p class=muted>The full data behind this "
+        "report; manifest.json lists every file with its sha256 (and is signed when a key "
+        "is set): check it with <code>prodwall verify</code>.</p><table><thead><tr>"
+        "<th>file</th><th>sha256</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
