@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import Netns
-from prodwall.lab.manager import LAB_SYSCTLS
+from prodwall.lab.build import LAB_SYSCTLS
 
 SYSCTLS = LAB_SYSCTLS  # the lab's: no ICMP rate limits, no duplicate address detection
 NETHELPER = Path(__file__).with_name("nethelper.py")
