@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from prodwall.demo import judge_ground_truth, sealed_findings
 from prodwall.families import registry
 from prodwall.lab import leaks
-from prodwall.lab.demo import judge_ground_truth, sealed_findings
 from prodwall.lab.leaks import GROUND_TRUTH
 from prodwall.report.manifest import verify
 from prodwall.results import read_results

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from . import __version__
+from .assembly import assemble
 from .controls import Control
-from .families import RunContext, executed_kinds, registry
-from .inventory import Inventory, LoadedInventory
+from .families import RunContext, registry
+from .inventory import LoadedInventory
 from .plan import Plan
-from .results import SCHEMA, Results, RunMeta, write_results
-from .runmeta import git_revision, run_by, utc_now, vantage_info
+from .results import Results, write_results
+from .runmeta import utc_now
 from .verdicts import Observation, Outcome, Verdict, judge
 
 
@@ -104,72 +104,17 @@ class ProdwallRun:
         return any(v.check == nodeid for v in self.verdicts)
 
     def results(self) -> Results:
-        inv = self.loaded.inventory
-        planned = {p.kind for p in self.plan.probes}
-        not_run = tuple(sorted(planned - executed_kinds()))
-        notices = list(self.loaded.notices)
-        if not_run:
-            notices.append(
-                "planned probe kinds with no probe family installed yet (not reviewed): "
-                + ", ".join(not_run)
-            )
-        meta = RunMeta(
-            started_utc=self.started,
-            finished_utc=utc_now(),
-            vantage=vantage_info(self.vantage_name, self.plan.vantage),
-            run_by=run_by(),
-            prodwall_version=__version__,
-            git_revision=git_revision(Path.cwd()),
-            inventory_path=str(self.loaded.path),
-            inventory_sha256=self.loaded.sha256,
-            inventory_name=inv.name,
-        )
-        return Results(
-            SCHEMA,
-            meta,
+        return assemble(
+            self.loaded,
+            self.plan,
+            self.controls,
             tuple(self.verdicts),
-            dict(self.plan.counts),
-            tuple(notices),
-            not_run,
-            scope=scope_of(inv),
-            catalogue={cid: c.model_dump() for cid, c in sorted(self.controls.items())},
-            waivers=tuple(
-                {
-                    "id": w.id,
-                    "control": w.control,
-                    "vantage": w.vantage,
-                    "target": w.target,
-                    "services": [str(s) for s in w.services],
-                    "ticket": w.ticket,
-                    "approver": w.approver,
-                    "justification": w.justification,
-                    "expires": w.expires.isoformat(),
-                    "state": "expired" if w.is_expired(self.today) else "active",
-                }
-                for w in inv.policy.waivers
-            ),
+            started=self.started,
+            today=self.today,
         )
 
     def write(self, path: Path) -> None:
         write_results(self.results(), path)
-
-
-def scope_of(inv: Inventory) -> dict[str, Any]:
-    """What the inventory declares, as the report's scope statement shows it."""
-    return {
-        "inventory": inv.name,
-        "environments": {
-            name: {
-                "tier": env.tier,
-                "networks": [str(n) for n in env.networks],
-                "dns_domains": list(env.dns_domains),
-                "hosts": sorted(env.hosts),
-                "aws_accounts": list(env.cloud.aws_accounts),
-                "kubernetes_api_servers": list(env.cloud.kubernetes_api_servers),
-            }
-            for name, env in inv.environments.items()
-        },
-    }
 
 
 def control_ids(item: pytest.Item) -> tuple[str, ...]:

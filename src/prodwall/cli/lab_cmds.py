@@ -46,7 +46,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..lab.demo import run_demo
+    from ..demo import run_demo
 
     return run_demo(args.out, keep=args.keep)
 

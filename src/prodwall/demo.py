@@ -10,19 +10,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EXIT_OK, EXIT_REACHABLE
-from ..families import registry
-from ..inventory import load_inventory
-from ..report.bundle import write_bundle
-from ..report.combined import Combined
-from ..results import Results
-from ..runner import run_checks
-from ..verdicts import Outcome
-from . import manager
-from .leaks import GROUND_TRUTH, Leak
-from .topology import LAB_DIR
+from .errors import EXIT_OK, EXIT_REACHABLE
+from .families import registry
+from .inventory import load_inventory
+from .lab import manager
+from .lab.leaks import GROUND_TRUTH, Leak
+from .lab.topology import LAB_DIR
+from .report.bundle import write_bundle
+from .report.combined import Combined
+from .results import Results
+from .runner import run_checks
+from .verdicts import Outcome
 
-LAB_INVENTORY = Path(__file__).resolve().parents[3] / "inventories" / "lab.yaml"
+LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab.yaml"
 VANTAGES = ("dev", "test")
 
 

@@ -1,0 +1,92 @@
+"""A run's results file, assembled from what the run knew: the inventory it read,
+the plan it probed, the catalogue it judged by and the verdicts it reached,
+with the attestation of who ran it, where and when."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .controls import Control
+from .families import executed_kinds
+from .inventory import Inventory, LoadedInventory
+from .plan import Plan
+from .results import SCHEMA, Results, RunMeta
+from .runmeta import git_revision, run_by, utc_now, vantage_info
+from .verdicts import Verdict
+
+
+def assemble(
+    loaded: LoadedInventory,
+    plan: Plan,
+    controls: dict[str, Control],
+    verdicts: tuple[Verdict, ...],
+    *,
+    started: str,
+    today: date,
+) -> Results:
+    inv = loaded.inventory
+    planned = {p.kind for p in plan.probes}
+    not_run = tuple(sorted(planned - executed_kinds()))
+    notices = list(loaded.notices)
+    if not_run:
+        notices.append(
+            "planned probe kinds with no probe family installed yet (not reviewed): "
+            + ", ".join(not_run)
+        )
+    meta = RunMeta(
+        started_utc=started,
+        finished_utc=utc_now(),
+        vantage=vantage_info(plan.vantage_name, plan.vantage),
+        run_by=run_by(),
+        prodwall_version=__version__,
+        git_revision=git_revision(Path.cwd()),
+        inventory_path=str(loaded.path),
+        inventory_sha256=loaded.sha256,
+        inventory_name=inv.name,
+    )
+    return Results(
+        SCHEMA,
+        meta,
+        verdicts,
+        dict(plan.counts),
+        tuple(notices),
+        not_run,
+        scope=scope_of(inv),
+        catalogue={cid: c.model_dump() for cid, c in sorted(controls.items())},
+        waivers=tuple(
+            {
+                "id": w.id,
+                "control": w.control,
+                "vantage": w.vantage,
+                "target": w.target,
+                "services": [str(s) for s in w.services],
+                "ticket": w.ticket,
+                "approver": w.approver,
+                "justification": w.justification,
+                "expires": w.expires.isoformat(),
+                "state": "expired" if w.is_expired(today) else "active",
+            }
+            for w in inv.policy.waivers
+        ),
+    )
+
+
+def scope_of(inv: Inventory) -> dict[str, Any]:
+    """What the inventory declares, as the report's scope statement shows it."""
+    return {
+        "inventory": inv.name,
+        "environments": {
+            name: {
+                "tier": env.tier,
+                "networks": [str(n) for n in env.networks],
+                "dns_domains": list(env.dns_domains),
+                "hosts": sorted(env.hosts),
+                "aws_accounts": list(env.cloud.aws_accounts),
+                "kubernetes_api_servers": list(env.cloud.kubernetes_api_servers),
+            }
+            for name, env in inv.environments.items()
+        },
+    }
