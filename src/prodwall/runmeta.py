@@ -84,14 +84,16 @@ def git_revision(where: Path) -> str:
 
 def vantage_info(name: str, vantage: Vantage) -> VantageInfo:
     """The vantage's own addresses, read where it lives, so the report says where probes left."""
+    from .probes.protocol import RouteJob, RouteResult
     from .vantages.agent import AgentError, run_agent
 
     try:
-        raw = run_agent(vantage, "prodwall.probes.routeagent", {"addresses": True}, 60)
-        shown = raw["addresses"]
-        if "error" in shown or shown["returncode"] != 0:
-            raise ValueError(shown.get("error") or shown["stderr"])
-        links = json.loads(shown["stdout"])
+        job = RouteJob(addresses=True).to_json()
+        raw = run_agent(vantage, "prodwall.probes.routeagent", job, 60)
+        shown = RouteResult.from_json(raw).addresses
+        if shown is None or shown.returncode != 0:
+            raise ValueError(shown.error or shown.stderr if shown else "no answer")
+        links = json.loads(shown.stdout)
     except (AgentError, ValueError, KeyError) as exc:
         return VantageInfo(
             name,

@@ -20,6 +20,7 @@ from . import icmp, linkpath, synscan, traceroute, udp
 from .codec import ECHO_PORT, ICMP_ECHO, TCP, UDP, Codec
 from .grouping import group_rows, group_sweep
 from .payloads import UDP_PAYLOADS
+from .protocol import ProbeRow
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -55,22 +56,23 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
             _say("no CAP_NET_RAW here: falling back to TCP connect() (weaker evidence)")
     from . import connect  # asyncio: only the fallback pays for importing it
 
-    def probe(pairs: list[tuple[str, int]]) -> list[Row]:
+    def probe(pairs: list[tuple[str, int]]) -> list[ProbeRow]:
         found = connect.connect_all(
             pairs,
             timeout=opts.get("connect_timeout", 2.0),
             concurrency=opts.get("concurrency", 1000),
         )
-        return [(r.target, r.port, r.status, "", -1, -1, 0, r.detail) for r in found]
+        return [
+            ProbeRow(target=r.target, port=r.port, status=r.status, detail=r.detail) for r in found
+        ]
 
     return _per_socket("tcp-connect", blocks, probe)
 
 
-Row = tuple[str, int, str, str, int, int, int, str]
-
-
 def _per_socket(
-    method: str, blocks: list[synscan.Block], probe: Callable[[list[tuple[str, int]]], list[Row]]
+    method: str,
+    blocks: list[synscan.Block],
+    probe: Callable[[list[tuple[str, int]]], list[ProbeRow]],
 ) -> dict[str, Any]:
     """A fallback without raw sockets: every (target, port) probed one socket at a time,
     the outcomes grouped like the engine's (no TTLs, no capture)."""
@@ -200,17 +202,16 @@ def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
     if method != "connect":
         _say("udp: no CAP_NET_RAW here: one socket per probe (slower, no TTLs)")
 
-    def probe(pairs: list[tuple[str, int]]) -> list[Row]:
+    def probe(pairs: list[tuple[str, int]]) -> list[ProbeRow]:
         return [
-            (
-                r.target,
-                r.port,
-                "silent" if r.status == "open|filtered" else r.status,
-                r.responder,
-                r.icmp_type,
-                r.icmp_code,
-                0,
-                r.detail if r.status in ("open", "error", "local-filter") else "",
+            ProbeRow(
+                target=r.target,
+                port=r.port,
+                status="silent" if r.status == "open|filtered" else r.status,
+                responder=r.responder,
+                icmp_type=r.icmp_type,
+                icmp_code=r.icmp_code,
+                detail=r.detail if r.status in ("open", "error", "local-filter") else "",
             )
             for r in udp.probe_all(pairs, retries=opts.get("retries", 1))
         ]

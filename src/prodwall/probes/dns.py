@@ -8,14 +8,23 @@ a production address is `reachable`; a resolver timeout is `inconclusive`
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe, network_of
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
+from .protocol import (
+    AxfrAnswer,
+    DnsJob,
+    DnsResult,
+    DnsStatus,
+    NameAnswer,
+    ProtocolError,
+    Reply,
+    ServerAnswer,
+)
 
-KINDS = frozenset({"dns-name", "dns-resolver", "dns-axfr"})
+AGENT = "prodwall.probes.dnsagent"
 
 
 def _domain_of(name: str, domains: list[str]) -> str:
@@ -28,16 +37,17 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
         return ()
     domains = [p.target for p in probes if p.kind == "dns-axfr"]
     prod = list(plan.production)
-    job = {
-        "names": [p.target for p in probes if p.kind == "dns-name"],
-        "resolvers": [p.target for p in probes if p.kind == "dns-resolver"],
-        "controls": [p.target for p in probes if p.kind == "dns-control"],
-        "zones": domains,
-    }
+    job = DnsJob(
+        names=tuple(p.target for p in probes if p.kind == "dns-name"),
+        resolvers=tuple(p.target for p in probes if p.kind == "dns-resolver"),
+        controls=tuple(p.target for p in probes if p.kind == "dns-control"),
+        zones=tuple(domains),
+    )
     hosts = {p.target: p.host for p in probes}
     try:
-        result = run_agent(plan.vantage, "prodwall.probes.dnsagent", job, 120 + 20 * len(probes))
-    except AgentError as exc:
+        raw = run_agent(plan.vantage, AGENT, job.to_json(), 120 + 20 * len(probes))
+        result = DnsResult.from_json(raw)
+    except (AgentError, ProtocolError) as exc:
         return tuple(
             Observation(
                 p.kind,
@@ -49,25 +59,24 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             )
             for p in probes
         )
-    obs = [_name_obs(r["name"], r, domains, prod) for r in result["names"]]
-    for r in result["resolvers"]:
-        for proto in ("udp", "tcp"):
-            obs.append(_resolver_obs(r["server"], proto, r[proto], hosts.get(r["server"]), prod))
-    obs += [_control_obs(r, hosts.get(r["server"])) for r in result["controls"]]
-    obs += [_axfr_obs(r["server"], r["zone"], r) for r in result["axfr"]]
+    obs = [_name_obs(r, domains, prod) for r in result.names]
+    for r in result.resolvers:
+        for proto, reply in (("udp", r.udp), ("tcp", r.tcp)):
+            obs.append(_resolver_obs(r.server, proto, reply, hosts.get(r.server), prod))
+    obs += [_control_obs(r, hosts.get(r.server)) for r in result.controls]
+    obs += [_axfr_obs(r) for r in result.axfr]
     return tuple(obs)
 
 
-def _control_obs(r: dict[str, Any], host: str | None) -> Observation:
+def _control_obs(r: ServerAnswer, host: str | None) -> Observation:
     """A DNS server the vantage may use answered over UDP (any rcode is an answer)."""
-    udp = r["udp"]
-    passed = udp.get("status") == "answer"
-    seen = udp.get("rcode") or udp.get("status")
+    passed = r.udp.status is DnsStatus.ANSWER
+    seen = r.udp.rcode or r.udp.status.value
     return Observation(
         "dns-control",
-        r["server"],
+        r.server,
         Signal.CROSSED if passed else Signal.FAILED,
-        f"positive control {r['server']} dns/53 ({host}): expected an answer, saw {seen}",
+        f"positive control {r.server} dns/53 ({host}): expected an answer, saw {seen}",
         host,
         "udp",
         53,
@@ -75,18 +84,17 @@ def _control_obs(r: dict[str, Any], host: str | None) -> Observation:
     )
 
 
-def _name_obs(
-    name: str, r: dict[str, Any], domains: list[str], prod: list[IPNetwork]
-) -> Observation:
+def _name_obs(r: NameAnswer, domains: list[str], prod: list[IPNetwork]) -> Observation:
+    name = r.name
     ev = {
         "domain": _domain_of(name, domains),
-        "nameservers": r.get("nameservers", []),
-        "addresses": r.get("addresses", []),
+        "nameservers": list(r.nameservers),
+        "addresses": list(r.addresses),
     }
-    if r["status"] == "answer":
+    if r.status is DnsStatus.ANSWER:
         inside = [
             a
-            for a in r["addresses"]
+            for a in r.addresses
             if any(
                 ipaddress.ip_address(a) in n
                 for n in prod
@@ -106,51 +114,51 @@ def _name_obs(
             "dns-name",
             name,
             Signal.STOPPED,
-            f"resolves only to non-production addresses {', '.join(r['addresses'])}",
+            f"resolves only to non-production addresses {', '.join(r.addresses)}",
             evidence=ev,
         )
-    if r["status"] in ("nxdomain", "refused", "servfail", "noerror"):
+    if r.status in (DnsStatus.NXDOMAIN, DnsStatus.REFUSED, DnsStatus.SERVFAIL, DnsStatus.NOERROR):
         return Observation(
-            "dns-name", name, Signal.STOPPED, f"does not resolve ({r['detail']})", evidence=ev
+            "dns-name", name, Signal.STOPPED, f"does not resolve ({r.detail})", evidence=ev
         )
-    if r["status"] == "timeout":
+    if r.status is DnsStatus.TIMEOUT:
         return Observation(
             "dns-name", name, Signal.FAILED, "the vantage's resolver timed out", evidence=ev
         )
-    return Observation("dns-name", name, Signal.FAILED, r.get("detail", r["status"]), evidence=ev)
+    return Observation("dns-name", name, Signal.FAILED, r.detail or r.status.value, evidence=ev)
 
 
 def _resolver_obs(
-    server: str, proto: str, r: dict[str, Any], host: str | None, prod: list[IPNetwork]
+    server: str, proto: str, r: Reply, host: str | None, prod: list[IPNetwork]
 ) -> Observation:
     ev = {
         "network": network_of(server, prod),
         "protocol": proto,
     }
-    if r["status"] == "answer":
+    if r.status is DnsStatus.ANSWER:
         return Observation(
             "dns-resolver",
             server,
             Signal.CROSSED,
-            f"production resolver answered over {proto} (rcode {r['rcode']})",
+            f"production resolver answered over {proto} (rcode {r.rcode})",
             host,
             proto,
             53,
             server,
             ev,
         )
-    if r["status"] == "refused":
+    if r.status is DnsStatus.REFUSED:
         return Observation(
             "dns-resolver",
             server,
             Signal.STOPPED,
-            f"{proto}/53 refused before the resolver ({r.get('detail', '')})",
+            f"{proto}/53 refused before the resolver ({r.detail})",
             host,
             proto,
             53,
             evidence=ev,
         )
-    if r["status"] == "timeout":
+    if r.status is DnsStatus.TIMEOUT:
         return Observation(
             "dns-resolver",
             server,
@@ -165,7 +173,7 @@ def _resolver_obs(
         "dns-resolver",
         server,
         Signal.FAILED,
-        r.get("detail", "error"),
+        r.detail or "error",
         host,
         proto,
         53,
@@ -173,25 +181,26 @@ def _resolver_obs(
     )
 
 
-def _axfr_obs(server: str, zone: str, r: dict[str, Any]) -> Observation:
+def _axfr_obs(r: AxfrAnswer) -> Observation:
+    server, zone = r.server, r.zone
     ev = {"domain": zone, "server": server}
-    if r["status"] == "transferred":
+    if r.status is DnsStatus.TRANSFERRED:
         return Observation(
             "dns-axfr",
             zone,
             Signal.CROSSED,
-            f"zone transfer from {server} succeeded ({r['records']} records)",
+            f"zone transfer from {server} succeeded ({r.records} records)",
             responder=server,
             evidence=ev,
         )
-    if r["status"] == "refused":
+    if r.status is DnsStatus.REFUSED:
         return Observation(
             "dns-axfr",
             zone,
             Signal.STOPPED,
-            f"zone transfer from {server} refused ({r.get('detail', '')})",
+            f"zone transfer from {server} refused ({r.detail})",
             evidence=ev,
         )
-    if r["status"] == "timeout":
+    if r.status is DnsStatus.TIMEOUT:
         return Observation("dns-axfr", zone, Signal.SILENT, f"no answer from {server}", evidence=ev)
-    return Observation("dns-axfr", zone, Signal.FAILED, r.get("detail", "error"), evidence=ev)
+    return Observation("dns-axfr", zone, Signal.FAILED, r.detail or "error", evidence=ev)

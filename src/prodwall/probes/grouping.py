@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from ..services import PortSet
 from . import synscan
+from .protocol import ProbeRow
 from .sweepstate import OVERFLOW, SERVICE_ANSWER
 from .synscan import STATUS_NAMES
 
@@ -94,19 +95,19 @@ def _row_key(
     return (target, STATUS_NAMES[status], who, itype, code, ttl, "")
 
 
-def group_rows(rows: list[tuple[str, int, str, str, int, int, int, str]]) -> list[dict[str, Any]]:
+def group_rows(rows: list[ProbeRow]) -> list[dict[str, Any]]:
     """Run-length groups of identical outcomes per target, ports kept as ranges."""
     out: list[dict[str, Any]] = []
     key: tuple[Any, ...] | None = None
     ports: list[int] = []
-    for target, port, status, who, itype, code, ttl, detail in rows:
-        new = (target, status, who, itype, code, ttl, detail)
+    for r in rows:
+        new = (r.target, r.status, r.responder, r.icmp_type, r.icmp_code, r.ttl, r.detail)
         if new == key:
-            ports.append(port)
+            ports.append(r.port)
             continue
         if key is not None:
             out.append(_emit(key, _ranges(ports), len(ports)))
-        key, ports = new, [port]
+        key, ports = new, [r.port]
     if key is not None:
         out.append(_emit(key, _ranges(ports), len(ports)))
     return out

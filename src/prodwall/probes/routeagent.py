@@ -10,26 +10,31 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
+from .protocol import IpOutput, RouteJob, RouteResult
+
 TIMEOUT_S = 10.0
 
 
-def _ip(*args: str) -> dict[str, Any]:
+def _ip(*args: str) -> IpOutput:
     cmd = ["ip", "-j", *args]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return {"command": " ".join(cmd), "error": exc.__class__.__name__}
-    return {
-        "command": " ".join(cmd),
-        "returncode": done.returncode,
-        "stdout": done.stdout,
-        "stderr": done.stderr.strip(),
-    }
+        return IpOutput(command=" ".join(cmd), error=exc.__class__.__name__)
+    return IpOutput(
+        command=" ".join(cmd),
+        returncode=done.returncode,
+        stdout=done.stdout,
+        stderr=done.stderr.strip(),
+    )
+
+
+def lookups(job: RouteJob) -> RouteResult:
+    return RouteResult(
+        lookups=tuple(_ip("route", "get", a) for a in job.lookups),
+        addresses=_ip("addr", "show") if job.addresses else None,
+    )
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
-    """{"lookups": [address, ...], "addresses": bool} -> raw `ip` outputs, in order."""
-    out: dict[str, Any] = {"lookups": [_ip("route", "get", a) for a in job.get("lookups", [])]}
-    if job.get("addresses"):
-        out["addresses"] = _ip("addr", "show")
-    return out
+    return lookups(RouteJob.from_json(job)).to_json()

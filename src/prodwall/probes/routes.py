@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
 
 from ..plan import Plan, Probe
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
+from .protocol import IpOutput, ProtocolError, RouteJob, RouteResult
 
 AGENT = "prodwall.probes.routeagent"
 
@@ -47,36 +47,36 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
     ]
     if not wanted:
         return ()
+    job = RouteJob(lookups=tuple(a for a, _ in wanted))
     try:
-        result = run_agent(
-            plan.vantage, AGENT, {"lookups": [a for a, _ in wanted]}, 60 + len(wanted)
-        )
-    except AgentError as exc:
+        raw = run_agent(plan.vantage, AGENT, job.to_json(), 60 + len(wanted))
+        result = RouteResult.from_json(raw)
+    except (AgentError, ProtocolError) as exc:
         return tuple(
             Observation("route", a, Signal.FAILED, str(exc), evidence={"network": p.target})
             for a, p in wanted
         )
     return tuple(
         judge_lookup(raw, address, probe.target, probe.boundary)
-        for raw, (address, probe) in zip(result["lookups"], wanted, strict=True)
+        for raw, (address, probe) in zip(result.lookups, wanted, strict=True)
     )
 
 
 def judge_lookup(
-    raw: dict[str, Any], address: str, network: str, boundary: tuple[str, ...] = ()
+    raw: IpOutput, address: str, network: str, boundary: tuple[str, ...] = ()
 ) -> Observation:
     """One `ip -j route get` output, read at the vantage, as an observation."""
-    evidence: dict[str, object] = {"network": network, "command": raw.get("command", "")}
-    if "error" in raw:
+    evidence: dict[str, object] = {"network": network, "command": raw.command}
+    if raw.returncode is None:
         return Observation(
             "route",
             address,
             Signal.FAILED,
-            f"route lookup failed: {raw['error']}",
+            f"route lookup failed: {raw.error}",
             evidence=evidence,
         )
-    if raw["returncode"] != 0:
-        err = raw["stderr"].removeprefix("RTNETLINK answers: ")
+    if raw.returncode != 0:
+        err = raw.stderr.removeprefix("RTNETLINK answers: ")
         evidence["kernel"] = err
         for text, meaning in _NO_PATH.items():
             if text in err:
@@ -85,7 +85,7 @@ def judge_lookup(
             "route", address, Signal.FAILED, f"route lookup failed: {err}", evidence=evidence
         )
     try:
-        route = json.loads(raw["stdout"])[0]
+        route = json.loads(raw.stdout)[0]
     except (json.JSONDecodeError, IndexError, KeyError):
         return Observation(
             "route", address, Signal.FAILED, "unreadable `ip route get` output", evidence=evidence
