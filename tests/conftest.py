@@ -102,6 +102,17 @@ class Netns:
     def ip(self, ns: str, *args: str) -> None:
         subprocess.run(["ip", "-n", ns, *args], check=True)
 
+    def link(self, a: str, a_if: str, a_cidr: str, b: str, b_if: str, b_cidr: str) -> None:
+        """A veth pair between two of our namespaces, addressed and up on both ends."""
+        subprocess.run(
+            ["ip", "-n", a, "link", "add", a_if, "type", "veth", "peer", "name", b_if,
+             "netns", b],
+            check=True,
+        )  # fmt: skip
+        for ns, dev, cidr in ((a, a_if, a_cidr), (b, b_if, b_cidr)):
+            self.ip(ns, "addr", "add", cidr, "dev", dev)
+            self.ip(ns, "link", "set", dev, "up")
+
     def cleanup(self) -> None:
         for name in reversed(self.names):
             subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)

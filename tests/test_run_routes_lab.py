@@ -21,28 +21,7 @@ pytestmark = pytest.mark.lab
 def _topology(netns: Netns) -> str:
     dev = netns.add("dev")
     router = netns.add("rtr")
-    subprocess.run(
-        [
-            "ip",
-            "-n",
-            dev,
-            "link",
-            "add",
-            "eth0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "to-dev",
-            "netns",
-            router,
-        ],
-        check=True,
-    )
-    netns.ip(dev, "addr", "add", "198.18.10.2/24", "dev", "eth0")
-    netns.ip(dev, "link", "set", "eth0", "up")
-    netns.ip(router, "addr", "add", "198.18.10.1/24", "dev", "to-dev")
-    netns.ip(router, "link", "set", "to-dev", "up")
+    netns.link(dev, "eth0", "198.18.10.2/24", router, "to-dev", "198.18.10.1/24")
     netns.ip(dev, "route", "add", "198.19.1.0/24", "via", "198.18.10.1")  # the leak
     netns.ip(dev, "route", "add", "blackhole", "198.19.2.0/24")
     netns.ip(dev, "-6", "route", "add", "prohibit", "fd00:19:3::/64")

@@ -32,29 +32,8 @@ SERVER = (
 def two_zones(netns: Netns) -> Iterator[str]:
     """dev (198.18.10.2) wired straight to prod (198.19.1.1), whose sshd-like server answers."""
     dev, prod = netns.add("dev"), netns.add("prod")
-    subprocess.run(
-        [
-            "ip",
-            "-n",
-            dev,
-            "link",
-            "add",
-            "eth0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            prod,
-        ],
-        check=True,
-    )
-    netns.ip(dev, "addr", "add", "198.18.10.2/24", "dev", "eth0")
-    netns.ip(dev, "link", "set", "eth0", "up")
+    netns.link(dev, "eth0", "198.18.10.2/24", prod, "eth0", "198.19.1.1/24")
     netns.ip(dev, "route", "add", "198.19.1.0/24", "dev", "eth0")
-    netns.ip(prod, "addr", "add", "198.19.1.1/24", "dev", "eth0")
-    netns.ip(prod, "link", "set", "eth0", "up")
     netns.ip(prod, "route", "add", "198.18.10.0/24", "dev", "eth0")
     server = subprocess.Popen(["ip", "netns", "exec", prod, sys.executable, "-c", SERVER])
     try:
