@@ -20,7 +20,7 @@ from . import icmp, linkpath, synscan, traceroute, udp
 from .codec import ECHO_PORT, ICMP_ECHO, TCP, UDP, Codec
 from .grouping import group_rows, group_sweep
 from .payloads import UDP_PAYLOADS
-from .protocol import ProbeRow
+from .protocol import ControlJob, NetworkJob, PortTarget, ProbeRow, SweepOptions, TraceTarget
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 
 
@@ -33,22 +33,22 @@ def _parse_ports(text: str) -> list[int]:
 
 
 def _raw_sweep(
-    blocks: list[synscan.Block], opts: dict[str, Any], codec: Codec = TCP
+    blocks: list[synscan.Block], opts: SweepOptions, codec: Codec = TCP
 ) -> synscan.SweepResult:
     """The sweep engine with the job's options (raises RawSocketsUnavailable)."""
     return synscan.sweep(
         blocks,
-        rate=opts.get("rate", 20000),
-        retries=opts.get("retries", 1),
-        wait=opts.get("wait", 1.0),
-        retry_wait=opts.get("retry_wait"),
+        rate=opts.rate,
+        retries=opts.retries,
+        wait=opts.wait,
+        retry_wait=opts.retry_wait,
         progress=_say,
         codec=codec,
     )
 
 
-def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
-    method = opts.get("method", "auto")
+def tcp_sweep(blocks: list[synscan.Block], opts: SweepOptions) -> dict[str, Any]:
+    method = opts.method
     if method != "connect":
         try:
             return {"method": "raw-syn", **group_sweep(_raw_sweep(blocks, opts))}
@@ -59,8 +59,8 @@ def tcp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
     def probe(pairs: list[tuple[str, int]]) -> list[ProbeRow]:
         found = connect.connect_all(
             pairs,
-            timeout=opts.get("connect_timeout", 2.0),
-            concurrency=opts.get("concurrency", 1000),
+            timeout=opts.connect_timeout,
+            concurrency=opts.concurrency,
         )
         return [
             ProbeRow(target=r.target, port=r.port, status=r.status, detail=r.detail) for r in found
@@ -88,29 +88,29 @@ def _per_socket(
     }
 
 
-MAX_TRACES = 64
+MAX_TRACES = SweepOptions().max_traces
 
 
-def _blocks(specs: list[dict[str, Any]]) -> list[synscan.Block]:
+def _blocks(specs: list[PortTarget]) -> list[synscan.Block]:
     """Targets with their merged port ranges (PortSet): no port is ever expanded."""
     merged: dict[str, PortSet] = {}
     for spec in specs:
-        ports = PortSet.parse(spec["ports"])
-        known = merged.get(spec["target"])
-        merged[spec["target"]] = known.union(ports) if known else ports
+        ports = PortSet.parse(spec.ports)
+        known = merged.get(spec.target)
+        merged[spec.target] = known.union(ports) if known else ports
     return [synscan.Block.of_ranges(t, p.ranges) for t, p in merged.items()]
 
 
-def run(job: dict[str, Any]) -> dict[str, Any]:
+def run(raw_job: dict[str, Any]) -> dict[str, Any]:
+    job = NetworkJob.from_json(raw_job)
     out: dict[str, Any] = {"controls": [], "tcp": None, "udp": [], "icmp": [], "errors": []}
-    opts = job.get("options", {})
-    controls = job.get("controls", [])
-    tcp_controls = [c for c in controls if c["kind"] == "tcp"]
+    opts = job.options
+    controls = job.controls
     # TCP controls ride in the same sweep as the probes: same method, same run, same time
     blocks = _blocks(
         [
-            *job.get("tcp", []),
-            *({"target": c["address"], "ports": str(c["port"])} for c in tcp_controls),
+            *job.tcp,
+            *(PortTarget(target=c.address, ports=str(c.port)) for c in controls if c.kind == "tcp"),
         ]
     )
     if blocks:
@@ -121,30 +121,30 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # reported as this kind's failure
             out["errors"].append(f"tcp: the sweep failed: {type(exc).__name__}: {exc}")
     for c in controls:
-        if c["kind"] == "tcp":
-            status = _status_of(out["tcp"], c["address"], c["port"]) if out["tcp"] else "error"
+        if c.kind == "tcp":
+            status = _status_of(out["tcp"], c.address, c.port) if out["tcp"] else "error"
             method = out["tcp"]["method"] if out["tcp"] else ""
-            out["controls"].append({**c, "observed": status, "method": method})
+            out["controls"].append({**c.to_json(), "observed": status, "method": method})
         else:
-            out["controls"].append(_control(c, opts))
+            out["controls"].append(_control(c))
     # where each control's answer comes from: through a gateway (beyond the boundary) or on-link
-    hops = linkpath.routes(sorted({c["address"] for c in controls})) if controls else {}
+    hops = linkpath.routes(sorted({c.address for c in controls})) if controls else {}
     for c in out["controls"]:
         r = hops.get(c["address"])
         c["next_hop"] = r.next_hop if r is not None else ""
     if out["tcp"] is not None and out["tcp"]["method"] == "raw-syn":
-        out["traces"] = _traces(out["tcp"], job.get("trace", []), opts)
-    if job.get("udp"):
+        out["traces"] = _traces(out["tcp"], job.trace, opts)
+    if job.udp:
         try:
-            out["udp"] = udp_sweep(_blocks(job["udp"]), opts)
-            out["udp_traces"] = _udp_traces(out["udp"], job.get("trace", []), opts)
+            out["udp"] = udp_sweep(_blocks(list(job.udp)), opts)
+            out["udp_traces"] = _udp_traces(out["udp"], job.trace, opts)
         except Exception as exc:  # reported as this kind's failure
             out["udp"] = None
             out["errors"].append(f"udp: the sweep failed: {type(exc).__name__}: {exc}")
-    if job.get("icmp"):
-        _say(f"icmp: {len(job['icmp'])} echo requests")
+    if job.icmp:
+        _say(f"icmp: {len(job.icmp)} echo requests")
         try:
-            out["icmp"] = echo_sweep(job["icmp"], opts)
+            out["icmp"] = echo_sweep(list(job.icmp), opts)
         except RawSocketsUnavailable:
             out["errors"].append("icmp: raw ICMP sockets need CAP_NET_RAW")
         except Exception as exc:  # reported as this kind's failure
@@ -152,7 +152,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def echo_sweep(targets: list[str], opts: dict[str, Any]) -> list[dict[str, Any]]:
+def echo_sweep(targets: list[str], opts: SweepOptions) -> list[dict[str, Any]]:
     """An echo request to every target on the sweep engine: the same frames past the
     vantage's own filter, the same receiver, TTLs for the distance reasoning."""
     blocks = [synscan.Block.of_ranges(t, [(ECHO_PORT, ECHO_PORT)]) for t in dict.fromkeys(targets)]
@@ -177,7 +177,7 @@ def echo_sweep(targets: list[str], opts: dict[str, Any]) -> list[dict[str, Any]]
     return out
 
 
-def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, Any]:
+def udp_sweep(blocks: list[synscan.Block], opts: SweepOptions) -> dict[str, Any]:
     """Every UDP probe on the sweep engine (pre-built datagrams, batched sends, answers and
     ICMP errors matched back by the source-port cookie), and, meanwhile, protocol-aware
     requests to the well-known ports among them: a service's answer marks its port open."""
@@ -189,11 +189,11 @@ def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
         for p in sorted(UDP_PAYLOADS)
         if any(lo <= p <= hi for lo, hi in b.ranges)
     ]
-    method = opts.get("method", "auto")
+    method = opts.method
     if method != "connect" and synscan.raw_available():
         # the protocol-aware requests wait on their answers while the engine sweeps
         with ThreadPoolExecutor(max_workers=1) as pool:
-            requests = pool.submit(udp.probe_all, specials, retries=opts.get("retries", 1))
+            requests = pool.submit(udp.probe_all, specials, retries=opts.retries)
             result = _raw_sweep(blocks, opts, UDP)
             answered = {
                 (a.target, a.port): a.detail for a in requests.result() if a.status == "open"
@@ -213,28 +213,28 @@ def udp_sweep(blocks: list[synscan.Block], opts: dict[str, Any]) -> dict[str, An
                 icmp_code=r.icmp_code,
                 detail=r.detail if r.status in ("open", "error", "local-filter") else "",
             )
-            for r in udp.probe_all(pairs, retries=opts.get("retries", 1))
+            for r in udp.probe_all(pairs, retries=opts.retries)
         ]
 
     return _per_socket("udp-socket", blocks, probe)
 
 
 def _traces(
-    sweep: dict[str, Any], samples: list[dict[str, Any]], opts: dict[str, Any]
+    sweep: dict[str, Any], samples: tuple[TraceTarget, ...], opts: SweepOptions
 ) -> list[dict[str, Any]]:
     """Where-blocked evidence: every reachable target and a sample per production network."""
     reached: dict[str, int] = {}
     for g in sweep["groups"]:
         if g["status"] in ("open", "closed") and g["target"] not in reached:
             reached[g["target"]] = _parse_ports(g["ports"])[0]
-    chosen = _choose(reached, {s["target"]: s["port"] for s in samples}, opts)
+    chosen = _choose(reached, {s.target: s.port for s in samples}, opts)
     _say(f"traceroute: {len(chosen)} targets")
     with ThreadPoolExecutor(max_workers=8) as pool:  # each trace waits on silent hops
         return list(pool.map(lambda tp: traceroute.trace(*tp), chosen))
 
 
 def _choose(
-    reached: dict[str, int], samples: dict[str, int], opts: dict[str, Any]
+    reached: dict[str, int], samples: dict[str, int], opts: SweepOptions
 ) -> list[tuple[str, int]]:
     """(target, port) to trace: sampled addresses first, so a cap on traces never drops a
     network's only sample, then every other reached address; a reached address is traced
@@ -243,15 +243,15 @@ def _choose(
     picks = [(t, reached.get(t, samples.get(t, 0))) for t in order]
     # every reached address is traced: its own traceroute is what tells an answer made on
     # the path in its name from its own (probes/distance.py)
-    return picks[: opts.get("max_traces", MAX_TRACES)]
+    return picks[: opts.max_traces]
 
 
 def _udp_traces(
-    sweep: dict[str, Any], samples: list[dict[str, Any]], opts: dict[str, Any]
+    sweep: dict[str, Any], samples: tuple[TraceTarget, ...], opts: SweepOptions
 ) -> list[dict[str, Any]]:
     """UDP where-blocked evidence: the first UDP port probed on each sampled address, and
     on every address that answered a UDP probe itself."""
-    sampled = {s["target"] for s in samples}
+    sampled = {s.target for s in samples}
     first: dict[str, int] = {}  # the first UDP port probed on each sampled address
     reached: dict[str, int] = {}
     for g in sweep["groups"]:
@@ -275,16 +275,16 @@ def _status_of(sweep: dict[str, Any], address: str, port: int) -> str:
     return "error"
 
 
-def _control(control: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
-    kind, address = control["kind"], control["address"]
-    if kind == "udp":
-        r = udp.probe_all([(address, control["port"])], retries=2)[0]
-        return {**control, "observed": r.status, "detail": r.detail}
+def _control(control: ControlJob) -> dict[str, Any]:
+    base = control.to_json()
+    if control.kind == "udp":
+        r = udp.probe_all([(control.address, control.port)], retries=2)[0]
+        return {**base, "observed": r.status, "detail": r.detail}
     try:
-        e = icmp.echo_all([address], retries=2)[0]
+        e = icmp.echo_all([control.address], retries=2)[0]
     except PermissionError:
-        return {**control, "observed": "error", "detail": "raw ICMP needs CAP_NET_RAW"}
-    return {**control, "observed": e.status, "detail": e.detail}
+        return {**base, "observed": "error", "detail": "raw ICMP needs CAP_NET_RAW"}
+    return {**base, "observed": e.status, "detail": e.detail}
 
 
 def main() -> int:

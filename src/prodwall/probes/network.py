@@ -22,6 +22,7 @@ from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
 from . import distance, packet_evidence, sweep_obs
 from .pcap import write_pcap
+from .protocol import ControlJob, NetworkJob, PortTarget, SweepOptions, TraceTarget
 from .sweep_obs import classify as _classify
 from .wire import icmp_name
 
@@ -29,48 +30,44 @@ KINDS = frozenset({"tcp", "udp", "icmp", "control"})
 AGENT = "prodwall.probes.agent"
 
 
-def build_job(probes: tuple[Probe, ...], plan: Plan) -> dict[str, Any]:
+def build_job(probes: tuple[Probe, ...], plan: Plan) -> NetworkJob:
     p = plan.probing
-    controls = []
-    for probe in probes:
-        if probe.kind != "control":
-            continue
-        port = next(iter(probe.ports)) if probe.ports else 0
-        controls.append(
-            {
-                "kind": probe.protocol,
-                "address": probe.target,
-                "port": port,
-                "expect": probe.expect,
-                "host": probe.host,
-                "why": probe.why,
-            }
-        )
-    return {
-        "options": {
-            "rate": p.rate,
-            "retries": p.retries,
-            "wait": p.wait_seconds,
-            "retry_wait": p.retry_wait_seconds,
-            "method": p.method,
-        },
-        "controls": controls,
-        "tcp": [
-            {"target": pr.target, "ports": str(pr.ports)}
-            for pr in probes
-            if pr.kind == "tcp" and pr.ports is not None
-        ],
-        "udp": [
-            {"target": pr.target, "ports": str(pr.ports)}
-            for pr in probes
-            if pr.kind == "udp" and pr.ports is not None
-        ],
-        "icmp": [pr.target for pr in probes if pr.kind == "icmp"],
-        "trace": _trace_samples(probes),
-    }
+    return NetworkJob(
+        options=SweepOptions(
+            rate=p.rate,
+            retries=p.retries,
+            wait=p.wait_seconds,
+            retry_wait=p.retry_wait_seconds,
+            method=p.method,
+        ),
+        controls=tuple(
+            ControlJob(
+                kind=probe.protocol or "",
+                address=probe.target,
+                port=next(iter(probe.ports)) if probe.ports else 0,
+                expect=probe.expect,
+                host=probe.host or "",
+                why=probe.why,
+            )
+            for probe in probes
+            if probe.kind == "control"
+        ),
+        tcp=_port_targets(probes, "tcp"),
+        udp=_port_targets(probes, "udp"),
+        icmp=tuple(pr.target for pr in probes if pr.kind == "icmp"),
+        trace=_trace_samples(probes),
+    )
 
 
-def _trace_samples(probes: tuple[Probe, ...]) -> list[dict[str, Any]]:
+def _port_targets(probes: tuple[Probe, ...], kind: str) -> tuple[PortTarget, ...]:
+    return tuple(
+        PortTarget(target=pr.target, ports=str(pr.ports))
+        for pr in probes
+        if pr.kind == kind and pr.ports is not None
+    )
+
+
+def _trace_samples(probes: tuple[Probe, ...]) -> tuple[TraceTarget, ...]:
     """The first TCP target of each production network (its lowest port) is traced."""
     seen: set[str] = set()
     out = []
@@ -80,12 +77,12 @@ def _trace_samples(probes: tuple[Probe, ...]) -> list[dict[str, Any]]:
         net = pr.environment + ("6" if ":" in pr.target else "4")
         if net not in seen:
             seen.add(net)
-            out.append({"target": pr.target, "port": next(iter(pr.ports))})
-    return out
+            out.append(TraceTarget(target=pr.target, port=next(iter(pr.ports))))
+    return tuple(out)
 
 
-def _timeout(job: dict[str, Any], rate: int) -> float:
-    total = sum(len(PortSet.parse(s["ports"])) for s in [*job["tcp"], *job["udp"]])
+def _timeout(job: NetworkJob, rate: int) -> float:
+    total = sum(len(PortSet.parse(s.ports)) for s in [*job.tcp, *job.udp])
     return 120 + 3 * total / max(rate, 1)
 
 
@@ -98,7 +95,7 @@ def run(
     hosts = {pr.target: pr.host for pr in probes if pr.kind != "control"}
     prod_nets = list(plan.production)
     try:
-        result = run_agent(plan.vantage, AGENT, job, _timeout(job, plan.probing.rate))
+        result = run_agent(plan.vantage, AGENT, job.to_json(), _timeout(job, plan.probing.rate))
     except AgentError as exc:
         return tuple(
             Observation(

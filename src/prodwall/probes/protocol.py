@@ -83,6 +83,50 @@ def decode(tp: Any, value: Any, where: str = "") -> Any:
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
+class SweepOptions(Record):
+    rate: int = 20_000  # packets per second, all senders together
+    retries: int = 1
+    wait: float = 1.0  # answer window of every probe's first packet
+    retry_wait: float | None = None  # window of the last retransmissions; None: measured
+    method: str = "auto"  # auto | raw | connect
+    max_traces: int = 64
+    connect_timeout: float = 2.0
+    concurrency: int = 1000
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class PortTarget(Record):
+    target: str  # an address or a swept network
+    ports: str  # port ranges, e.g. "1-79,81-65535"
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class ControlJob(Record):
+    kind: str  # tcp | udp | icmp
+    address: str
+    port: int = 0
+    expect: str = "answer"  # answer | closed
+    host: str = ""
+    why: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class TraceTarget(Record):
+    target: str
+    port: int
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class NetworkJob(Record):
+    options: SweepOptions = dataclasses.field(default_factory=SweepOptions)
+    controls: tuple[ControlJob, ...] = ()
+    tcp: tuple[PortTarget, ...] = ()
+    udp: tuple[PortTarget, ...] = ()
+    icmp: tuple[str, ...] = ()
+    trace: tuple[TraceTarget, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
 class ProbeRow(Record):
     """One probe's outcome from a per-socket fallback, before grouping into ranges."""
 
