@@ -1,0 +1,102 @@
+"""Vantage locations and how each backend reaches one (the argv it runs locally)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+import pytest
+
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.agent import AgentError, run_agent
+from prodwall.vantages.backends import BackendUnavailable, launch
+from prodwall.vantages.location import parse
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme", "target"),
+    [
+        ("local", "local", ""),
+        ("netns:pwlab-dev", "netns", "pwlab-dev"),
+        ("ssh://root@198.18.200.2", "ssh", "root@198.18.200.2"),
+        ("ssh://ci@[fd00:18:1::10]:2222", "ssh", "ci@[fd00:18:1::10]:2222"),
+        ("docker://probe-box", "docker", "probe-box"),
+        ("kubectl://probe?namespace=qa&container=c", "kubectl", "probe?namespace=qa&container=c"),
+        ("ansible://test_hosts", "ansible", "test_hosts"),
+    ],
+)
+def test_one_parser_for_every_location(text: str, scheme: str, target: str) -> None:
+    where = parse(text)
+    assert (where.scheme, where.target, where.raw) == (scheme, target, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("ssh://host:70000", "is not a TCP port"),
+        ("telnet://host", "is not a vantage location"),
+        ("netns:", "is not a vantage location"),
+        ("ssh://host; rm -rf /", "is not a vantage location"),
+    ],
+)
+def test_bad_locations_are_refused_with_the_forms(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse(text)
+
+
+def _v(location: str, **kw: object) -> Vantage:
+    return Vantage.model_validate({"location": location, "environment": "dev", **kw})
+
+
+def test_ssh_goes_through_testinfras_command_builder() -> None:
+    how = launch(
+        _v(
+            "ssh://root@198.18.200.2:2222",
+            ssh_config="/etc/pw/ssh_config",
+            ssh_identity_file="/etc/pw/key",
+            python="/usr/bin/python3",
+            sudo=True,
+        ),
+        ["{python}", "-c", "print('x y')"],
+    )
+    assert how.argv[:2] == ["sh", "-c"]
+    words = shlex.split(how.argv[2])
+    assert words[0] == "ssh" and "-F" in words and "/etc/pw/ssh_config" in words
+    assert "/etc/pw/key" in words and "User=root" in words and "Port=2222" in words
+    assert not any("ControlMaster" in w for w in words)  # nothing left running afterwards
+    remote = shlex.split(words[-1])
+    assert remote == ["sudo", "-n", "/usr/bin/python3", "-c", "print('x y')"]
+
+
+def test_docker_and_kubectl_stream_stdin_to_their_targets() -> None:
+    docker = launch(_v("docker://probe-box"), ["{python}", "-c", "pass"]).argv
+    assert docker == ["docker", "exec", "-i", "probe-box", "python3", "-c", "pass"]
+    kube = launch(_v("kubectl://probe?namespace=qa&container=c"), ["{python}", "-V"]).argv
+    assert kube[:3] == ["kubectl", "exec", "-i"] and kube[-3:] == ["--", "python3", "-V"]
+    assert "--namespace" in kube and "qa" in kube and "-c" in kube
+
+
+def test_local_and_netns_use_our_interpreter_and_the_wrapper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PRODWALL_AGENT_WRAPPER", "setpriv --bounding-set=-net_raw --")
+    argv = launch(_v("netns:pwlab-dev"), ["{python}", "-V"]).argv
+    assert argv == [
+        "ip", "netns", "exec", "pwlab-dev",
+        "setpriv", "--bounding-set=-net_raw", "--", sys.executable, "-V",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("location", ["ansible://test_hosts", "paramiko://root@198.18.200.2"])
+def test_backends_without_a_stdin_stream_are_inconclusive_not_silent(location: str) -> None:
+    with pytest.raises(BackendUnavailable, match="without a stdin stream"):
+        launch(_v(location), ["{python}", "-V"])
+    with pytest.raises(AgentError, match="without a stdin stream"):
+        run_agent(_v(location), "prodwall.probes.routeagent", {}, 10)
+
+
+def test_the_agent_runs_locally_from_its_shipped_file() -> None:
+    result = run_agent(_v("local"), "prodwall.probes.routeagent", {"lookups": ["127.0.0.1"]}, 60)
+    assert (
+        result["lookups"][0]["returncode"] == 0 and '"dev":"lo"' in result["lookups"][0]["stdout"]
+    )
