@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from prodwall.families import registry
 from prodwall.inventory import load_inventory
 from prodwall.planning import build_plan
 from prodwall.probes import agent, network
@@ -74,7 +75,7 @@ def test_a_failed_kind_makes_only_its_own_observations_inconclusive(
         "errors": ["udp: the sweep failed: OSError: [Errno 24] Too many open files"],
     }
     monkeypatch.setattr(network, "run_agent", lambda *a: canned)
-    obs = network.run(plan.of_kind(*network.KINDS), plan)
+    obs = network.run(plan.of_kind(*registry()["network"].kinds), plan)
     tcp = [o for o in obs if o.kind == "tcp"]
     udp = [o for o in obs if o.kind == "udp"]
     assert tcp and {o.signal for o in tcp} == {Signal.STOPPED}

@@ -26,7 +26,6 @@ from .protocol import ControlJob, NetworkJob, PortTarget, SweepOptions, TraceTar
 from .sweep_obs import classify as _classify
 from .wire import icmp_name
 
-KINDS = frozenset({"tcp", "udp", "icmp", "control"})
 AGENT = "prodwall.probes.agent"
 
 
