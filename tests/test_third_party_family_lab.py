@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Netns, run_cli
+from conftest import REPO, Netns, run_checks, run_cli
 
 pytestmark = pytest.mark.lab
 
@@ -77,21 +77,7 @@ def test_a_third_party_family_runs_end_to_end(two_zones: str, tmp_path: Path) ->
     kinds = {p["kind"]: p for p in json.loads(plan.stdout)["probes"]}
     assert kinds["ssh-banner"]["target"] == "198.19.1.1"  # planned by the family
     out = tmp_path / "out"
-    done = run_cli(
-        "run",
-        "-i",
-        str(inv),
-        "--vantage",
-        "dev",
-        "-o",
-        str(out),
-        "--checks",
-        str(REPO / "checks"),
-        "--",
-        "-q",
-        env=_env(),
-        timeout=180,
-    )
+    done = run_checks(inv, "dev", out, timeout=180, env=_env())
     results = json.loads((out / "results.json").read_text())
     banner = [v for v in results["verdicts"] if v["controls"] == ["DEMO-BANNER-01"]]
     assert len(banner) == 1, done.stdout + done.stderr

@@ -80,12 +80,9 @@ class Plan:
     def of_kind(self, *kinds: str) -> tuple[Probe, ...]:
         return tuple(p for p in self.probes if p.kind in kinds)
 
-    def network_of(self, address: str) -> str:
-        """The production network holding `address` ("" if none): the one place this is asked."""
-        return network_of(address, self.production)
-
 
 def network_of(address: str, networks: tuple[IPNetwork, ...] | list[IPNetwork]) -> str:
+    """The production network holding `address` ("" if none): the one place this is asked."""
     try:
         addr = ipaddress.ip_address(address.split("/")[0])
     except ValueError:

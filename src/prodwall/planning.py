@@ -37,7 +37,7 @@ def build_plan(
     counts: Counter[str] = Counter()
     for probe in probes:
         counts[probe.kind] += probe.count
-    production = tuple(n for e in inv.production().values() for n in e.networks)
+    production = inv.production_networks()
     plan = Plan(
         inv.name,
         vantage_name,

@@ -76,7 +76,7 @@ CEILING = 10_000_000  # probes per plan, unless --max-probes on the command line
 
 def guard(plan: Plan, inv: Inventory, max_probes: int | None = None) -> None:
     """Raise ScopeError naming every probe that leaves scope; return None if all is in scope."""
-    prod_nets = [effective(n) for e in inv.production().values() for n in e.networks]
+    prod_nets = [effective(n) for n in inv.production_networks()]
     controls = _control_targets(inv, plan.vantage.environment)
     refusals: list[str] = []
     for probe in plan.probes:

@@ -48,10 +48,6 @@ def registry() -> dict[str, Family]:
     return dict(sorted(found.items(), key=lambda kv: (getattr(kv[1], "order", 100), kv[0])))
 
 
-def family_of_kind(kind: str) -> str | None:
-    return next((f.name for f in registry().values() if kind in f.kinds), None)
-
-
 def executed_kinds() -> frozenset[str]:
     return frozenset().union(*(f.kinds for f in registry().values()))
 
@@ -62,6 +58,5 @@ __all__ = [
     "FamilyError",
     "RunContext",
     "executed_kinds",
-    "family_of_kind",
     "registry",
 ]

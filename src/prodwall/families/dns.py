@@ -34,10 +34,9 @@ class DnsFamily:
         return engine.run(probes, ctx.plan)
 
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
-        prod = inv.production().values()
         return {
-            "prod_domain": [d for e in prod for d in e.dns_domains],
-            "prod_network": [str(n) for e in prod for n in e.networks],
+            "prod_domain": [d for e in inv.production().values() for d in e.dns_domains],
+            "prod_network": [str(n) for n in inv.production_networks()],
         }
 
 

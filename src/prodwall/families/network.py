@@ -29,7 +29,7 @@ class NetworkFamily:
         return engine.run(probes, ctx.plan, ctx.evidence_dir)
 
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
-        return {"prod_network": [str(n) for e in inv.production().values() for n in e.networks]}
+        return {"prod_network": [str(n) for n in inv.production_networks()]}
 
 
 FAMILY = NetworkFamily()

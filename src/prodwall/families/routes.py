@@ -43,7 +43,7 @@ class RoutesFamily:
         return engine.run(probes, ctx.plan)
 
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
-        return {"prod_network": [str(n) for e in inv.production().values() for n in e.networks]}
+        return {"prod_network": [str(n) for n in inv.production_networks()]}
 
 
 FAMILY = RoutesFamily()

@@ -114,10 +114,6 @@ class Vantage(_Model):
     def where(self) -> ParsedLocation:
         return parse_location(self.location)
 
-    @property
-    def transport(self) -> str:
-        return self.where.scheme
-
 
 class _Approval(_Model):
     ticket: NonEmpty
@@ -223,6 +219,10 @@ class Inventory(_Model):
 
     def production(self) -> dict[str, Environment]:
         return {n: e for n, e in self.environments.items() if e.is_production}
+
+    def production_networks(self) -> tuple[IPNetwork, ...]:
+        """Every production network, in declaration order."""
+        return tuple(n for e in self.production().values() for n in e.networks)
 
     def host(self, name: str) -> tuple[str, Host] | None:
         for env_name, env in self.environments.items():

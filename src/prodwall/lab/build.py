@@ -4,7 +4,6 @@ leaky profile's bypass, the runner's management links, the router's nftables."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 
 from ..errors import ProdwallError
@@ -20,7 +19,6 @@ from .topology import (
     ROUTER_NS,
     RUNNER_NS,
     SSH_CONFIG,
-    VANTAGE_PYTHON,
     ZONES,
     namespaces,
 )
@@ -67,9 +65,6 @@ def _management_links() -> None:
         )
         run_quiet("ip", "-n", zone.ns, "link", "set", "mgmt0", "up")
         run_quiet("ip", "-n", RUNNER_NS, "link", "set", runner_if, "up")
-    (LAB_DIR / "bin").mkdir(parents=True, exist_ok=True)
-    VANTAGE_PYTHON.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
-    VANTAGE_PYTHON.chmod(0o755)
     KNOWN_HOSTS.write_text(
         "".join(
             f"{host_addr} {keys.public_line(keys.host_key_purpose(name))}\n"

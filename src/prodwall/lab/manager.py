@@ -155,7 +155,6 @@ def build_id(profile: str) -> str:
         repr(services.plan_services(profile)),
         repr(BYPASS_V4),
         repr(sorted(MGMT.items())),
-        sys.executable,
         *(repr(sorted(leaks.host_files(h, profile).items())) for h in HOSTS),
         *(repr(sorted(leaks.etc_files(z, profile).items())) for z in ZONES),
     ]

@@ -104,7 +104,6 @@ MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
 }
 SSH_CONFIG = LAB_DIR / "ssh_config"
 KNOWN_HOSTS = LAB_DIR / "known_hosts"
-VANTAGE_PYTHON = LAB_DIR / "bin" / "python3"  # the lab's interpreter, at the vantages
 
 # The leaky profile's forgotten direct link from test into prod (bypasses the router).
 BYPASS_V4 = ("198.18.254.1", "198.18.254.2", 30)

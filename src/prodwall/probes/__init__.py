@@ -1,4 +1,4 @@
-"""Probe families (registry in `families`) and the engines they run at the vantage.
+"""The engines families run at the vantage, and the families' runner-side halves.
 
 Kept light on purpose: the agent imports engines from here at the vantage, and
 must not pay for the inventory models (pydantic) it never uses.

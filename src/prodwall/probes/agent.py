@@ -1,4 +1,4 @@
-"""The probe agent: runs *at* the vantage (`ip netns exec NS python -m prodwall.probes.agent`).
+"""The network agent: runs *at* the vantage, shipped there in the agent file.
 
 It reads one job as JSON on stdin, sends only what the job lists (the job was
 built from a scope-guarded plan), reports progress on stderr and writes one
