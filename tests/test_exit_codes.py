@@ -141,3 +141,12 @@ def test_diff_exit_codes(
 def test_diff_warns_when_the_runs_are_not_comparable(tmp_path: Path) -> None:
     _, _, err = _diff(tmp_path, [B, B], [B, B], vantage="test")
     assert "warning: the runs are from different vantages (dev vs test)" in err
+
+
+def test_diff_json_holds_the_changes_and_its_exit_code(tmp_path: Path) -> None:
+    _run_folder(tmp_path / "old", [B, B])
+    _run_folder(tmp_path / "new", [B, R])
+    done = run_cli("diff", str(tmp_path / "old"), str(tmp_path / "new"), "--format", "json")
+    doc = json.loads(done.stdout)
+    assert done.returncode == doc["exit_code"] == 1
+    assert [c["kind"] for c in doc["changes"]] == ["became-reachable"]

@@ -126,6 +126,21 @@ def test_route_through_declared_boundary_passes_a_bypass_does_not(
     )
 
 
+def test_run_prints_one_json_document_under_format_json(netns: Netns, tmp_path: Path) -> None:
+    from conftest import REPO, run_cli
+
+    dev = _topology(netns)
+    inv = _inventory(tmp_path / "inv.yaml", dev, ["198.19.2.0/24"])
+    done = run_cli(
+        "run", "-i", str(inv), "--vantage", "dev", "-o", str(tmp_path / "out"),
+        "--checks", str(REPO / "checks"), "--format", "json", "--", "-q",
+        timeout=120,
+    )  # fmt: skip
+    doc = json.loads(done.stdout)  # nothing but the document on stdout
+    assert done.returncode == doc["exit_code"] == 0, done.stderr
+    assert doc["overall"] == "blocked" and Path(doc["report"]).is_file()
+
+
 def test_missing_namespace_is_inconclusive_not_a_pass(tmp_path: Path) -> None:
     inv = _inventory(tmp_path / "inv.yaml", "pwt-does-not-exist", ["198.19.2.0/24"])
     done = _run(inv, tmp_path / "out")
