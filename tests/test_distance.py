@@ -11,6 +11,14 @@ import pytest
 from prodwall.positive import control_status
 from prodwall.probes import distance
 from prodwall.probes.network import _controls
+from prodwall.probes.network_records import (
+    ControlJob,
+    ControlResult,
+    EchoResult,
+    ProbeStatus,
+    SweepGroup,
+    Trace,
+)
 from prodwall.probes.sweep_obs import observe
 from prodwall.probes.sweep_obs import trace_evidence as _trace_evidence
 from prodwall.verdicts import Signal
@@ -25,7 +33,7 @@ def _hop(ttl: int, responder: str, what: str, ttl_in: int = 0) -> dict[str, Any]
 
 
 # the built-in lab: dev -> router (hop 1) -> prod (hop 2); the router resets in prod's name
-LAB_TRACE = {
+LAB_TRACE_JSON = {
     "target": "198.19.10.10",
     "port": 1,
     "hops": [
@@ -35,7 +43,7 @@ LAB_TRACE = {
     "last_hop": "198.19.10.10",
 }
 # another shape: dev -> edge (1) -> core firewall (2) -> prod (3); the core resets
-CORE_TRACE = {
+CORE_TRACE_JSON = {
     "target": "198.19.10.10",
     "port": 1,
     "hops": [
@@ -45,6 +53,8 @@ CORE_TRACE = {
     ],
     "last_hop": "198.19.10.10",
 }
+LAB_TRACE = Trace.from_json(LAB_TRACE_JSON)
+CORE_TRACE = Trace.from_json(CORE_TRACE_JSON)
 
 
 @pytest.mark.parametrize(
@@ -81,12 +91,14 @@ def test_deeper_network_names_the_firewall_two_hops_out() -> None:
 def test_a_dual_homed_host_answering_from_one_hop_is_not_forged() -> None:
     # the vantage routes the production address via a gateway that owns it: TTL 1 is
     # delivered, not expired, so nothing proves production lies beyond hop 1
-    direct = {
-        "target": "198.19.10.20",
-        "port": 53,
-        "hops": [_hop(1, "198.19.10.20", "closed", 64)],
-        "last_hop": "198.19.10.20",
-    }
+    direct = Trace.from_json(
+        {
+            "target": "198.19.10.20",
+            "port": 53,
+            "hops": [_hop(1, "198.19.10.20", "closed", 64)],
+            "last_hop": "198.19.10.20",
+        }
+    )
     r = distance.measure([direct]).read("198.19.10.20", 64)
     assert r.forged is None and "not measured" in r.why
     assert _trace_evidence(direct)["last_hop"] == "198.19.10.20"
@@ -116,7 +128,7 @@ def test_windows_and_network_gear_initial_ttls() -> None:
 def _tcp_obs(
     g: dict[str, Any], st: Any, hosts: Any, prod: Any, trace: Any = None, *, dist: Any = None
 ) -> Any:
-    return observe("tcp", g, st, hosts, prod, trace, dist)
+    return observe("tcp", SweepGroup.from_json(g), st, hosts, prod, trace, dist)
 
 
 def _group(status: str, ttl: int, responder: str = "198.19.10.10", **kw: Any) -> dict[str, Any]:
@@ -124,7 +136,8 @@ def _group(status: str, ttl: int, responder: str = "198.19.10.10", **kw: Any) ->
         "target": "198.19.10.10",
         "status": status,
         "responder": responder,
-        "icmp": list(kw.get("icmp", (-1, -1))),
+        "icmp_type": kw.get("icmp", (-1, -1))[0],
+        "icmp_code": kw.get("icmp", (-1, -1))[1],
         "ttl": ttl,
         "ports": kw.get("ports", "1-5431"),
         "count": kw.get("count", 5431),
@@ -148,7 +161,7 @@ def test_tcp_observations_apply_the_rule_in_both_directions() -> None:
     # UDP: a port-unreachable in production's name, sent by the router, is its refusal
     udp = observe(
         "udp",
-        {**_group("closed", 64, icmp=(3, 3)), "ports": "53", "count": 1},
+        SweepGroup.from_json({**_group("closed", 64, icmp=(3, 3)), "ports": "53", "count": 1}),
         {**STATS, "method": "raw-udp"},
         HOSTS,
         PROD,
@@ -175,27 +188,29 @@ def test_without_a_measured_distance_the_reading_stays_fail_closed() -> None:
 
 
 def test_traceroute_that_really_reached_the_host_keeps_it_as_last_hop() -> None:
-    real = {**LAB_TRACE, "hops": [LAB_TRACE["hops"][0], _hop(2, "198.19.10.10", "closed", 63)]}
-    assert _trace_evidence(real)["last_hop"] == "198.19.10.10"
-
-
-def _control(expect: str, observed: str, next_hop: str, address: str) -> dict[str, Any]:
-    return {
-        "kind": "tcp",
-        "address": address,
-        "port": 8080,
-        "expect": expect,
-        "observed": observed,
-        "host": "prod-web",
-        "why": "positive control: allowed flow JUMP-1 to prod-web tcp/8080 must answer",
-        "next_hop": next_hop,
+    real = {
+        **LAB_TRACE_JSON,
+        "hops": [LAB_TRACE_JSON["hops"][0], _hop(2, "198.19.10.10", "closed", 63)],  # type: ignore[index]
     }
+    assert _trace_evidence(Trace.from_json(real))["last_hop"] == "198.19.10.10"
+
+
+def _control(expect: str, observed: str, next_hop: str, address: str) -> ControlResult:
+    job = ControlJob(
+        kind="tcp",
+        address=address,
+        port=8080,
+        expect=expect,
+        host="prod-web",
+        why="positive control: allowed flow JUMP-1 to prod-web tcp/8080 must answer",
+    )
+    return ControlResult(control=job, observed=ProbeStatus(observed), next_hop=next_hop)
 
 
 def test_a_control_answer_from_beyond_the_boundary_is_enough_with_the_limit_stated() -> None:
     from prodwall.positive import allowed_flows, control_limitations
 
-    beyond = tuple(_controls([_control("answer", "open", "198.18.70.1", "198.19.10.20")], PROD))
+    beyond = tuple(_controls((_control("answer", "open", "198.18.70.1", "198.19.10.20"),), PROD))
     assert control_status(beyond, "tcp") == (True, "")
     (limit,) = control_limitations(beyond, "tcp")
     assert "no known-closed TCP control" in limit and "via 198.18.70.1" in limit
@@ -204,13 +219,16 @@ def test_a_control_answer_from_beyond_the_boundary_is_enough_with_the_limit_stat
         "[allowed: positive control: allowed flow JUMP-1 to prod-web tcp/8080 must answer]"
     ]
     # an on-link answer proves nothing about answers crossing the boundary
-    on_link = tuple(_controls([_control("answer", "open", "198.19.10.20", "198.19.10.20")], PROD))
+    on_link = tuple(_controls((_control("answer", "open", "198.19.10.20", "198.19.10.20"),), PROD))
     passed, why = control_status(on_link, "tcp")
     assert not passed and "beyond the boundary" in why
 
 
 def test_icmp_echo_errors_in_productions_name_are_judged_by_distance_too() -> None:
-    from prodwall.probes.network import _icmp_obs
+    from prodwall.probes import network
+
+    def _icmp_obs(e: dict[str, Any], *rest: Any) -> Any:
+        return network._icmp_obs(EchoResult.from_json(e), *rest)
 
     d = distance.measure([LAB_TRACE])
     echo = {

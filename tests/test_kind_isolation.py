@@ -15,26 +15,33 @@ from prodwall.families import registry
 from prodwall.inventory import load_inventory
 from prodwall.planning import build_plan
 from prodwall.probes import agent, network
+from prodwall.probes.network_records import (
+    KindError,
+    NetworkResult,
+    ProbeStatus,
+    Sweep,
+    SweepGroup,
+)
 from prodwall.verdicts import Signal
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _tcp_result(targets: list[str]) -> dict[str, Any]:
-    groups = [
-        {
-            "target": t,
-            "status": "filtered-icmp",
-            "responder": "198.18.1.1",
-            "icmp": [3, 13],
-            "ttl": 64,
-            "ports": "1-65535",
-            "count": 65535,
-            "detail": "",
-        }
+def _tcp_result(targets: list[str]) -> Sweep:
+    groups = tuple(
+        SweepGroup(
+            target=t,
+            status=ProbeStatus.FILTERED_ICMP,
+            responder="198.18.1.1",
+            icmp_type=3,
+            icmp_code=13,
+            ttl=64,
+            ports="1-65535",
+            count=65535,
+        )
         for t in targets
-    ]
-    return {"method": "raw-syn", "sent": 1, "retransmitted": 0, "seconds": 1.0, "groups": groups}
+    )
+    return Sweep(method="raw-syn", sent=1, retransmitted=0, seconds=1.0, groups=groups)
 
 
 def test_the_agent_keeps_tcp_when_udp_dies(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,8 +63,8 @@ def test_the_agent_keeps_tcp_when_udp_dies(monkeypatch: pytest.MonkeyPatch) -> N
     out = agent.run(job)
     assert out["tcp"]["groups"][0]["count"] == 65535
     assert out["errors"] == [
-        "udp: the sweep failed: OSError: [Errno 24] Too many open files",
-        "icmp: the probes failed: OSError: [Errno 24] Too many open files",
+        {"kind": "udp", "message": "the sweep failed: OSError: [Errno 24] Too many open files"},
+        {"kind": "icmp", "message": "the probes failed: OSError: [Errno 24] Too many open files"},
     ]
 
 
@@ -67,13 +74,14 @@ def test_a_failed_kind_makes_only_its_own_observations_inconclusive(
     inv = load_inventory(REPO / "inventories" / "lab.yaml").inventory
     plan = build_plan(inv, "dev", date(2026, 11, 28))
     targets = sorted({p.target for p in plan.of_kind("tcp")})
-    canned = {
-        "controls": [],
-        "tcp": _tcp_result(targets),
-        "udp": None,
-        "icmp": [],
-        "errors": ["udp: the sweep failed: OSError: [Errno 24] Too many open files"],
-    }
+    canned = NetworkResult(
+        tcp=_tcp_result(targets),
+        errors=(
+            KindError(
+                kind="udp", message="the sweep failed: OSError: [Errno 24] Too many open files"
+            ),
+        ),
+    ).to_json()
     monkeypatch.setattr(network, "run_agent", lambda *a: canned)
     obs = network.run(plan.of_kind(*registry()["network"].kinds), plan)
     tcp = [o for o in obs if o.kind == "tcp"]

@@ -6,13 +6,24 @@ import ipaddress
 from typing import Any
 
 from prodwall.positive import control_status
-from prodwall.probes import sweep_obs
-from prodwall.probes.network import _controls, _icmp_obs
+from prodwall.probes import network, sweep_obs
+from prodwall.probes.network import _controls
+from prodwall.probes.network_records import (
+    ControlJob,
+    ControlResult,
+    EchoResult,
+    ProbeStatus,
+    SweepGroup,
+)
 from prodwall.verdicts import Signal
 
 
 def _tcp_obs(g: dict[str, Any], st: dict[str, Any], hosts: Any, prod: Any) -> Any:
-    return sweep_obs.observe("tcp", g, st, hosts, prod)
+    return sweep_obs.observe("tcp", SweepGroup.from_json(g), st, hosts, prod)
+
+
+def _icmp_obs(echo: dict[str, Any], hosts: Any, prod: Any) -> Any:
+    return network._icmp_obs(EchoResult.from_json(echo), hosts, prod)
 
 
 PROD = [ipaddress.ip_network("198.19.10.0/24"), ipaddress.ip_network("fd00:19:10::/64")]
@@ -32,7 +43,8 @@ def _group(
         "target": target,
         "status": status,
         "responder": responder,
-        "icmp": list(icmp),
+        "icmp_type": icmp[0],
+        "icmp_code": icmp[1],
         "ttl": 63,
         "ports": ports,
         "count": count,
@@ -82,7 +94,9 @@ def test_connect_method_is_labelled_weaker() -> None:
 def test_udp_and_icmp() -> None:
     def udp(status: str, responder: str = "", icmp: tuple[int, int] = (-1, -1)) -> Any:
         g = {**_group(status, responder, icmp, target="198.19.10.53", ports="53"), "ttl": 0}
-        return sweep_obs.observe("udp", g, {**STATS, "method": "raw-udp"}, HOSTS, PROD)
+        return sweep_obs.observe(
+            "udp", SweepGroup.from_json(g), {**STATS, "method": "raw-udp"}, HOSTS, PROD
+        )
 
     assert udp("open", "198.19.10.53").signal is Signal.CROSSED
     closed = udp("closed", "198.19.10.53", (3, 3))
@@ -103,25 +117,20 @@ def test_udp_and_icmp() -> None:
     assert _icmp_obs({**echo, "status": "reply"}, HOSTS, PROD).signal is Signal.CROSSED
 
 
-def _control(kind: str, expect: str, observed: str) -> dict:  # type: ignore[type-arg]
-    return {
-        "kind": kind,
-        "address": "198.18.3.10",
-        "port": 81,
-        "expect": expect,
-        "observed": observed,
-        "host": "artifacts",
-        "why": "w",
-    }
+def _control(kind: str, expect: str, observed: str) -> ControlResult:
+    job = ControlJob(
+        kind=kind, address="198.18.3.10", port=81, expect=expect, host="artifacts", why="w"
+    )
+    return ControlResult(control=job, observed=ProbeStatus(observed))
 
 
 def test_control_status_needs_every_control_to_pass_and_a_closed_one_for_tcp() -> None:
-    ok = _controls([_control("tcp", "answer", "open"), _control("tcp", "closed", "closed")])
+    ok = _controls((_control("tcp", "answer", "open"), _control("tcp", "closed", "closed")))
     assert control_status(tuple(ok), "tcp") == (True, "")
-    only_open = _controls([_control("tcp", "answer", "open")])
+    only_open = _controls((_control("tcp", "answer", "open"),))
     passed, why = control_status(tuple(only_open), "tcp")
     assert not passed and "no known-closed TCP control" in why
-    broken = _controls([_control("tcp", "answer", "silent"), _control("tcp", "closed", "closed")])
+    broken = _controls((_control("tcp", "answer", "silent"), _control("tcp", "closed", "closed")))
     passed, why = control_status(tuple(broken), "tcp")
     assert not passed and "expected answer, saw silent" in why
     assert control_status((), "udp") == (

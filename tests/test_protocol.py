@@ -6,17 +6,23 @@ import json
 
 import pytest
 
-from prodwall.probes.protocol import (
-    DnsResult,
-    DnsStatus,
-    IpOutput,
-    NameAnswer,
+from prodwall.probes.dns_records import DnsResult, DnsStatus, NameAnswer, Reply, ServerAnswer
+from prodwall.probes.network_records import (
+    ControlJob,
+    ControlResult,
+    EchoResult,
+    Hop,
+    KindError,
+    NetworkResult,
+    Packet,
     ProbeRow,
-    ProtocolError,
-    Reply,
-    RouteResult,
-    ServerAnswer,
+    ProbeStatus,
+    Sweep,
+    SweepGroup,
+    Trace,
 )
+from prodwall.probes.protocol import ProtocolError
+from prodwall.probes.route_records import IpOutput, RouteResult
 from prodwall.vantages.agentfile import agent_file
 
 
@@ -37,6 +43,75 @@ def test_records_survive_json_both_ways() -> None:
     assert RouteResult.from_json(json.loads(json.dumps(route.to_json()))) == route
 
 
+def test_the_network_result_survives_json_both_ways() -> None:
+    group = SweepGroup(
+        target="198.19.10.10",
+        status=ProbeStatus.FILTERED_ICMP,
+        ports="1-79,81-65535",
+        count=65534,
+        responder="198.18.1.1",
+        icmp_type=3,
+        icmp_code=13,
+        ttl=64,
+    )
+    result = NetworkResult(
+        controls=(
+            ControlResult(
+                control=ControlJob(kind="tcp", address="198.18.3.10", port=81, expect="closed"),
+                observed=ProbeStatus.CLOSED,
+                method="raw-syn",
+                next_hop="198.18.1.1",
+            ),
+        ),
+        tcp=Sweep(
+            method="raw-syn",
+            sent=65534,
+            retransmitted=3,
+            seconds=1.5,
+            groups=(group,),
+            pcap=(Packet(at=1.0, data="RQAA"),),
+            kernel_path={"198.19.10.10": "sent"},
+        ),
+        icmp=(EchoResult(target="198.19.10.10", status=ProbeStatus.SILENT),),
+        traces=(
+            Trace(
+                target="198.19.10.10",
+                port=1,
+                hops=(Hop(ttl=1, responder="198.18.1.1", what="time-exceeded", ttl_in=64),),
+            ),
+        ),
+        errors=(KindError(kind="udp", message="the sweep failed"),),
+    )
+    wire = json.loads(json.dumps(result.to_json()))
+    assert wire["tcp"]["groups"][0]["status"] == "filtered-icmp"  # plain JSON, lists
+    assert NetworkResult.from_json(wire) == result
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ({"icmp": [{"target": "a", "status": "answered-probably"}]}, "is not a ProbeStatus"),
+        ({"tcp": {"method": "raw-syn", "sent": 1, "retransmitted": 0}}, "'seconds' is missing"),
+        ({"errors": ["tcp: the sweep failed"]}, "expected an object, got str"),
+        (
+            {
+                "tcp": {
+                    "method": "m",
+                    "sent": 1,
+                    "retransmitted": 0,
+                    "seconds": 1,
+                    "kernel_path": {"a": 1},
+                }
+            },
+            "expected str, got int",
+        ),
+    ],
+)
+def test_a_network_result_in_another_shape_is_refused(data: object, says: str) -> None:
+    with pytest.raises(ProtocolError, match=says):
+        NetworkResult.from_json(data)
+
+
 @pytest.mark.parametrize(
     ("data", "says"),
     [
@@ -55,7 +130,7 @@ def test_anything_else_is_refused_by_name(data: object, says: str) -> None:
 def test_records_are_keyword_only_and_frozen() -> None:
     with pytest.raises(TypeError):
         ProbeRow("198.19.0.1", 22, "open")  # type: ignore[misc]
-    row = ProbeRow(target="198.19.0.1", port=22, status="open")
+    row = ProbeRow(target="198.19.0.1", port=22, status=ProbeStatus.OPEN)
     with pytest.raises(AttributeError):
         row.port = 23  # type: ignore[misc]
 

@@ -84,7 +84,7 @@ def git_revision(where: Path) -> str:
 
 def vantage_info(name: str, vantage: Vantage) -> VantageInfo:
     """The vantage's own addresses, read where it lives, so the report says where probes left."""
-    from .probes.protocol import RouteJob, RouteResult
+    from .probes.route_records import RouteJob, RouteResult
     from .vantages.agent import AgentError, run_agent
 
     try:

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .network_records import Trace
+
 INITIAL_TTLS = (32, 64, 128, 255)
 
 
@@ -91,19 +93,19 @@ class Distances:
         elif floor.path:
             self._by_address[address] = Floor(known.hops, known.basis, {**floor.path, **known.path})
 
-    def add_trace(self, trace: Mapping[str, Any]) -> None:
+    def add_trace(self, trace: Trace) -> None:
         """Hops whose probe expired on the way prove the target lies beyond them."""
-        target = str(trace["target"])
-        expired = [h for h in trace.get("hops", []) if h.get("what") == "time-exceeded"]
-        path = {int(h["ttl"]): str(h["responder"]) for h in expired if h.get("responder")}
+        target = trace.target
+        expired = [h for h in trace.hops if h.what == "time-exceeded"]
+        path = {h.ttl: h.responder for h in expired if h.responder}
         if expired:
-            last = max(expired, key=lambda h: int(h["ttl"]))
+            last = max(expired, key=lambda h: h.ttl)
             self._raise(
                 target,
                 Floor(
-                    int(last["ttl"]) + 1,
-                    f"traceroute to {target}: TTL {last['ttl']} expired at "
-                    f"{last.get('responder') or 'a router'}",
+                    last.ttl + 1,
+                    f"traceroute to {target}: TTL {last.ttl} expired at "
+                    f"{last.responder or 'a router'}",
                     path,
                 ),
             )
@@ -150,9 +152,7 @@ class Distances:
         )
 
 
-def measure(
-    traces: Iterable[Mapping[str, Any]], answers: Iterable[tuple[str, int, str]] = ()
-) -> Distances:
+def measure(traces: Iterable[Trace], answers: Iterable[tuple[str, int, str]] = ()) -> Distances:
     """Distances of one run: traceroutes, and answers that are connections whoever made
     them (address, TTL, what)."""
     found = Distances()

@@ -13,16 +13,16 @@ from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe, network_of
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
-from .protocol import (
+from .dns_records import (
     AxfrAnswer,
     DnsJob,
     DnsResult,
     DnsStatus,
     NameAnswer,
-    ProtocolError,
     Reply,
     ServerAnswer,
 )
+from .protocol import ProtocolError
 
 AGENT = "prodwall.probes.dnsagent"
 

@@ -20,7 +20,7 @@ import dns.resolver
 import dns.xfr
 import dns.zone
 
-from .protocol import AxfrAnswer, DnsJob, DnsResult, DnsStatus, NameAnswer, Reply, ServerAnswer
+from .dns_records import AxfrAnswer, DnsJob, DnsResult, DnsStatus, NameAnswer, Reply, ServerAnswer
 
 TIMEOUT_S = 2.0
 

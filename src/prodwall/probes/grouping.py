@@ -5,15 +5,22 @@ probe of the sweep (or from per-probe rows of the socket fallbacks)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..services import PortSet
 from . import synscan
-from .protocol import ProbeRow
+from .network_records import (
+    AnswerWindows,
+    Packet,
+    ProbeRow,
+    ProbeStatus,
+    Sweep,
+    SweepGroup,
+)
 from .sweepstate import OVERFLOW, SERVICE_ANSWER
 from .synscan import STATUS_NAMES
 
@@ -28,22 +35,31 @@ def _ranges(ports: list[int] | npt.NDArray[np.int64]) -> str:
 
 
 def group_sweep(
-    r: synscan.SweepResult, answered: dict[tuple[str, int], str] | None = None
-) -> dict[str, Any]:
+    method: str, r: synscan.SweepResult, answered: dict[tuple[str, int], str] | None = None
+) -> Sweep:
     """Run-length groups of identical outcomes per block, found with numpy a block at a
     time (one byte a probe, never the whole sweep copied): a hundred million probes come
     down to a few groups per address.
 
     `answered`: (target, port) -> detail of UDP ports whose service answered a
     protocol-aware request; each becomes its own open group."""
-    groups: list[dict[str, Any]] = []
+    groups: list[SweepGroup] = []
     layout = synscan.Layout(r.blocks)
     marked: dict[int, list[int]] = {}  # block -> probes answered by a service
     for (target, port), detail in (answered or {}).items():
         idx = layout.locate(target, port)
         if idx >= 0:
             marked.setdefault(layout.by_target[target], []).append(idx)
-            groups.append(_emit((target, "open", target, -1, -1, 0, detail), str(port), 1))
+            groups.append(
+                SweepGroup(
+                    target=target,
+                    status=ProbeStatus.OPEN,
+                    ports=str(port),
+                    count=1,
+                    responder=target,
+                    detail=detail,
+                )
+            )
     for b, (blk, start) in enumerate(zip(r.blocks, r.offsets, strict=True)):
         n = blk.count
         if not n:
@@ -58,70 +74,76 @@ def group_sweep(
                 continue  # already a group of its own
             if cls == OVERFLOW:  # outcomes that did not fit the class table: one by one
                 for j in range(a, z):
-                    row = _row_key(r, blk.target, start + j)
-                    groups.append(_emit(row, blk.port_ranges(j, j + 1), 1))
+                    groups.append(_group(r, blk.target, start + j, blk.port_ranges(j, j + 1), 1))
                 continue
-            groups.append(_emit(_row_key(r, blk.target, start + a), blk.port_ranges(a, z), z - a))
+            groups.append(_group(r, blk.target, start + a, blk.port_ranges(a, z), z - a))
     first, retry, slowest = r.windows
-    return {
-        "sent": r.sent,
-        "retransmitted": r.retransmitted,
-        "seconds": round(r.seconds, 3),
-        "windows": {
-            "first_s": first,
-            "retransmission_s": round(retry, 3),
-            "slowest_answer_s": round(slowest, 4),
-        },
-        "framed_targets": r.framed,
-        "host_filter": r.host_filter,
-        "kernel_path": r.kernel_path,
-        "receive_drops": r.receive_drops,
-        "probes": sum(b.count for b in r.blocks),
-        "recovery": {
-            "rounds": r.recovery.rounds,
-            "sent": r.recovery.sent,
-            "lost_in_last_round": r.recovery.lost_in_last_round,
-            "rate": r.recovery.rate,
-        },
-        "groups": groups,
-        "pcap": [[ts, base64.b64encode(p).decode()] for ts, p in r.answers_pcap],
-    }
+    return Sweep(
+        method=method,
+        sent=r.sent,
+        retransmitted=r.retransmitted,
+        seconds=round(r.seconds, 3),
+        windows=AnswerWindows(
+            first_s=first,
+            retransmission_s=round(retry, 3),
+            slowest_answer_s=round(slowest, 4),
+        ),
+        framed_targets=tuple(r.framed),
+        host_filter=r.host_filter,
+        kernel_path=dict(r.kernel_path),
+        receive_drops=r.receive_drops,
+        probes=sum(b.count for b in r.blocks),
+        recovery=r.recovery,
+        groups=tuple(groups),
+        pcap=tuple(Packet(at=ts, data=base64.b64encode(p).decode()) for ts, p in r.answers_pcap),
+    )
 
 
-def _row_key(
-    r: synscan.SweepResult, target: str, idx: int
-) -> tuple[str, str, str, int, int, int, str]:
+def _group(r: synscan.SweepResult, target: str, idx: int, ports: str, count: int) -> SweepGroup:
     status, who, itype, code, ttl = r.outcome(idx, target)
-    return (target, STATUS_NAMES[status], who, itype, code, ttl, "")
+    return SweepGroup(
+        target=target,
+        status=ProbeStatus(STATUS_NAMES[status]),
+        ports=ports,
+        count=count,
+        responder=who,
+        icmp_type=itype,
+        icmp_code=code,
+        ttl=ttl,
+    )
 
 
-def group_rows(rows: list[ProbeRow]) -> list[dict[str, Any]]:
+def group_rows(rows: list[ProbeRow]) -> list[SweepGroup]:
     """Run-length groups of identical outcomes per target, ports kept as ranges."""
-    out: list[dict[str, Any]] = []
-    key: tuple[Any, ...] | None = None
+    out: list[SweepGroup] = []
+    first: ProbeRow | None = None
     ports: list[int] = []
     for r in rows:
-        new = (r.target, r.status, r.responder, r.icmp_type, r.icmp_code, r.ttl, r.detail)
-        if new == key:
+        if first is not None and _same(first, r):
             ports.append(r.port)
             continue
-        if key is not None:
-            out.append(_emit(key, _ranges(ports), len(ports)))
-        key, ports = new, [r.port]
-    if key is not None:
-        out.append(_emit(key, _ranges(ports), len(ports)))
+        if first is not None:
+            out.append(_of_rows(first, ports))
+        first, ports = r, [r.port]
+    if first is not None:
+        out.append(_of_rows(first, ports))
     return out
 
 
-def _emit(key: tuple[Any, ...], ports: str, count: int) -> dict[str, Any]:
-    target, status, who, itype, code, ttl, detail = key
-    return {
-        "target": target,
-        "status": status,
-        "responder": who,
-        "icmp": [itype, code],
-        "ttl": ttl,
-        "ports": ports,
-        "count": count,
-        "detail": detail,
-    }
+def _same(a: ProbeRow, b: ProbeRow) -> bool:
+    """The same outcome, whatever the port."""
+    return dataclasses.replace(a, port=0) == dataclasses.replace(b, port=0)
+
+
+def _of_rows(first: ProbeRow, ports: list[int]) -> SweepGroup:
+    return SweepGroup(
+        target=first.target,
+        status=first.status,
+        ports=_ranges(ports),
+        count=len(ports),
+        responder=first.responder,
+        icmp_type=first.icmp_type,
+        icmp_code=first.icmp_code,
+        ttl=first.ttl,
+        detail=first.detail,
+    )

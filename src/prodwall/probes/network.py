@@ -21,8 +21,19 @@ from ..services import PortSet
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
 from . import distance, packet_evidence, sweep_obs
+from .network_records import (
+    ControlJob,
+    ControlResult,
+    EchoResult,
+    NetworkJob,
+    NetworkResult,
+    Packet,
+    PortTarget,
+    SweepOptions,
+    TraceTarget,
+)
 from .pcap import write_pcap
-from .protocol import ControlJob, NetworkJob, PortTarget, SweepOptions, TraceTarget
+from .protocol import ProtocolError
 from .sweep_obs import classify as _classify
 from .wire import icmp_name
 
@@ -94,8 +105,9 @@ def run(
     hosts = {pr.target: pr.host for pr in probes if pr.kind != "control"}
     prod_nets = list(plan.production)
     try:
-        result = run_agent(plan.vantage, AGENT, job.to_json(), _timeout(job, plan.probing.rate))
-    except AgentError as exc:
+        raw = run_agent(plan.vantage, AGENT, job.to_json(), _timeout(job, plan.probing.rate))
+        result = NetworkResult.from_json(raw)
+    except (AgentError, ProtocolError) as exc:
         return tuple(
             Observation(
                 pr.kind if pr.kind != "control" else "control",
@@ -108,64 +120,63 @@ def run(
             )
             for pr in probes
         )
-    obs: list[Observation] = [*_controls(result["controls"], prod_nets)]
+    obs: list[Observation] = [*_controls(result.controls, prod_nets)]
     # ports of an allowed flow ride in the sweep as positive controls: they are reported as
     # allowed (with their ticket) by the controls, never as findings of the TCP check
     allowed: dict[str, set[tuple[str, int]]] = {}
-    for c in result["controls"]:
-        if c["kind"] in ("tcp", "udp"):
-            allowed.setdefault(c["address"], set()).add((c["kind"], int(c["port"])))
+    for c in (r.control for r in result.controls):
+        if c.kind in ("tcp", "udp"):
+            allowed.setdefault(c.address, set()).add((c.kind, c.port))
     pcap_packets: list[tuple[float, bytes]] = []
-    for t in result.get("traces", []):  # traced probes: our SYNs and what answered them
-        pcap_packets += [(ts, base64.b64decode(p)) for ts, p in t.get("packets", [])]
-    sweeps = {kind: result.get(kind) for kind in ("tcp", "udp")}
+    for t in result.traces:  # traced probes: our SYNs and what answered them
+        pcap_packets += _decoded(t.packets)
+    sweeps = {"tcp": result.tcp, "udp": result.udp}
     # who really answered: production's distance, measured in this run by traceroutes
     # and answers that are connections whoever sent them (SYN-ACKs, UDP replies)
     dist = distance.measure(
-        [*result.get("traces", []), *result.get("udp_traces", [])],
+        [*result.traces, *result.udp_traces],
         [
-            (g["target"], g["ttl"], f"a {kind.upper()} answer")
+            (g.target, g.ttl, f"a {kind.upper()} answer")
             for kind, sweep in sweeps.items()
-            if isinstance(sweep, dict)
-            for g in sweep["groups"]
-            if g["status"] == "open" and g["ttl"]
+            if sweep is not None
+            for g in sweep.groups
+            if g.status == "open" and g.ttl
         ],
     )
     trace_of = {
-        "tcp": {t["target"]: t for t in result.get("traces", [])},
-        "udp": {t["target"]: t for t in result.get("udp_traces", [])},
+        "tcp": {t.target: t for t in result.traces},
+        "udp": {t.target: t for t in result.udp_traces},
     }
     for kind, sweep in sweeps.items():
-        if not isinstance(sweep, dict):
+        if sweep is None:
             continue
-        pcap_packets += [(ts, base64.b64decode(p)) for ts, p in sweep.get("pcap", [])]
+        pcap_packets += _decoded(sweep.pcap)
         stats = sweep_obs.stats(sweep)
-        for g in sweep["groups"]:
-            if g["target"] not in hosts:  # control blocks share the sweep; reported above
+        for g in sweep.groups:
+            if g.target not in hosts:  # control blocks share the sweep; reported above
                 continue
-            kept = sweep_obs.without_controls(g, allowed.get(g["target"], set()), kind)
+            kept = sweep_obs.without_controls(g, allowed.get(g.target, set()), kind)
             if kept is not None:
                 obs.append(
                     sweep_obs.observe(
-                        kind, kept, stats, hosts, prod_nets, trace_of[kind].get(g["target"]), dist
+                        kind, kept, stats, hosts, prod_nets, trace_of[kind].get(g.target), dist
                     )
                 )
-    for e in result["icmp"]:
+    for e in result.icmp:
         obs.append(_icmp_obs(e, hosts, prod_nets, dist))
-    for err in result.get("errors", []):
-        kind = err.split(":", 1)[0]
+    for err in result.errors:
         obs += [
             Observation(
-                kind,
+                err.kind,
                 pr.target,
                 Signal.FAILED,
-                err,
+                f"{err.kind}: {err.message}",
                 pr.host,
-                kind,
+                err.kind,
                 evidence={"network": network_of(pr.target, prod_nets)},
             )
             for pr in probes
-            if pr.kind == kind
+            if pr.kind == err.kind
         ]
     saved = _save_pcap(pcap_packets, plan, evidence_dir)
     if saved:  # every TCP verdict names the capture of its answers, with its hash
@@ -196,33 +207,38 @@ def _save_pcap(
     return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
 
 
-def _controls(controls: list[dict[str, Any]], prod: Sequence[IPNetwork] = ()) -> list[Observation]:
+def _decoded(packets: tuple[Packet, ...]) -> list[tuple[float, bytes]]:
+    return [(p.at, base64.b64decode(p.data)) for p in packets]
+
+
+def _controls(
+    controls: tuple[ControlResult, ...], prod: Sequence[IPNetwork] = ()
+) -> list[Observation]:
     out = []
-    for c in controls:
-        want = {"answer": {"open", "reply"}, "closed": {"closed"}}[c["expect"]]
-        ok = c["observed"] in want
-        where = f"{c['address']} {c['kind']}" + (f"/{c['port']}" if c["port"] else "")
+    for r in controls:
+        c = r.control
+        want = {"answer": {"open", "reply"}, "closed": {"closed"}}[c.expect]
+        ok = r.observed in want
+        where = f"{c.address} {c.kind}" + (f"/{c.port}" if c.port else "")
         out.append(
             Observation(
                 "control",
-                c["address"],
+                c.address,
                 Signal.CROSSED if ok else Signal.FAILED,
-                f"positive control {where} ({c['host']}): expected {c['expect']}, saw "
-                f"{c['observed']}",
-                c["host"],
-                c["kind"],
-                c["port"] or None,
+                f"positive control {where} ({c.host}): expected {c.expect}, saw {r.observed}",
+                c.host,
+                c.kind,
+                c.port or None,
                 evidence={
-                    "network": network_of(c["address"], list(prod)),
+                    "network": network_of(c.address, list(prod)),
                     "passed": ok,
-                    "expect": c["expect"],
-                    "observed": c["observed"],
-                    "method": c.get("method", ""),
-                    "why": c["why"],
+                    "expect": c.expect,
+                    "observed": str(r.observed),
+                    "method": r.method,
+                    "why": c.why,
                     # routed through a gateway: its answer crossed the vantage's boundary
-                    "next_hop": c.get("next_hop", ""),
-                    "beyond_boundary": bool(c.get("next_hop"))
-                    and c.get("next_hop") != c["address"],
+                    "next_hop": r.next_hop,
+                    "beyond_boundary": bool(r.next_hop) and r.next_hop != c.address,
                 },
             )
         )
@@ -230,45 +246,44 @@ def _controls(controls: list[dict[str, Any]], prod: Sequence[IPNetwork] = ()) ->
 
 
 def _icmp_obs(
-    e: dict[str, Any],
+    e: EchoResult,
     hosts: dict[str, str | None],
     prod: list[IPNetwork],
     dist: distance.Distances | None = None,
 ) -> Observation:
-    signal = _classify(e["status"], e["responder"], prod)
-    detail = "echo reply" if e["status"] == "reply" else e["status"]
-    if e["status"] == "local-filter":
+    signal = _classify(e.status, e.responder, prod)
+    detail = "echo reply" if e.status == "reply" else str(e.status)
+    if e.status == "local-filter":
         detail = (
-            f"refused by the vantage's own filter ({e['detail']}): the network past it was "
-            "not tested"
+            f"refused by the vantage's own filter ({e.detail}): the network past it was not tested"
         )
-    version = 6 if ":" in e["target"] else 4
-    name = icmp_name(version, e["icmp_type"], e["icmp_code"])
-    if e["status"] == "filtered-icmp":
-        detail = f"ICMP {name} from {e['responder']}"
+    version = 6 if ":" in e.target else 4
+    name = icmp_name(version, e.icmp_type, e.icmp_code)
+    if e.status == "filtered-icmp":
+        detail = f"ICMP {name} from {e.responder}"
     extra: dict[str, Any] = {}
-    if signal is Signal.CROSSED and dist is not None and e.get("ttl"):
-        reading = dist.read(e["responder"] or e["target"], int(e["ttl"]))
+    if signal is Signal.CROSSED and dist is not None and e.ttl:
+        reading = dist.read(e.responder or e.target, e.ttl)
         extra["distance"] = reading.evidence()
-        if reading.forged and e["status"] == "filtered-icmp":
+        if reading.forged and e.status == "filtered-icmp":
             by = f"hop {reading.answer_hops}" + (
                 f" ({reading.refused_by})" if reading.refused_by else ""
             )
             signal = Signal.STOPPED
-            detail = f"refused by {by} with ICMP {name} in production's name ({e['responder']})"
+            detail = f"refused by {by} with ICMP {name} in production's name ({e.responder})"
     return Observation(
         "icmp",
-        e["target"],
+        e.target,
         signal,
         detail,
-        hosts.get(e["target"]),
+        hosts.get(e.target),
         "icmp",
         None,
-        e["responder"] or None,
+        e.responder or None,
         {
-            "network": network_of(e["target"], prod),
+            "network": network_of(e.target, prod),
             "method": "icmp-echo",
-            **({"sent_as": e["sent_as"]} if "sent_as" in e else {}),
+            "sent_as": e.sent_as,
             **extra,
         },
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from .protocol import IpOutput, RouteJob, RouteResult
+from .route_records import IpOutput, RouteJob, RouteResult
 
 TIMEOUT_S = 10.0
 

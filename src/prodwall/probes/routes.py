@@ -14,7 +14,8 @@ import json
 from ..plan import Plan, Probe
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
-from .protocol import IpOutput, ProtocolError, RouteJob, RouteResult
+from .protocol import ProtocolError
+from .route_records import IpOutput, RouteJob, RouteResult
 
 AGENT = "prodwall.probes.routeagent"
 

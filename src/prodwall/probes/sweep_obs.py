@@ -9,6 +9,7 @@ only silence, and not even that where the receiver lost answers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..inventory.model import IPNetwork
@@ -16,6 +17,7 @@ from ..plan import network_of
 from ..services import PortSet
 from ..verdicts import Observation, Signal
 from . import distance
+from .network_records import Sweep, SweepGroup, Trace
 from .wire import icmp_name
 
 
@@ -35,95 +37,99 @@ def classify(status: str, responder: str, prod: list[IPNetwork]) -> Signal:
     return Signal.FAILED
 
 
-def stats(sweep: dict[str, Any]) -> dict[str, Any]:
-    """What every observation of one sweep carries: how it ran, how long silence was
-    waited on, answers the receiver lost, and the vantage's own filter (host evidence)."""
-    out = {k: sweep[k] for k in ("method", "sent", "retransmitted", "seconds")}
-    framed = sorted(sweep.get("framed_targets", []))
+def stats(sweep: Sweep) -> dict[str, Any]:
+    """What every observation of one sweep carries (evidence, JSON): how it ran, how long
+    silence was waited on, answers the receiver lost, and the vantage's own filter."""
+    out: dict[str, Any] = {
+        "method": sweep.method,
+        "sent": sweep.sent,
+        "retransmitted": sweep.retransmitted,
+        "seconds": sweep.seconds,
+    }
+    framed = sorted(sweep.framed_targets)
     out["framed"] = framed
-    if "windows" in sweep:  # how long silence was waited on: part of what silence means
-        out["answer_windows"] = sweep["windows"]
-    drops = sweep.get("receive_drops", 0)
-    if drops:  # answers the receiver lost, and whether re-probing proved every silence
-        out["receiver"] = {"answers_lost": drops, "recovery": sweep.get("recovery", {})}
-    host_filter = sweep.get("host_filter", "none")
-    if host_filter != "none":
+    if sweep.windows is not None:  # how long silence was waited on: part of what it means
+        out["answer_windows"] = sweep.windows.to_json()
+    if sweep.receive_drops:  # answers the receiver lost; did re-probing prove every silence
+        out["receiver"] = {
+            "answers_lost": sweep.receive_drops,
+            "recovery": sweep.recovery.to_json(),
+        }
+    if sweep.host_filter != "none":
         out["vantage_filter"] = {
-            "filter": host_filter,
-            "kernel_path": sweep.get("kernel_path", {}),
+            "filter": sweep.host_filter,
+            "kernel_path": dict(sweep.kernel_path),
             "network_tested_past_it": framed,
         }
     return out
 
 
-def without_controls(
-    g: dict[str, Any], allowed: set[tuple[str, int]], kind: str
-) -> dict[str, Any] | None:
+def without_controls(g: SweepGroup, allowed: set[tuple[str, int]], kind: str) -> SweepGroup | None:
     """A sweep group less the ports probed as positive controls (None if nothing is left):
     an allowed flow is reported as allowed, by its control, never as a finding."""
     control_ports = {port for proto, port in allowed if proto == kind}
     if not control_ports:
         return g
-    ports = PortSet.parse(g["ports"])
+    ports = PortSet.parse(g.ports)
     if not any(p in ports for p in control_ports):
         return g
     left = [p for p in ports if p not in control_ports]
     if not left:
         return None
     rest = PortSet.of(left)
-    return {**g, "ports": str(rest), "count": len(rest)}
+    return replace(g, ports=str(rest), count=len(rest))
 
 
-def _plain_detail(kind: str, g: dict[str, Any], icmp: str) -> str:
-    if kind == "udp" and g["status"] == "open":
-        return "open: " + (g["detail"] or "a UDP answer")
-    if kind == "udp" and g["status"] == "closed":
-        return f"ICMP port-unreachable from {g['responder']} (the packet reached the host)"
+def _plain_detail(kind: str, g: SweepGroup) -> str:
+    if kind == "udp" and g.status == "open":
+        return "open: " + (g.detail or "a UDP answer")
+    if kind == "udp" and g.status == "closed":
+        return f"ICMP port-unreachable from {g.responder} (the packet reached the host)"
     plain = {
         "open": "open (SYN-ACK)",
         "closed": "closed (RST: the packet reached the host)",
         "silent": "silent" if kind == "tcp" else "silent (open|filtered)",
         "no-route": "refused at the vantage (no route)",
     }
-    return plain.get(g["status"], str(g["detail"] or g["status"]))
+    return plain.get(g.status, g.detail or str(g.status))
 
 
 def observe(
     kind: str,
-    g: dict[str, Any],
+    g: SweepGroup,
     st: dict[str, Any],
     hosts: dict[str, str | None],
     prod: list[IPNetwork],
-    trace: dict[str, Any] | None = None,
+    trace: Trace | None = None,
     dist: distance.Distances | None = None,
 ) -> Observation:
     """One group of identical outcomes of a TCP or UDP sweep as an observation."""
-    signal = classify(g["status"], g["responder"], prod)
-    version = 6 if ":" in g["target"] else 4
-    icmp = icmp_name(version, *g["icmp"]) if g["responder"] else g["detail"]
-    detail = _plain_detail(kind, g, icmp)
-    if g["status"] == "filtered-icmp":
-        who = g["responder"] or "unknown sender"
+    signal = classify(g.status, g.responder, prod)
+    version = 6 if ":" in g.target else 4
+    icmp = icmp_name(version, g.icmp_type, g.icmp_code) if g.responder else g.detail
+    detail = _plain_detail(kind, g)
+    if g.status == "filtered-icmp":
+        who = g.responder or "unknown sender"
         where = "production host" if signal is Signal.CROSSED else "non-production device"
         detail = f"ICMP {icmp} from {who} ({where})"
-    if g["status"] == "local-filter":
+    if g.status == "local-filter":
         detail = (
             "refused by the vantage's own filter "
             f"({st.get('vantage_filter', {}).get('filter', 'EPERM')}): the network past it "
             "was not tested (no Ethernet path to the next hop to send past it)"
         )
     reading = None
-    if signal is Signal.CROSSED and dist is not None and int(g["ttl"]):
+    if signal is Signal.CROSSED and dist is not None and g.ttl:
         # an answer in production's name: did production send it? (probes/distance.py)
-        reading = dist.read(g["responder"] or g["target"], int(g["ttl"]))
+        reading = dist.read(g.responder or g.target, g.ttl)
         hops = reading.answer_hops
         by = f"hop {hops}" + (f" ({reading.refused_by})" if reading.refused_by else "")
-        if reading.forged and kind == "tcp" and g["status"] == "closed":
+        if reading.forged and kind == "tcp" and g.status == "closed":
             signal = Signal.STOPPED
             detail = f"refused by {by} with a TCP reset in production's name"
-        elif reading.forged and g["status"] in ("closed", "filtered-icmp"):
+        elif reading.forged and g.status in ("closed", "filtered-icmp"):
             signal = Signal.STOPPED
-            detail = f"refused by {by} with ICMP {icmp} in production's name ({g['responder']})"
+            detail = f"refused by {by} with ICMP {icmp} in production's name ({g.responder})"
         elif reading.forged:  # an answer is a connection, whoever completed it
             detail += f" from {by}, nearer than production: a device on the path answered"
     lost = answers_lost(st)
@@ -134,34 +140,34 @@ def observe(
         detail = f"silent, but the vantage's receiver lost {lost} answers: silence is no evidence"
     if st["method"] == "tcp-connect":
         detail += " [tcp-connect: weaker evidence]"
-    single = g["count"] == 1
+    single = g.count == 1
     sweep = {k: v for k, v in st.items() if k not in ("framed", "vantage_filter")}
     return Observation(
         kind,
-        g["target"],
+        g.target,
         signal,
         detail,
-        hosts.get(g["target"]),
+        hosts.get(g.target),
         kind,
-        int(g["ports"]) if single else None,
-        g["responder"] or None,
+        int(g.ports) if single else None,
+        g.responder or None,
         {
-            "network": network_of(g["target"], prod),
+            "network": network_of(g.target, prod),
             "method": st["method"],
-            "ttl": g["ttl"],
-            "icmp": g["icmp"],
+            "ttl": g.ttl,
+            "icmp": [g.icmp_type, g.icmp_code],
             "sweep": sweep,
             **({"distance": reading.evidence()} if reading is not None else {}),
             **({"vantage_filter": st["vantage_filter"]} if "vantage_filter" in st else {}),
             **(
                 {"sent_as": "ethernet frames to the next hop (the vantage's own filter skipped)"}
-                if g["target"] in st.get("framed", ())
+                if g.target in st.get("framed", ())
                 else {}
             ),
             **trace_evidence(trace),
         },
-        count=g["count"],
-        ports=None if single else g["ports"],
+        count=g.count,
+        ports=None if single else g.ports,
     )
 
 
@@ -176,17 +182,18 @@ def answers_lost(st: dict[str, Any]) -> str:
     return f"{last:,}" if last else ""
 
 
-def trace_evidence(trace: dict[str, Any] | None) -> dict[str, Any]:
+def trace_evidence(trace: Trace | None) -> dict[str, Any]:
     """Where the probe stopped: the last hop that answered a traceroute, and the hops. An
     answer in the target's name from nearer than the hop it came back at names the device
     at its real distance instead (probes/distance.py)."""
     if not trace:
         return {}
-    last = trace["last_hop"]
-    hops = trace["hops"]
-    final = hops[-1] if hops else {}
-    sender = distance.sender_hops(int(final.get("ttl_in", 0)))
-    if final.get("what") in ("open", "closed") and sender is not None and sender < final["ttl"]:
-        seen = {h["ttl"]: h["responder"] for h in hops if h.get("responder")}
-        last = f"{seen.get(sender, f'hop {sender}')} (answering in {trace['target']}'s name)"
-    return {"last_hop": last, "traceroute": hops}
+    last = trace.last_hop
+    hops = trace.hops
+    final = hops[-1] if hops else None
+    sender = distance.sender_hops(final.ttl_in) if final is not None else None
+    answered = final is not None and final.what in ("open", "closed")
+    if answered and final is not None and sender is not None and sender < final.ttl:
+        seen = {h.ttl: h.responder for h in hops if h.responder}
+        last = f"{seen.get(sender, f'hop {sender}')} (answering in {trace.target}'s name)"
+    return {"last_hop": last, "traceroute": [h.to_json() for h in hops]}

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .codec import CLOSED, ICMP, OPEN, SILENT, TCP, Codec
+from .network_records import Recovery
 from .rawnet import (
     FRAME4,
     FRAME6,
@@ -87,7 +88,7 @@ class SweepResult:
     host_filter: str = "none"
     kernel_path: dict[str, str] = field(default_factory=dict)
     receive_drops: int = 0  # answers lost in the receiver's socket buffer (-1: unknown)
-    recovery: Recovery = field(default_factory=lambda: Recovery(0, 0, 0, 0.0))
+    recovery: Recovery = field(default_factory=Recovery)
 
     @property
     def status(self) -> npt.NDArray[np.uint8]:
@@ -199,17 +200,6 @@ RECOVERY_ROUNDS = 3
 RECOVERY_BUDGET = 30.0  # s: a round that would take longer is not started (and said so)
 
 
-@dataclass(frozen=True)
-class Recovery:
-    """Re-probing of silent probes after the receiver lost answers: rounds run, probes
-    sent, answers lost in the last round (0: every silence is proven), its rate."""
-
-    rounds: int
-    sent: int
-    lost_in_last_round: int
-    rate: float
-
-
 def _recover(
     job: _SendJob, net: PacketNet, recorder: Recorder, wait: float, progress: Progress | None
 ) -> Recovery:
@@ -240,7 +230,7 @@ def _recover(
         last = float(queue.times[0, 1])
         time.sleep(max(0.0, last + wait - time.monotonic()) + DROP_COUNT_LAG)
         lost = int(recorder.drop_count[0]) - before
-    return Recovery(rounds, sent, lost, rate if rounds else 0.0)
+    return Recovery(rounds=rounds, sent=sent, lost_in_last_round=lost, rate=rate if rounds else 0.0)
 
 
 def _retry_window(wait: float, fixed: float | None, slowest: float) -> float:

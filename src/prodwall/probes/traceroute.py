@@ -16,18 +16,20 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from . import udp
+from .network_records import Hop, Packet, Trace
 from .payloads import payload_for
 from .synscan import PACKET_OUTGOING
 from .wire import SynTemplate, icmp_name, parse, source_address
 
 IP_TTL, IPV6_UNICAST_HOPS = 2, 16
 ETH_P_ALL = 0x0003
+EXCEEDED, NO_ANSWER = "time-exceeded", "no answer"
+VANTAGE = "(vantage)"  # the responder of a hop the vantage itself refused to send
 
 
-def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> dict[str, Any]:
+def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> Trace:
     v6 = ":" in target
     sport = 40000 + secrets.randbelow(20000)
     base = secrets.randbits(31)
@@ -40,54 +42,57 @@ def trace(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> d
     recv = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     captured: list[tuple[float, bytes]] = []
 
-    def hop(ttl: int) -> dict[str, Any]:
+    def hop(ttl: int) -> Hop:
         _set_ttl(send, v6, ttl)
         seq = (base + ttl) & 0xFFFFFFFF
         try:
             send.sendto(tpl.fill(port, seq), (target, 0))
         except OSError as exc:
-            return {"responder": "(vantage)", "what": exc.strerror}
-        return _await(recv, sport, seq, target, port, hop_wait, v6, captured)
+            return Hop(ttl=ttl, responder=VANTAGE, what=exc.strerror or "refused")
+        return _await(recv, sport, seq, target, port, hop_wait, v6, captured, ttl)
 
     try:
         hops = _walk(hop, max_hops)
     finally:
         send.close()
         recv.close()
-    packets = [[ts, base64.b64encode(p).decode()] for ts, p in captured]
-    return _summary(target, port, hops, packets=packets)
+    packets = tuple(Packet(at=ts, data=base64.b64encode(p).decode()) for ts, p in captured)
+    return _summary(target, port, hops, "tcp", packets)
 
 
-def trace_udp(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> dict[str, Any]:
+def trace_udp(target: str, port: int, max_hops: int = 8, hop_wait: float = 0.4) -> Trace:
     v6 = ":" in target
     hops = _walk(lambda ttl: _udp_hop(target, port, ttl, hop_wait, v6), max_hops)
-    return _summary(target, port, hops, protocol="udp")
+    return _summary(target, port, hops, "udp")
 
 
-def _walk(hop: Callable[[int], dict[str, Any]], max_hops: int) -> list[dict[str, Any]]:
+def _walk(hop: Callable[[int], Hop], max_hops: int) -> list[Hop]:
     """Hops with growing TTL until an answer that is not time-exceeded, or two silent
     hops in a row (the path ends in a drop; more hops add nothing)."""
-    hops: list[dict[str, Any]] = []
+    hops: list[Hop] = []
     for ttl in range(1, max_hops + 1):
         found = hop(ttl)
-        hops.append({"ttl": ttl, **found})
-        if found["what"] not in ("time-exceeded", "no answer"):
+        hops.append(found)
+        if found.what not in (EXCEEDED, NO_ANSWER):
             break
-        if len(hops) >= 2 and all(h["what"] == "no answer" for h in hops[-2:]):
+        if len(hops) >= 2 and all(h.what == NO_ANSWER for h in hops[-2:]):
             break
     return hops
 
 
-def _summary(target: str, port: int, hops: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    answered = [h for h in hops if h["responder"] not in ("", "(vantage)")]
-    return {
-        "target": target,
-        "port": port,
-        "hops": hops,
-        "last_hop": answered[-1]["responder"] if answered else "",
-        "reached_target": bool(hops) and hops[-1]["what"] in ("open", "closed"),
-        **extra,
-    }
+def _summary(
+    target: str, port: int, hops: list[Hop], protocol: str, packets: tuple[Packet, ...] = ()
+) -> Trace:
+    answered = [h for h in hops if h.responder not in ("", VANTAGE)]
+    return Trace(
+        target=target,
+        port=port,
+        hops=tuple(hops),
+        last_hop=answered[-1].responder if answered else "",
+        reached_target=bool(hops) and hops[-1].what in ("open", "closed"),
+        protocol=protocol,
+        packets=packets,
+    )
 
 
 def _set_ttl(sock: socket.socket, v6: bool, ttl: int) -> None:
@@ -106,7 +111,8 @@ def _await(
     wait: float,
     v6: bool,
     captured: list[tuple[float, bytes]],
-) -> dict[str, Any]:
+    ttl: int,
+) -> Hop:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         recv.settimeout(max(0.01, deadline - time.monotonic()))
@@ -124,14 +130,15 @@ def _await(
         captured.append((time.time(), packet))
         # the received TTL says how far away the sender really is (probes/distance.py)
         if ans.kind == "synack":
-            return {"responder": ans.responder, "what": "open", "ttl_in": ans.ttl}
-        if ans.kind == "rst":
-            return {"responder": ans.responder, "what": "closed", "ttl_in": ans.ttl}
-        exceeded = (ans.icmp_type == 3) if v6 else (ans.icmp_type == 11)
-        name = icmp_name(6 if v6 else 4, ans.icmp_type, ans.icmp_code)
-        what = "time-exceeded" if exceeded else name
-        return {"responder": ans.responder, "what": what, "ttl_in": ans.ttl}
-    return {"responder": "", "what": "no answer"}
+            what = "open"
+        elif ans.kind == "rst":
+            what = "closed"
+        elif ans.icmp_type == (3 if v6 else 11):
+            what = EXCEEDED
+        else:
+            what = icmp_name(6 if v6 else 4, ans.icmp_type, ans.icmp_code)
+        return Hop(ttl=ttl, responder=ans.responder, what=what, ttl_in=ans.ttl)
+    return Hop(ttl=ttl, responder="", what=NO_ANSWER)
 
 
 def _our_syn(packet: bytes, sport: int, seq: int) -> bool:
@@ -145,7 +152,7 @@ def _our_syn(packet: bytes, sport: int, seq: int) -> bool:
     return len(tcp) >= 8 and struct.unpack_from("!HHI", tcp)[0::2] == (sport, seq)
 
 
-def _udp_hop(target: str, port: int, ttl: int, wait: float, v6: bool) -> dict[str, Any]:
+def _udp_hop(target: str, port: int, ttl: int, wait: float, v6: bool) -> Hop:
     family = socket.AF_INET6 if v6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         if v6:
@@ -157,22 +164,22 @@ def _udp_hop(target: str, port: int, ttl: int, wait: float, v6: bool) -> dict[st
             s.connect((target, port))
             s.send(payload_for(port))
         except OSError as exc:
-            return {"responder": "(vantage)", "what": exc.strerror or "refused"}
+            return Hop(ttl=ttl, responder=VANTAGE, what=exc.strerror or "refused")
         ready = select.select([s], [], [s], wait)
         if not any(ready):
-            return {"responder": "", "what": "no answer"}
+            return Hop(ttl=ttl, responder="", what=NO_ANSWER)
         s.setblocking(False)
         r = udp.read_answer(s, target, port)
     if r.status == "open":
-        return {"responder": target, "what": "open"}
+        return Hop(ttl=ttl, responder=target, what="open")
     if r.icmp_type < 0:
-        return {"responder": "", "what": r.detail or r.status}
+        return Hop(ttl=ttl, responder="", what=r.detail or r.status)
     version = 6 if v6 else 4
     exceeded = r.icmp_type == (3 if v6 else 11)
     closed = r.status == "closed" and r.responder == target
     what = (
-        "time-exceeded"
+        EXCEEDED
         if exceeded
         else ("closed" if closed else icmp_name(version, r.icmp_type, r.icmp_code))
     )
-    return {"responder": r.responder, "what": what}
+    return Hop(ttl=ttl, responder=r.responder, what=what)

@@ -1,0 +1,68 @@
+"""What the DNS agent is asked and answers (probes/dnsagent.py), with its status enum."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .protocol import Record
+
+
+class DnsStatus(enum.StrEnum):
+    ANSWER = "answer"  # an answer with data (a name) or any response (a server)
+    NOERROR = "noerror"  # the name exists, without addresses
+    NXDOMAIN = "nxdomain"
+    REFUSED = "refused"
+    SERVFAIL = "servfail"
+    TIMEOUT = "timeout"
+    TRANSFERRED = "transferred"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class DnsJob(Record):
+    names: tuple[str, ...] = ()
+    resolvers: tuple[str, ...] = ()  # production resolvers: they must not answer
+    controls: tuple[str, ...] = ()  # DNS servers the vantage may use: they must answer
+    zones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class NameAnswer(Record):
+    name: str
+    status: DnsStatus
+    addresses: tuple[str, ...] = ()
+    nameservers: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Reply(Record):
+    status: DnsStatus
+    rcode: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class ServerAnswer(Record):
+    server: str
+    zone: str
+    udp: Reply
+    tcp: Reply
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class AxfrAnswer(Record):
+    server: str
+    zone: str
+    status: DnsStatus
+    records: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class DnsResult(Record):
+    names: tuple[NameAnswer, ...] = ()
+    resolvers: tuple[ServerAnswer, ...] = ()
+    controls: tuple[ServerAnswer, ...] = ()
+    axfr: tuple[AxfrAnswer, ...] = ()
