@@ -26,10 +26,63 @@ RUNNER = "pwlab-runner"
 STATE = Path("/var/lib/prodwall-lab/state.json")
 
 
+LAB = Path("/var/lib/prodwall-lab")
+# the same hosts through the other testinfra backends: paramiko, and an Ansible inventory
+# (testinfra's runner picks the backend from it: ssh here), and paramiko with a known_hosts
+# that does not hold the host's key (it must refuse, not warn and go on)
+EXTRA_VANTAGES = """\
+  dev-paramiko:
+    location: paramiko://root@198.18.200.2
+    environment: dev
+    python: /usr/bin/python3
+    ssh_config: /var/lib/prodwall-lab/ssh_config
+  test-ansible:
+    location: ansible://test-ci
+    environment: test
+    python: /usr/bin/python3
+    ssh_config: /var/lib/prodwall-lab/ssh_config
+    ansible_inventory: {ansible}
+  test-paramiko-unknown-key:  # test-ci: dev-ws's sshd is stopped by a test below
+    location: paramiko://root@198.18.200.6
+    environment: test
+    python: /usr/bin/python3
+    ssh_config: {stranger}
+"""
+
+
 @pytest.fixture(scope="module")
 def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    tmp = tmp_path_factory.mktemp("ssh")
     with lab("leaky"):
-        yield _inventory(tmp_path_factory.mktemp("ssh"))
+        inv = _inventory(tmp)
+        ansible = tmp / "hosts.ini"
+        ansible.write_text(
+            "[ci]\ntest-ci ansible_host=198.18.200.6 ansible_user=root "
+            f"ansible_ssh_private_key_file={LAB / 'keys' / 'client_ed25519'}\n"
+        )
+        (tmp / "empty_known_hosts").write_text("")
+        stranger = tmp / "ssh_config"
+        stranger.write_text(
+            (LAB / "ssh_config")
+            .read_text()
+            .replace(str(LAB / "known_hosts"), str(tmp / "empty_known_hosts"))
+        )
+        extra = EXTRA_VANTAGES.format(ansible=ansible, stranger=stranger)
+        inv.write_text(inv.read_text().replace("\nvantages:\n", "\nvantages:\n" + extra, 1))
+        yield inv
+
+
+@pytest.fixture(scope="module")
+def from_netns(leaky: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The netns: vantages' run, once per vantage for every comparison."""
+    done: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def run(vantage: str) -> tuple[int, dict[str, Any]]:
+        if vantage not in done:
+            done[vantage] = _run(leaky, vantage, tmp_path_factory.mktemp(vantage))
+        return done[vantage]
+
+    return run
 
 
 def _from_runner(inv: Path, vantage: str, out: Path) -> tuple[int, dict[str, Any], str]:
@@ -61,17 +114,20 @@ def test_the_management_link_gives_no_route_to_production(leaky: Path) -> None:
     assert json.loads(via.stdout)[0]["dev"] == "eth0"
 
 
-@pytest.mark.parametrize(("netns", "ssh"), [("dev", "dev-ssh"), ("test", "test-ssh")])
-def test_ssh_vantages_find_the_same_leaks_with_the_same_verdicts(
-    leaky: Path, tmp_path: Path, netns: str, ssh: str
+@pytest.mark.parametrize(
+    ("netns", "ssh"),
+    [("dev", "dev-ssh"), ("test", "test-ssh"), ("dev", "dev-paramiko"), ("test", "test-ansible")],
+)
+def test_remote_vantages_find_the_same_leaks_with_the_same_verdicts(
+    leaky: Path, from_netns: Any, tmp_path: Path, netns: str, ssh: str
 ) -> None:
-    code_ns, local = _run(leaky, netns, tmp_path / netns)
+    code_ns, local = from_netns(netns)
     code_ssh, remote, err = _from_runner(leaky, ssh, tmp_path / ssh)
     assert _outcomes(remote) == _outcomes(local), err[-2000:]
     assert code_ssh == code_ns == 1
     assert "reachable" in _outcomes(remote).values()
     meta = remote["meta"]["vantage"]
-    assert meta["location"].startswith("ssh://root@198.18.200.")
+    assert meta["location"].split("://")[0] in ("ssh", "paramiko", "ansible")
     assert any("(mgmt0)" in a for a in meta["addresses"])  # read at the host itself
     # every TCP verdict's capture was written by the runner from what the agent sent back
     assert (tmp_path / ssh / "evidence" / f"{ssh}-tcp.pcap").is_file()
@@ -91,3 +147,12 @@ def test_a_stopped_sshd_makes_the_vantage_inconclusive_not_missing(
     assert outcomes <= {"inconclusive", "not-reviewed"} and "inconclusive" in outcomes
     tcp = _verdicts(stopped)[("NET-TCP-01", "198.19.10.0/24")]
     assert "Connection refused" in json.dumps(tcp)  # the backend's own error, named
+
+
+def test_paramiko_refuses_a_host_key_it_does_not_know(leaky: Path, tmp_path: Path) -> None:
+    code, results, _ = _from_runner(leaky, "test-paramiko-unknown-key", tmp_path / "out")
+    assert code == 3
+    outcomes = set(_outcomes(results).values())
+    assert outcomes <= {"inconclusive", "not-reviewed"} and "inconclusive" in outcomes
+    tcp = _verdicts(results)[("NET-TCP-01", "198.19.10.0/24")]
+    assert "not found in known_hosts" in json.dumps(tcp)  # paramiko's own words

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from prodwall.inventory.model import Vantage
 from prodwall.vantages.agent import AgentError, run_agent
 from prodwall.vantages.backends import BackendUnavailable, launch
 from prodwall.vantages.location import parse
+from prodwall.vantages.paramiko_pipe import ENV
 
 
 @pytest.mark.parametrize(
@@ -87,12 +91,77 @@ def test_local_and_netns_use_our_interpreter_and_the_wrapper(
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("location", ["ansible://test_hosts", "paramiko://root@198.18.200.2"])
-def test_backends_without_a_stdin_stream_are_inconclusive_not_silent(location: str) -> None:
-    with pytest.raises(BackendUnavailable, match="without a stdin stream"):
-        launch(_v(location), ["{python}", "-V"])
-    with pytest.raises(AgentError, match="without a stdin stream"):
-        run_agent(_v(location), "prodwall.probes.routeagent", {}, 10)
+def test_paramiko_runs_our_pipe_with_the_spec_out_of_argv() -> None:
+    how = launch(
+        _v(
+            "paramiko://root@198.18.200.2:2222",
+            ssh_config="/etc/pw/ssh_config",
+            python="/usr/bin/python3",
+        ),
+        ["{python}", "-c", "print('x y')"],
+    )
+    assert how.argv == [sys.executable, "-m", "prodwall.vantages.paramiko_pipe"]
+    spec = json.loads(how.env[ENV])
+    assert spec["host"] == "root@198.18.200.2:2222"
+    assert spec["ssh_config"] == "/etc/pw/ssh_config"
+    assert shlex.split(spec["command"]) == ["/usr/bin/python3", "-c", "print('x y')"]
+
+
+ANSIBLE_INVENTORY = (
+    "[ci]\n"
+    "test-ci ansible_host=198.18.200.6 ansible_user=root ansible_become=true\n"
+    "dev-ws ansible_host=198.18.200.2 ansible_user=admin ansible_ssh_pass=s3cret "
+    "ansible_connection=paramiko_ssh\n"
+    "[odd]\n"
+    "win ansible_host=198.18.200.9 ansible_connection=winrm\n"
+)
+
+
+@pytest.fixture
+def ansible_inventory(tmp_path: Path) -> str:
+    if (
+        shutil.which("ansible-inventory") is None
+        and not (Path(sys.executable).parent / "ansible-inventory").exists()
+    ):
+        pytest.skip("ansible-core is not installed")
+    path = tmp_path / "hosts.ini"
+    path.write_text(ANSIBLE_INVENTORY)
+    return str(path)
+
+
+def test_ansible_reaches_the_host_through_the_backend_its_inventory_names(
+    ansible_inventory: str,
+) -> None:
+    ssh = launch(
+        _v("ansible://test-ci", ansible_inventory=ansible_inventory, python="/usr/bin/python3"),
+        ["{python}", "-V"],
+    )
+    words = shlex.split(ssh.argv[2])
+    assert words[0] == "ssh" and "User=root" in words and "198.18.200.6" in words
+    assert shlex.split(words[-1]) == ["sudo", "-n", "/usr/bin/python3", "-V"]  # become
+    para = launch(_v("ansible://dev-ws", ansible_inventory=ansible_inventory), ["{python}", "-V"])
+    assert para.argv[-1] == "prodwall.vantages.paramiko_pipe"
+    # Ansible's password reaches paramiko in the child's environment, never in argv (`ps`)
+    assert json.loads(para.env[ENV])["host"] == "admin:s3cret@198.18.200.2"
+    assert not any("s3cret" in a for a in para.argv)
+
+
+@pytest.mark.parametrize(
+    ("location", "says"),
+    [
+        ("ansible://ci", "gives 2 hosts for 'ci'"),
+        ("ansible://win", "connection 'winrm' has no testinfra backend"),
+        ("ansible://nowhere", "gives 0 hosts"),
+    ],
+)
+def test_an_ansible_host_prodwall_cannot_reach_is_inconclusive_by_name(
+    ansible_inventory: str, location: str, says: str
+) -> None:
+    vantage = _v(location, ansible_inventory=ansible_inventory)
+    with pytest.raises(BackendUnavailable, match=says):
+        launch(vantage, ["{python}", "-V"])
+    with pytest.raises(AgentError, match=says):
+        run_agent(vantage, "prodwall.probes.routeagent", {}, 10)
 
 
 def test_the_agent_runs_locally_from_its_shipped_file() -> None:

@@ -107,8 +107,15 @@ class Vantage(_Model):
         description="the Python 3.11+ interpreter at a remote vantage (it needs numpy)",
     )
     sudo: bool = Field(default=False, description="run the agent with `sudo -n` at the vantage")
-    ssh_identity_file: str | None = Field(default=None, description="ssh:// vantages: the key")
-    ssh_config: str | None = Field(default=None, description="ssh:// vantages: an ssh_config")
+    ssh_identity_file: str | None = Field(
+        default=None, description="ssh:// and paramiko:// vantages: the key"
+    )
+    ssh_config: str | None = Field(
+        default=None, description="ssh://, paramiko:// and ansible:// vantages: an ssh_config"
+    )
+    ansible_inventory: str | None = Field(
+        default=None, description="ansible:// vantages: the Ansible inventory naming the host"
+    )
 
     @property
     def where(self) -> ParsedLocation:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -52,7 +53,11 @@ def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float
     stdin = f"{len(payload)}\n".encode() + payload + envelope
     try:
         proc = subprocess.Popen(
-            how.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            how.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **how.env} if how.env else None,
         )
     except OSError as exc:
         raise AgentError(
