@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO
+from prodwall.families.secrets import SOURCES as SECRET_SOURCES
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys, leaks
 from prodwall.lab.topology import HOSTS, LAB_DIR, MGMT, NETNS_ETC, ZONES, namespaces
@@ -80,8 +81,13 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
     for leak in leaks.GROUND_TRUTH:
         assert leak.vantage in inv.vantages
         prod_domains = set(inv.environments["production"].dns_domains)
-        assert leak.group in prod_nets or leak.group in HOSTS or leak.group in prod_domains
-    assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 10
+        assert (
+            leak.group in prod_nets
+            or leak.group in HOSTS
+            or leak.group in prod_domains
+            or leak.group in SECRET_SOURCES
+        )
+    assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 11
 
 
 def test_lab_without_root_says_what_is_needed(

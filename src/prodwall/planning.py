@@ -53,15 +53,8 @@ def build_plan(
 
 
 def _declared_only(inv: Inventory) -> Iterator[Probe]:
-    """What the inventory declares for families still to come (secrets, hosts, cloud)."""
+    """What the inventory declares for families still to come (hosts, cloud)."""
     for env_name, env in inv.production().items():
-        if env.secrets:
-            yield Probe(
-                "credentials",
-                f"{len(env.secrets)} secret fingerprints",
-                env_name,
-                "no production secret is stored on the vantage (files, environment)",
-            )
         if env.ssh_keys or env.hosts:
             yield Probe(
                 "ssh-trust",

@@ -36,6 +36,7 @@ def run_checks(
     pytest_args: list[str] | None = None,
     max_probes: int | None = None,
     quiet: bool = False,
+    inside: tuple[str, ...] = (),
 ) -> Results:
     """Run the suite; raise ChecksDidNotComplete when pytest itself broke down.
 
@@ -48,6 +49,7 @@ def run_checks(
     results_path = out / "results.json"
     results_path.unlink(missing_ok=True)  # never read a previous run's verdicts
     cmd = [
+        *inside,  # e.g. `ip netns exec NS`: run where the vantage is reachable from
         sys.executable,
         "-m",
         "pytest",

@@ -44,7 +44,7 @@ class ProdwallRun:
         """Observations of one probe family, probing on first use only."""
         if family not in self._observed:
             fam = registry()[family]
-            context = RunContext(self.plan, self.evidence_dir)
+            context = RunContext(self.plan, self.evidence_dir, self.loaded.inventory)
             self._observed[family] = fam.run(self.plan.of_kind(*fam.kinds), context)
         return self._observed[family]
 

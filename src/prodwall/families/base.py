@@ -28,6 +28,7 @@ class RunContext:
 
     plan: Plan
     evidence_dir: Path | None = None
+    inventory: Inventory | None = None  # for families whose job needs more than the probes
 
 
 class Family(Protocol):

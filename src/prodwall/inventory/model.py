@@ -113,6 +113,11 @@ class Vantage(_Model):
     ssh_config: str | None = Field(
         default=None, description="ssh://, paramiko:// and ansible:// vantages: an ssh_config"
     )
+    secret_scan: bool = Field(
+        default=True,
+        description="read this vantage's host for credentials and connection strings "
+        "(false where the vantage does not stand for a host of its own)",
+    )
     ansible_inventory: str | None = Field(
         default=None, description="ansible:// vantages: the Ansible inventory naming the host"
     )
@@ -215,6 +220,42 @@ class Probing(_Model):
     )
 
 
+class SecretScan(_Model):
+    """Where the secrets family looks on each vantage's host (it reads, never connects)."""
+
+    paths: list[NonEmpty] = Field(
+        default_factory=lambda: ["/root", "/home", "/etc", "/srv", "/opt"],
+        description="directory trees to read (home directories, config, applications)",
+    )
+    include: list[NonEmpty] = Field(
+        default_factory=list, description="globs on full paths; if set, only these files"
+    )
+    exclude: list[NonEmpty] = Field(
+        default_factory=lambda: [
+            "*/.cache/*",
+            "*/node_modules/*",
+            "*/__pycache__/*",
+            "*/site-packages/*",
+            "*/dist-packages/*",
+            "*/.git/objects/*",
+            "*.pyc",
+            "*.so",
+            "*.o",
+        ],
+        description="globs on full paths never read",
+    )
+    max_file_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20, description="per file")
+    max_files: int = Field(default=200_000, ge=1, le=10_000_000, description="per run")
+    archives: bool = Field(default=False, description="read inside zip, jar and tar files")
+    processes: bool = Field(
+        default=True, description="every process's environment and command line"
+    )
+    credential_stores: bool = Field(
+        default=True, description="~/.aws, ~/.pgpass, ~/.netrc, docker, kube, git credentials"
+    )
+    manifests: bool = Field(default=True, description="container, compose and Kubernetes files")
+
+
 class Inventory(_Model):
     version: Literal[1]
     name: NonEmpty
@@ -223,6 +264,7 @@ class Inventory(_Model):
     policy: Policy = Field(default_factory=Policy)
     scope: Scope = Field(default_factory=Scope)
     probing: Probing = Field(default_factory=Probing)
+    secret_scan: SecretScan = Field(default_factory=SecretScan)
 
     def production(self) -> dict[str, Environment]:
         return {n: e for n, e in self.environments.items() if e.is_production}

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..probes.secrets.attribute import aws_key_id_for
 from . import keys
 from .topology import HOSTS, ZONES
 
 FINGERPRINT_KEY = b"prodwall-lab-fingerprint-key-not-secret"
 PROD_DB_PASSWORD = "pwlab-Prod-DB-2026!k9"
-PROD_AWS_KEY_ID = "AKIAPWLAB7PRODKEY012"
+PROD_AWS_ACCOUNT, TEST_AWS_ACCOUNT = "111122223333", "222233334444"
+# well-formed current-generation key ids: each decodes to its (made-up) account offline
+PROD_AWS_KEY_ID = aws_key_id_for(PROD_AWS_ACCOUNT, b"pwlb1")
 PROD_AWS_SECRET = "pwlabProdSecretKey0000000000000000000001"
-DEV_AWS_KEY_ID = "AKIAPWLAB7DEVKEY0001"
+DEV_AWS_KEY_ID = aws_key_id_for(TEST_AWS_ACCOUNT, b"pwlb2")
 DEV_AWS_SECRET = "pwlabDevSecretKey00000000000000000000001"
 PROD_K8S = f"https://{HOSTS['prod-k8s'].fqdn()}:6443"
 
@@ -79,17 +82,25 @@ GROUND_TRUTH: tuple[Leak, ...] = (
         "connection-string",
         "secrets",
         "SEC-CONN-01",
-        "dev",
-        "dev-ws",
+        "dev-ssh",
+        "files",
         "/srv/app/config/database.yml on dev-ws holds the prod database URL and password",
     ),
     Leak(
-        "aws-key",
+        "aws-key-store",
         "secrets",
         "SEC-CRED-01",
-        "test",
-        "test-ci",
-        "a production AWS access key in test-ci's environment and ~/.aws/credentials",
+        "test-ssh",
+        "stores",
+        "a production AWS access key in test-ci's ~/.aws/credentials",
+    ),
+    Leak(
+        "aws-key-env",
+        "secrets",
+        "SEC-CRED-01",
+        "test-ssh",
+        "processes",
+        "the same key in test-ci's login environment (~/.ssh/environment)",
     ),
     Leak(
         "kube-context",

@@ -1,0 +1,145 @@
+"""Which environment an endpoint points at, from the inventory alone (offline).
+
+Hosts are normalised first (case, trailing dot, IDNA, IPv6 brackets and zone,
+IPv4-mapped IPv6), then matched: an exact host name or an address inside an
+environment's network is certain; a name under an environment's DNS domain is
+likely. Where several environments match, production wins: a string that might
+reach production is judged as if it does (fail closed)."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from dataclasses import dataclass
+
+from .records import EnvironmentMap
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Attribution:
+    environment: str
+    tier: str
+    by: str  # host-name | network | domain | aws-account | kube-api | ssh-public-key
+    confidence: str  # high | medium
+    host: str = ""  # the inventory's host name, where one matched
+
+
+def normalise_host(text: str) -> str:
+    """A host as the matchers compare it ("" if it is not one)."""
+    host = text.strip().strip("[]").split("%", 1)[0].rstrip(".").lower()
+    if not host or any(c in host for c in " /\\@\"'<>{}$"):
+        return ""
+    address = as_address(host)
+    if address is not None:
+        return str(address)
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+    return host
+
+
+def as_address(text: str) -> IPAddress | None:
+    try:
+        address = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class Attributor:
+    """Every environment's names, domains, networks, accounts and keys, indexed."""
+
+    def __init__(self, environments: tuple[EnvironmentMap, ...]) -> None:
+        self.environments = environments
+        self._names: dict[str, list[tuple[EnvironmentMap, str]]] = {}
+        self._nets: list[tuple[IPNetwork, EnvironmentMap]] = []
+        self._accounts: dict[str, list[EnvironmentMap]] = {}
+        self._keys: dict[str, list[EnvironmentMap]] = {}
+        self._servers: dict[str, list[EnvironmentMap]] = {}
+        for env in environments:
+            for name, host in env.hosts.items():
+                self._names.setdefault(normalise_host(name), []).append((env, host))
+            for net in env.networks:
+                self._nets.append((ipaddress.ip_network(net, strict=False), env))
+            for account in env.aws_accounts:
+                self._accounts.setdefault(account, []).append(env)
+            for key in env.ssh_keys:
+                self._keys.setdefault(key, []).append(env)
+            for server in env.api_servers:
+                self._servers.setdefault(server.rstrip("/").lower(), []).append(env)
+
+    def host(self, text: str) -> Attribution | None:
+        host = normalise_host(text)
+        if not host:
+            return None
+        found: list[Attribution] = []
+        for env, name in self._names.get(host, []):
+            found.append(Attribution(env.name, env.tier, "host-name", "high", name))
+        address = as_address(host)
+        if address is not None:
+            for net, env in self._nets:
+                if address.version == net.version and address in net:
+                    found.append(Attribution(env.name, env.tier, "network", "high"))
+        else:
+            for env in self.environments:
+                if any(host == d or host.endswith("." + d) for d in _domains(env)):
+                    found.append(Attribution(env.name, env.tier, "domain", "medium"))
+        return _decide(found)
+
+    def aws_account(self, account: str) -> Attribution | None:
+        envs = self._accounts.get(account, [])
+        return _decide([Attribution(e.name, e.tier, "aws-account", "high") for e in envs])
+
+    def ssh_key(self, fingerprint: str) -> Attribution | None:
+        envs = self._keys.get(fingerprint, [])
+        return _decide([Attribution(e.name, e.tier, "ssh-public-key", "high") for e in envs])
+
+    def api_server(self, url: str) -> Attribution | None:
+        envs = self._servers.get(url.rstrip("/").lower(), [])
+        return _decide([Attribution(e.name, e.tier, "kube-api", "high") for e in envs])
+
+
+def _domains(env: EnvironmentMap) -> tuple[str, ...]:
+    return tuple(normalise_host(d) for d in env.domains if normalise_host(d))
+
+
+def _decide(found: list[Attribution]) -> Attribution | None:
+    """Production first (fail closed), then the most certain."""
+    if not found:
+        return None
+    return sorted(
+        found, key=lambda a: (a.tier != "production", a.confidence != "high", a.by != "host-name")
+    )[0]
+
+
+# --- AWS access key ids --------------------------------------------------------------
+
+KEY_PREFIXES = ("AKIA", "ASIA")  # long-lived and temporary access keys
+
+
+def aws_account_of(key_id: str) -> str | None:
+    """The account an access key id belongs to, decoded offline, or None for an older
+    generation key (its first bit after the prefix is 0: no account inside)."""
+    if len(key_id) != 20 or not key_id.startswith(KEY_PREFIXES):
+        return None
+    try:
+        raw = base64.b32decode(key_id[4:])
+    except ValueError:
+        return None
+    if not raw[0] & 0x80:
+        return None
+    value = int.from_bytes(raw[:6], "big")
+    return f"{(value & 0x7FFFFFFFFF80) >> 7:012d}"
+
+
+def aws_key_id_for(account: str, tail: bytes) -> str:
+    """A well-formed current-generation access key id for `account` (the lab's and the
+    tests' made-up keys): the inverse of aws_account_of."""
+    head = ((1 << 47) | (int(account) << 7) | (tail[0] & 0x7F)).to_bytes(6, "big")
+    return "AKIA" + base64.b32encode(head + tail[1:5]).decode()
