@@ -29,6 +29,7 @@ def _judge(prodwall: ProdwallRun, kind: str, source: str, request: pytest.Fixtur
         positive_control=canary,
         control_failure="" if canary else "the canary credential was not found at the vantage",
         notes={
+            "limitation": notes.get("limitation"),
             "unattributed": notes.get("unattributed"),
             "unreadable": notes.get("unreadable"),
             "truncated": notes.get("truncated"),

@@ -170,7 +170,7 @@ _TNS_PORT = re.compile(r"\(\s*PORT\s*=\s*(\d+)\s*\)", re.IGNORECASE)
 
 def _oracle(rest: str) -> Endpoint | None:
     """:thin:[user/password]@host:port:SID | @//host:port/service | @(DESCRIPTION=...)."""
-    m = re.match(r":thin:(?:([^/@\s]+)/([^@\s]+))?@(.+)", rest, re.IGNORECASE | re.DOTALL)
+    m = re.match(r":thin:(?:([^/@\s]+)/(\S+))?@(.+)", rest, re.IGNORECASE | re.DOTALL)
     if not m:
         return None
     user, password, where = m.group(1) or "", m.group(2) or "", m.group(3)

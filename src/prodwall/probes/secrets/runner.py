@@ -137,7 +137,10 @@ def observe(
             "source": source,
             "read": st.to_json() if st else {},
             "canary_found": canary_ok,
-            "fingerprint_key": "the run's" if key.from_run else "none given: throwaway",
+            "limitation": "" if key.from_run else (
+                f"no fingerprint key (${KEY_ENV}): values were fingerprinted under a throwaway "
+                "key, so production secrets were not matched by fingerprint"
+            ),
             "unattributed": [_line(f) for f in unattributed[:50]],
             "unattributed_count": len(unattributed),
             "unreadable": [f"{u.what}: {u.why}" for u in result.unreadable if u.source ==
