@@ -66,9 +66,11 @@ class ShapeB:
               dev:
                 location: netns:{self.dev}
                 environment: dev
+                secret_scan: false  # a namespace: no host of its own to read
               test:
                 location: netns:{self.test}
                 environment: test
+                secret_scan: false
             policy:
               allowed_flows:
                 - from: dev

@@ -45,6 +45,7 @@ def _inventory(path: Path, ns: str, nets: list[str], gateways: str = "[]") -> Pa
           dev:
             location: netns:{ns}
             environment: dev
+            secret_scan: false  # a namespace: no host of its own to read
         """)
     )
     return path

@@ -217,3 +217,19 @@ def test_store_formats() -> None:
     )
     (ctx,) = entries("/root/.kube/config", kube)
     assert ctx.api_server == "https://k8s.prod:6443" and ctx.secrets == ("t-prod-1",)
+
+
+def test_resolution_only_where_asked_and_only_through_the_given_resolver() -> None:
+    asked: list[str] = []
+
+    def resolver(host: str) -> list[str]:
+        asked.append(host)
+        return ["198.19.10.77"] if host == "alias.corp.example" else []
+
+    quiet = Attributor(ENVS)
+    assert quiet.host("alias.corp.example") is None  # no lookup unless the inventory asks
+    loud = Attributor(ENVS, resolver)
+    found = loud.host("alias.corp.example")
+    assert found is not None and (found.environment, found.by) == ("production", "resolved")
+    assert loud.host("db.prod.example.com") is not None and asked == ["alias.corp.example"]
+    assert loud.host("alias.corp.example") is not None and asked == ["alias.corp.example"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -151,3 +152,26 @@ def test_the_canary_goes_through_the_same_pipeline(tree: Path) -> None:
     # a pipeline that cannot attribute production finds no canary: silence is not trusted
     blind = SecretJob(key=KEY, environments=ENVS[1:], options=job.options, canary=job.canary)
     assert not any(f.tier == "production" for f in collect(blind).canary_found)
+
+
+def test_git_history_is_read_only_when_asked(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo), *args],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    git("init", "-q")
+    (repo / "settings.py").write_text(
+        'DATABASE_URL = "postgres://app:Hist0ry-pw@db.prod.example.com/app"\n'
+    )
+    git("add", "settings.py")
+    git("commit", "-q", "-m", "add")
+    (repo / "settings.py").write_text('DATABASE_URL = os.environ["DATABASE_URL"]\n')
+    git("commit", "-q", "-am", "the secret is gone (from the tree)")
+    assert _scan(tmp_path).findings == ()
+    (found,) = _scan(tmp_path, git_history=True).findings
+    assert found.path.endswith(".git (history)") and found.tier == "production"

@@ -138,3 +138,47 @@ def test_without_the_fingerprint_key_hosts_still_attribute_and_no_value_leaks(
     assert "throwaway" in json.dumps(verdicts[("SEC-CONN-01", "files")])
     blobs = [done.stdout, done.stderr, (out / "results.json").read_text()]
     assert not any(form in blob for s in PLANTED for form in _forms(s) for blob in blobs)
+
+
+def test_a_finding_is_waived_by_fingerprint_and_path_and_stays_visible(
+    planted: tuple[Path, Path],
+) -> None:
+    inv, out = planted
+    fp = _fp(AWS_ID)[:16]
+    waiver = (
+        "policy:\n  waivers:\n"
+        "    - {id: W-AWS, control: SEC-CRED-01, finding: {fingerprint: %s, path: '*/ci.env', "
+        "rule: aws-access-key}, ticket: SEC-9, approver: CISO, justification: rotated, "
+        "expires: 2099-01-01}\n"
+        "    - {id: W-OLD, control: SEC-CONN-01, finding: {fingerprint: %s, path: '*'}, "
+        "ticket: SEC-1, approver: CISO, justification: gone, expires: 2020-01-01}\n"
+    )
+    inv.write_text(inv.read_text() + waiver % (fp, _fp(DB_PASSWORD)[:16]))
+    done = run_cli(
+        "run", "-i", str(inv), "--vantage", "here", "--out", str(out), "--", "-k", "secrets",
+        timeout=300, env={"PRODWALL_FINGERPRINT_KEY": KEY},
+    )  # fmt: skip
+    assert done.returncode in (1, 4), done.stderr
+    results = json.loads((out / "results.json").read_text())
+    verdicts = {(v["controls"][0], v["group"]): v for v in results["verdicts"]}
+    cred = verdicts[("SEC-CRED-01", "files")]
+    waived = [f for f in cred["findings"] if "waived by W-AWS" in f]
+    assert len(waived) == 1 and "ci.env" in waived[0] and fp in waived[0]  # still listed
+    assert cred["outcome"] == "reachable"  # the database password is not waived
+    # an expired waiver stops applying
+    conn = verdicts[("SEC-CONN-01", "files")]
+    assert conn["outcome"] == "reachable" and not any("(waived by" in f for f in conn["findings"])
+
+
+def test_a_waiver_naming_both_a_host_and_a_finding_is_refused(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(
+        INVENTORY.format(db=_fp(DB_PASSWORD), reused=_fp(REUSED), root='"/nowhere"')
+        + "policy:\n  waivers:\n    - id: W-1\n      target: prod-db\n"
+        "      finding: {fingerprint: 0123456789abcdef, path: '*'}\n"
+        "      ticket: T\n      approver: A\n      justification: J\n"
+        "      expires: 2099-01-01\n"
+    )
+    done = run_cli("validate", "-i", str(inv))
+    assert done.returncode == 2
+    assert "inv.yaml" in done.stderr and "either a target host" in done.stderr

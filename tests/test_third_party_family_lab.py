@@ -58,7 +58,7 @@ def _inventory(path: Path, ns: str) -> Path:
             tier: dev
             networks: [198.18.10.0/24]
         vantages:
-          dev: {{location: "netns:{ns}", environment: dev}}
+          dev: {{location: "netns:{ns}", environment: dev, secret_scan: false}}
         probing: {{tcp_ports: "22", udp_ports: "53", icmp: false}}
         """)
     )

@@ -63,6 +63,7 @@ def assemble(
                 "vantage": w.vantage,
                 "target": w.target,
                 "services": [str(s) for s in w.services],
+                "finding": w.finding.model_dump() if w.finding else None,
                 "ticket": w.ticket,
                 "approver": w.approver,
                 "justification": w.justification,

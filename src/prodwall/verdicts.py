@@ -7,6 +7,7 @@ the same run, proved that an answer would have been seen.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -233,6 +234,13 @@ def _covers(w: Waiver, o: Observation, controls: tuple[str, ...], vantage: str) 
         return False
     if w.vantage is not None and w.vantage != vantage:
         return False
+    if w.finding is not None:  # a secrets finding: its fingerprint, file and rule
+        fps = [str(f) for f in o.evidence.get("fingerprints", ())]
+        return (
+            any(w.finding.fingerprint[:16] == f[:16] for f in fps)
+            and fnmatch.fnmatchcase(str(o.evidence.get("path", "")), w.finding.path)
+            and w.finding.rule in (None, o.evidence.get("rule"))
+        )
     if o.host != w.target:
         return False
     if not w.services:

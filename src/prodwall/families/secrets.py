@@ -56,7 +56,7 @@ class SecretsFamily:
                 vantage.environment,
                 f"no production credential or connection string in {where[source]} "
                 "(read at the vantage, attributed offline, never used)",
-                sends="nothing",
+                sends="lookup" if inv.secret_scan.resolve_hosts else "nothing",
             )
 
     def run(self, probes: tuple[Probe, ...], ctx: RunContext) -> tuple[Observation, ...]:

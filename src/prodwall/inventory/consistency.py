@@ -233,6 +233,8 @@ def _policy(inv: Inventory) -> Iterator[Finding]:
                 f"'{waiver.control}' is not a control id",
                 "use an id from checks/controls.yaml, e.g. NET-TCP-01",
             )
+        if waiver.target is None:
+            continue  # a secrets finding's waiver: matched by fingerprint and path
         found = inv.host(waiver.target)
         if found is not None and not inv.environments[found[0]].is_production:
             yield (

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    model_validator,
 )
 
 from ..services import PortSet
@@ -145,14 +146,40 @@ class AllowedFlow(_Approval):
     )
 
 
+class SecretMatch(_Model):
+    """A secrets finding a waiver accepts: by fingerprint and path, never by line number
+    (a line moves with every edit; the fingerprint and the file say what was accepted)."""
+
+    fingerprint: str = Field(
+        pattern=r"^[0-9a-f]{16,64}$",
+        description="the finding's fingerprint as the report shows it (16 hex digits or more)",
+    )
+    path: NonEmpty = Field(description="the file (or process) it was found in; a glob")
+    rule: str | None = Field(default=None, description="e.g. url:postgres; any if omitted")
+
+
 class Waiver(_Approval):
     id: NonEmpty
     control: str | None = Field(default=None, description="control id it covers; all if omitted")
     vantage: Name | None = Field(default=None, description="vantage it covers; all if omitted")
-    target: Name = Field(description="host whose reachability is accepted")
+    target: Name | None = Field(
+        default=None, description="host whose reachability is accepted (network checks)"
+    )
     services: list[ServiceField] = Field(
         default_factory=list, description="services covered; every service if empty"
     )
+    finding: SecretMatch | None = Field(
+        default=None, description="the secrets finding accepted (secrets checks)"
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Waiver:
+        if (self.target is None) == (self.finding is None):
+            raise ValueError(
+                "a waiver names either a target host (network checks) or a finding "
+                "(secrets checks: fingerprint and path), not both and not neither"
+            )
+        return self
 
 
 class ControlTarget(_Model):
@@ -247,6 +274,9 @@ class SecretScan(_Model):
     max_file_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20, description="per file")
     max_files: int = Field(default=200_000, ge=1, le=10_000_000, description="per run")
     archives: bool = Field(default=False, description="read inside zip, jar and tar files")
+    git_history: bool = Field(
+        default=False, description="read every commit of the git repositories found (git log -p)"
+    )
     processes: bool = Field(
         default=True, description="every process's environment and command line"
     )
@@ -254,6 +284,11 @@ class SecretScan(_Model):
         default=True, description="~/.aws, ~/.pgpass, ~/.netrc, docker, kube, git credentials"
     )
     manifests: bool = Field(default=True, description="container, compose and Kubernetes files")
+    resolve_hosts: bool = Field(
+        default=False,
+        description="resolve host names nothing else attributes, through the vantage's own "
+        "resolver (DNS queries leave the vantage; off by default)",
+    )
 
 
 class Inventory(_Model):

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..vantage_log import say
-from .attribute import Attributor
+from .attribute import Attributor, vantage_resolver
 from .keyvalue import settings
 from .records import Finding, SecretJob, SecretResult, SourceStats, Unreadable
 from .scan import Scanner, Tally
@@ -32,7 +32,8 @@ def run(raw_job: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect(job: SecretJob) -> SecretResult:
-    scanner = Scanner(bytes.fromhex(job.key), Attributor(job.environments))
+    resolve = vantage_resolver if job.options.resolve_hosts else None
+    scanner = Scanner(bytes.fromhex(job.key), Attributor(job.environments, resolve))
     opts = job.options
     unreadable: list[Unreadable] = []
     canary = _canary(job, scanner)

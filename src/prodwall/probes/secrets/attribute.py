@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .records import EnvironmentMap
@@ -55,8 +57,14 @@ def as_address(text: str) -> IPAddress | None:
 class Attributor:
     """Every environment's names, domains, networks, accounts and keys, indexed."""
 
-    def __init__(self, environments: tuple[EnvironmentMap, ...]) -> None:
+    def __init__(
+        self,
+        environments: tuple[EnvironmentMap, ...],
+        resolve: Callable[[str], list[str]] | None = None,
+    ) -> None:
         self.environments = environments
+        self._resolve = resolve  # the vantage's own resolver, only where the inventory asks
+        self._resolved: dict[str, Attribution | None] = {}
         self._names: dict[str, list[tuple[EnvironmentMap, str]]] = {}
         self._nets: list[tuple[IPNetwork, EnvironmentMap]] = []
         self._accounts: dict[str, list[EnvironmentMap]] = {}
@@ -90,7 +98,22 @@ class Attributor:
             for env in self.environments:
                 if any(host == d or host.endswith("." + d) for d in _domains(env)):
                     found.append(Attribution(env.name, env.tier, "domain", "medium"))
+        if not found and address is None and self._resolve is not None:
+            return self._by_resolution(host)
         return _decide(found)
+
+    def _by_resolution(self, host: str) -> Attribution | None:
+        """A name nothing else attributes, resolved at the vantage: where its addresses
+        lie (an answer is the vantage's resolver's word, hence medium confidence)."""
+        if host not in self._resolved:
+            assert self._resolve is not None
+            found = []
+            for text in self._resolve(host):
+                a = self.host(text)
+                if a is not None and a.by == "network":
+                    found.append(Attribution(a.environment, a.tier, "resolved", "medium"))
+            self._resolved[host] = _decide(found)
+        return self._resolved[host]
 
     def aws_account(self, account: str) -> Attribution | None:
         envs = self._accounts.get(account, [])
@@ -143,3 +166,12 @@ def aws_key_id_for(account: str, tail: bytes) -> str:
     tests' made-up keys): the inverse of aws_account_of."""
     head = ((1 << 47) | (int(account) << 7) | (tail[0] & 0x7F)).to_bytes(6, "big")
     return "AKIA" + base64.b32encode(head + tail[1:5]).decode()
+
+
+def vantage_resolver(host: str) -> list[str]:
+    """Addresses of `host` from the vantage's own resolver (nothing else is asked)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]) for info in infos})

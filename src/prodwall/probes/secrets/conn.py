@@ -251,7 +251,8 @@ _LIBPQ_KEYS = ("dbname", "user", "password", "port", "sslmode")
 def libpq(text: str) -> Iterator[Endpoint]:
     for m in _LIBPQ.finditer(text):
         line = m.group(0)
-        if ";" in line or not any(re.search(rf"\b{k}\s*=", line, re.I) for k in _LIBPQ_KEYS):
+        odbc_like = re.search(r";\s*[A-Za-z][A-Za-z ]*=", line)  # Key=Value; pairs
+        if odbc_like or not any(re.search(rf"\b{k}\s*=", line, re.I) for k in _LIBPQ_KEYS):
             continue
         kv = _libpq_pairs(line)
         hosts = [h for h in (kv.get("host") or kv.get("hostaddr") or "").split(",") if h]

@@ -33,6 +33,7 @@ class ScanOptions(Record):
     max_file_bytes: int = 1 << 20
     max_files: int = 200_000
     archives: bool = False
+    git_history: bool = False
     processes: bool = True
     credential_stores: bool = True
     manifests: bool = True

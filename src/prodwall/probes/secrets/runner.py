@@ -98,9 +98,11 @@ def run(probes: tuple[Probe, ...], plan: Plan, inv: Inventory) -> tuple[Observat
             max_file_bytes=scan.max_file_bytes,
             max_files=scan.max_files,
             archives=scan.archives,
+            git_history=scan.git_history,
             processes="processes" in sources,
             credential_stores="stores" in sources,
             manifests="manifests" in sources,
+            resolve_hosts=scan.resolve_hosts,
         ),
         canary=text,
     )
@@ -197,7 +199,7 @@ def _crossed(f: Finding) -> Observation:
         f"{f.path}:{f.line}" if f.line else f.path,
         Signal.CROSSED,
         f"{f.detail}: production ({f.environment}, by {f.attributed_by}, {f.confidence} "
-        "confidence)",
+        "confidence)" + (f" [fingerprint {f.fingerprints[0][:16]}]" if f.fingerprints else ""),
         host=f.target or None,
         protocol=f.rule,
         evidence={

@@ -10,6 +10,7 @@ import fnmatch
 import io
 import os
 import stat
+import subprocess
 import tarfile
 import time
 import zipfile
@@ -59,6 +60,8 @@ class Walk:
             yield from self._file(root, top, seen)
             return
         for folder, dirs, names in os.walk(root, onerror=self._refused):
+            if self.options.git_history and ".git" in dirs:
+                yield from self._history(os.path.join(folder, ".git"))
             dirs[:] = sorted(d for d in dirs if not self._excluded(os.path.join(folder, d) + "/"))
             for name in sorted(names):
                 path = os.path.join(folder, name)
@@ -113,6 +116,31 @@ class Walk:
                 continue
             text = body.decode("utf-8", "replace")
             yield Text(_source_of(name, text), f"{path}!{name}", text, len(body))
+
+    def _history(self, git_dir: str) -> Iterator[Text]:
+        """Every commit's changes of a repository (`git log -p --all`), capped: a secret
+        removed in a later commit is still in the history anyone with a clone has."""
+        cap = self.options.max_file_bytes * 64
+        try:
+            done = subprocess.run(
+                ["git", f"--git-dir={git_dir}", "log", "-p", "--all", "--no-color",
+                 "--no-ext-diff", "--format=commit %H"],
+                capture_output=True, timeout=300, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self.unreadable.append(Unreadable(source="files", what=git_dir, why=_why(exc)))
+            return
+        if done.returncode != 0:
+            why = done.stderr.decode("utf-8", "replace").strip()[:200] or "git failed"
+            self.unreadable.append(Unreadable(source="files", what=git_dir, why=why))
+            return
+        text = done.stdout[:cap].decode("utf-8", "replace")
+        added = "\n".join(
+            line[1:] if line.startswith("+") else line
+            for line in text.splitlines()
+            if (line.startswith("+") and not line.startswith("+++")) or line.startswith("commit ")
+        )
+        yield Text("files", f"{git_dir} (history)", added, len(done.stdout[:cap]))
 
     def _excluded(self, path: str) -> bool:
         o = self.options
