@@ -117,7 +117,7 @@ def prodwall_argv(root: Path) -> list[str]:
     code = (
         "import json,sys\nfrom prodwall.probes.secrets.agent import collect\n"
         "from prodwall.probes.secrets.records import SecretJob\n"
-        "r=collect(SecretJob.from_json(json.load(sys.stdin)))\n"
+        "r=collect(SecretJob.from_json(json.loads(sys.argv[1])))\n"
         "print(len(r.findings))\n"
     )
     return [sys.executable, "-c", code, json.dumps(job.to_json())]
@@ -127,7 +127,10 @@ def install_peers() -> Path:
     python = PEERS_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *PEERS], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *PEERS],
+        check=True, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     return python
 
 

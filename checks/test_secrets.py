@@ -26,7 +26,8 @@ def _judge(prodwall: ProdwallRun, kind: str, source: str, request: pytest.Fixtur
         request.node,
         [*mine, *summary],
         source,
-        positive_control=canary,
+        # nothing read from this vantage (not planned): not reviewed, and no control to judge
+        positive_control=canary if summary else None,
         control_failure="" if canary else "the canary credential was not found at the vantage",
         notes={
             "limitation": notes.get("limitation"),

@@ -46,7 +46,12 @@ def test_sealed_is_blocked_with_controls_passed_and_leaky_leaks_are_named(
             assert controls["passed"], controls
     if profile == "sealed":
         assert dev_code == test_code == 0
-        assert {v["outcome"] for v in [*dev["verdicts"], *test["verdicts"]]} == {"blocked"}
+        network = [
+            v
+            for v in [*dev["verdicts"], *test["verdicts"]]
+            if not v["controls"][0].startswith("SEC-")  # no host of their own to read
+        ]
+        assert {v["outcome"] for v in network} == {"blocked"}
         tcp_dev = dv[("NET-TCP-01", v4)]["evidence"]
         assert tcp_dev["by_detail"] == {
             "ICMP admin-prohibited from 198.18.1.1 (non-production device)": 5 * 1103

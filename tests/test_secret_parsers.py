@@ -50,6 +50,9 @@ def _one(text: str) -> conn.Endpoint:
         # the password in the query string
         ("postgres://db.prod.example/pay?user=app&password=q%26w", [("db.prod.example", 5432)],
          "app", "q&w"),
+        # an '@' inside the query string's password is not the end of a userinfo
+        ("postgres://db.prod.example:5432/pay?password=ab@cd", [("db.prod.example", 5432)],
+         "", "ab@cd"),
     ],
 )  # fmt: skip
 def test_urls(text: str, hosts: list[tuple[str, int]], user: str, password: str) -> None:

@@ -45,6 +45,8 @@ def normalise_host(text: str) -> str:
 
 
 def as_address(text: str) -> IPAddress | None:
+    if not (":" in text or text[:1].isdigit()):
+        return None  # a name: no exception raised and caught per host
     try:
         address = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
     except ValueError:
@@ -65,6 +67,8 @@ class Attributor:
         self.environments = environments
         self._resolve = resolve  # the vantage's own resolver, only where the inventory asks
         self._resolved: dict[str, Attribution | None] = {}
+        self._seen: dict[str, Attribution | None] = {}  # a host string's attribution, once
+        self._domains = [(env, _domains(env)) for env in environments]
         self._names: dict[str, list[tuple[EnvironmentMap, str]]] = {}
         self._nets: list[tuple[IPNetwork, EnvironmentMap]] = []
         self._accounts: dict[str, list[EnvironmentMap]] = {}
@@ -83,6 +87,11 @@ class Attributor:
                 self._servers.setdefault(server.rstrip("/").lower(), []).append(env)
 
     def host(self, text: str) -> Attribution | None:
+        if text not in self._seen:
+            self._seen[text] = self._host(text)
+        return self._seen[text]
+
+    def _host(self, text: str) -> Attribution | None:
         host = normalise_host(text)
         if not host:
             return None
@@ -95,8 +104,8 @@ class Attributor:
                 if address.version == net.version and address in net:
                     found.append(Attribution(env.name, env.tier, "network", "high"))
         else:
-            for env in self.environments:
-                if any(host == d or host.endswith("." + d) for d in _domains(env)):
+            for env, domains in self._domains:
+                if any(host == d or host.endswith("." + d) for d in domains):
                     found.append(Attribution(env.name, env.tier, "domain", "medium"))
         if not found and address is None and self._resolve is not None:
             return self._by_resolution(host)

@@ -10,6 +10,7 @@ domain, which is attributed as a host name.
 
 from __future__ import annotations
 
+import bisect
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -43,27 +44,27 @@ class Endpoint:
     end: int = 0
 
 
-_URL = re.compile(
-    r"(?<![A-Za-z0-9+.-])(" + "|".join(re.escape(s) for s in URL_SCHEMES) + r")://"
-    r"([^\s'\"<>`]+)",
-    re.IGNORECASE,
-)
+_SCHEMES = frozenset(URL_SCHEMES)
+_AFTER = re.compile(r"://([^\s'\"<>`]+)")  # a literal first: re finds it fast
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,20})$")
 _HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.%a-z]+\]|[A-Za-z0-9_.\-\u00a0-\uffff]+)(?::(\d{1,5}))?$")
 
 
 def urls(text: str) -> Iterator[Endpoint]:
-    for m in _URL.finditer(text):
-        scheme = m.group(1).lower()
-        ep = parse_url(scheme, m.group(2).rstrip(".,;)]}'\""))
+    for m in _AFTER.finditer(text):
+        before = _SCHEME.search(text, max(0, m.start() - 21), m.start())
+        if before is None:
+            continue
+        scheme = before.group(1).lower()
+        while scheme and scheme not in _SCHEMES and "." in scheme:
+            scheme = scheme.split(".", 1)[1]  # "x.postgres" in a sentence: its tail
+        if scheme not in _SCHEMES:
+            continue
+        start = m.start() - len(scheme)
+        ep = parse_url(scheme, m.group(1).rstrip(".,;)]}'\""))
         if ep is not None:
             yield Endpoint(
-                f"url:{scheme}",
-                ep.hosts,
-                ep.user,
-                ep.password,
-                ep.database,
-                m.start(),
-                m.start() + len(scheme) + 3 + len(m.group(2)),
+                f"url:{scheme}", ep.hosts, ep.user, ep.password, ep.database, start, m.end()
             )
 
 
@@ -73,6 +74,8 @@ def parse_url(scheme: str, rest: str) -> Endpoint | None:
     userinfo, hostpart, tail = "", rest, ""
     for at in sorted((i for i, c in enumerate(rest) if c == "@"), reverse=True):
         head, after = rest[:at], rest[at + 1 :]
+        if re.search(r"[/?][^@]*=", head):
+            continue  # an '@' inside a query string's value: not the end of a userinfo
         cut = re.search(r"[/?#]", after)
         candidate = after[: cut.start()] if cut else after
         if _hosts(candidate) is not None:
@@ -244,7 +247,7 @@ def _space(text: str, i: int) -> int:
     return i + m.start() if m else -1
 
 
-_LIBPQ = re.compile(r"(?:^|(?<=[\s'\"=]))(?:host|hostaddr)\s*=\s*[^\s'\"]+[^\n]*", re.IGNORECASE)
+_LIBPQ = re.compile(r"(?:(?<=[\s'\"=])|^)host(?:addr)?\s*=\s*[^\s'\"]+[^\n]*", re.MULTILINE)
 _LIBPQ_KEYS = ("dbname", "user", "password", "port", "sslmode")
 
 
@@ -330,12 +333,34 @@ def kafka(text: str) -> Iterator[Endpoint]:
             yield Endpoint("kafka", tuple(pairs), start=m.start(), end=m.end())
 
 
-def every(text: str) -> Iterator[Endpoint]:
+# each finder runs only on a text holding its anchor (lowercased): most texts hold none
+_GATES = (
+    (("jdbc:",), "jdbc"),
+    (("://",), "urls"),
+    (("description",), "descriptors"),
+    (("host=", "hostaddr=", "host ="), "libpq"),
+    (
+        ("server=", "server =", "data source=", "data source =", "address=", "addr=", "host="),
+        "odbc",
+    ),
+    (("bootstrap", "brokers"), "kafka"),
+)
+
+
+def every(text: str, lower: str | None = None) -> Iterator[Endpoint]:
     """Every connection string in `text`, each once (a JDBC URL is not a URL again)."""
-    taken: list[tuple[int, int]] = []
-    for finder in (jdbc, urls, descriptors, libpq, odbc, kafka):
-        for ep in finder(text):
-            if any(a <= ep.start < b for a, b in taken):
+    lower = text.lower() if lower is None else lower
+    finders = {"jdbc": jdbc, "urls": urls, "descriptors": descriptors, "libpq": libpq,
+               "odbc": odbc, "kafka": kafka}  # fmt: skip
+    taken: list[tuple[int, float]] = []  # (start, end) of what was found, sorted
+    for anchors, name in _GATES:
+        if not any(a in lower for a in anchors):
+            continue
+        if name == "odbc" and not ("=" in text and ";" in text):
+            continue
+        for ep in finders[name](text):
+            at = bisect.bisect_right(taken, (ep.start, float("inf")))
+            if at and taken[at - 1][0] <= ep.start < taken[at - 1][1]:
                 continue
-            taken.append((ep.start, max(ep.end, ep.start + 1)))
+            bisect.insort(taken, (ep.start, max(ep.end, ep.start + 1)))
             yield ep

@@ -28,8 +28,8 @@ TOKENS = (
     ("google-api-key", re.compile(r"\b(AIza[0-9A-Za-z_-]{35})\b")),
     ("npm-token", re.compile(r"\b(npm_[A-Za-z0-9]{36})\b")),
 )
-ANCHORS = ("AKIA", "ASIA", "PRIVATE KEY-----", "gh", "github_pat_", "glpat-", "xox", "_live_",
-           "AIza", "npm_")  # fmt: skip
+ANCHORS = ("AKIA", "ASIA", "PRIVATE KEY-----", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+           "github_pat_", "glpat-", "xox", "_live_", "AIza", "npm_")  # fmt: skip
 
 
 @dataclass(frozen=True)

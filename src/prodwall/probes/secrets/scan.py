@@ -27,11 +27,23 @@ _HOSTLIKE = re.compile(
     r"\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)(?::\d{1,5})?$",
     re.IGNORECASE,
 )
-# texts without any of these hold nothing the finders look for: skipped in one pass each
-ANCHORS = ("://", "jdbc:", "AKIA", "ASIA", "PRIVATE KEY", "host", "HOST", "Host", "server",
-           "Server", "SERVER", "DESCRIPTION", "bootstrap", "ssword", "SSWORD", "token", "TOKEN",
-           "secret", "SECRET", "gh", "glpat-", "xox", "_live_", "AIza", "npm_", "pwd", "PWD",
-           "Pwd", "address", "ADDR", "endpoint", "ENDPOINT", "BROKERS", "Data Source")  # fmt: skip
+# texts without any of these (lowercased) hold nothing the finders look for. Each is one
+# pass of a fast substring search over the text: the fewer, the faster (a text with none,
+# a log say, pays them all), so each stands for a family of keys ("pass": password,
+# passwd, passphrase; "key": api_key, secret_key, private key)
+ANCHORS = ("://", "host", "pass", "secret", "token", "key", "pwd", "akia", "asia", "jdbc:",
+           "server", "addr", "endpoint", "description", "bootstrap", "brokers", "data source",
+           "xox", "_live_", "aiza", "npm_", "glpat-")  # fmt: skip
+_GITHUB = re.compile(r"gh[pousr]_|github_pat_")
+# single characters are found with memchr, many times faster than a word: an anchor whose
+# characters are not all in the text cannot be in it, and is not searched for
+_ANCHOR_CHARS = sorted(set("".join(ANCHORS)))
+_ANCHOR_SETS = tuple((a, frozenset(a)) for a in ANCHORS)
+
+
+def _anchored(lower: str) -> bool:
+    present = frozenset(c for c in _ANCHOR_CHARS if c in lower)
+    return any(a in lower for a, chars in _ANCHOR_SETS if chars <= present)
 
 
 @dataclass
@@ -50,12 +62,13 @@ class Scanner:
     def text(
         self, text: str, path: str, source: str, tally: Tally, *, settings_too: bool = True
     ) -> list[Finding]:
-        if not any(a in text for a in ANCHORS):
+        lower = text.lower()
+        if not _anchored(lower) and not _GITHUB.search(text):
             return []
         lines = _Lines(text)
         out: list[Finding] = []
         taken: set[int] = set()  # lines whose value a connection string already explained
-        for ep in conn.every(text):
+        for ep in conn.every(text, lower):
             number = lines.number(ep.start)
             if lines.is_comment(number):
                 continue
@@ -69,7 +82,7 @@ class Scanner:
             known.update((cred.value, *cred.also))
             if not lines.is_comment(number):
                 out.append(self._credential(cred, path, number, source))
-        if settings_too:
+        if settings_too and (source != "files" or _settings_worth_reading(path, lower)):
             out += self._settings(text, path, source, taken, known, tally)
         return out
 
@@ -169,6 +182,25 @@ class Scanner:
         for value, line in secrets:  # a secret with no host beside it: matched by fingerprint
             yield _finding(source, path, line, "password-setting", "credential", "", None,
                            (self.fingerprint(value),), "a secret in a setting")  # fmt: skip
+
+
+CONFIG_SUFFIXES = (".yml", ".yaml", ".ini", ".cfg", ".conf", ".cnf", ".properties", ".env",
+                   ".toml", ".json", ".xml", ".tf", ".tfvars", ".sh", ".service")  # fmt: skip
+SECRET_WORDS = ("password", "passwd", "secret", "token", "pwd", "apikey", "api_key",
+                "access_key", "private_key", "credential")  # fmt: skip
+
+
+def _settings_worth_reading(path: str, lower: str) -> bool:
+    """Settings are read line by line, the slow part: in config files, and in any other
+    file that names a secret somewhere (code with a hard-coded password)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if (
+        name.endswith(CONFIG_SUFFIXES)
+        or name.startswith((".env", "env", "config"))
+        or ("." not in name)
+    ):
+        return True
+    return any(w in lower for w in SECRET_WORDS)
 
 
 def _split_port(value: str, default: int) -> tuple[str, int]:
