@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import string
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,9 @@ from measure import timed
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from secrets_corpus import ENVIRONMENTS, SHAPES, generate, score, write  # noqa: E402
-
 from prodwall.probes.secrets.agent import collect  # noqa: E402
 from prodwall.probes.secrets.records import ScanOptions, SecretJob  # noqa: E402
+from secrets_corpus import ENVIRONMENTS, SHAPES, generate, score, write  # noqa: E402
 
 PEERS_VENV = Path(tempfile.gettempdir()) / "prodwall-bench-peers"
 PEERS = ("detect-secrets==1.5.0", "trufflehog3==3.0.10")
@@ -72,13 +70,15 @@ def make_tree(root: Path, megabytes: int, seed: int = 3) -> int:
             path.write_text(text)
         elif kind < 6:  # configs, some with a planted connection string
             lines = [f"setting_{i}: value-{rng.randint(0, 10**6)}\n" for i in range(200)]
-            name, make = rng.choice(shapes)
+            _, make = rng.choice(shapes)
             lines.insert(rng.randrange(len(lines)), make(rng, rng.random() < 0.5) + "\n")
             path = folder / f"app_{n}.yml"
             path.write_text("".join(lines))
         elif kind < 9:  # logs
             text = "".join(
-                LOG.format(m=i % 60, s=(i * 7) % 60, rid=rng.getrandbits(48), ms=rng.randint(1, 900))
+                LOG.format(
+                    m=i % 60, s=(i * 7) % 60, rid=rng.getrandbits(48), ms=rng.randint(1, 900)
+                )
                 for i in range(rng.randint(2000, 8000))
             )
             path = folder / f"access_{n}.log"

@@ -175,3 +175,22 @@ def test_git_history_is_read_only_when_asked(tmp_path: Path) -> None:
     assert _scan(tmp_path).findings == ()
     (found,) = _scan(tmp_path, git_history=True).findings
     assert found.path.endswith(".git (history)") and found.tier == "production"
+
+
+def test_a_finder_that_fails_names_the_file_but_never_the_text(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodwall.probes.secrets import agent, conn
+
+    def choke(text: str, lower: str | None = None) -> object:
+        raise ValueError(f"cannot parse {text!r}")  # a message quoting the secret
+
+    monkeypatch.setattr(conn, "every", choke)
+    result = _scan(tree)
+    assert "Pr0d!pw" not in str(result.to_json())
+    failed = [u for u in result.unreadable if "database.yml" in u.what]
+    assert failed and failed[0].why == "the scanner failed on it (ValueError)"
+    monkeypatch.setattr(agent, "collect", lambda job: choke("Pr0d!pw"))
+    with pytest.raises(RuntimeError) as caught:
+        agent.run(SecretJob(key=KEY, environments=ENVS).to_json())
+    assert "Pr0d!pw" not in str(caught.value) and caught.value.__suppress_context__

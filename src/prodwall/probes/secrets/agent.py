@@ -11,7 +11,9 @@ import binascii
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from ..vantage_log import say
@@ -27,7 +29,13 @@ PROGRESS_EVERY = 5000  # files
 
 
 def run(raw_job: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = collect(SecretJob.from_json(raw_job)).to_json()
+    job = SecretJob.from_json(raw_job)
+    try:
+        out: dict[str, Any] = collect(job).to_json()
+    except Exception as exc:
+        # named by type only: an exception's message may quote the text it choked on,
+        # and that text may be a secret
+        raise RuntimeError(f"the secrets agent failed ({type(exc).__name__})") from None
     return out
 
 
@@ -47,7 +55,7 @@ def collect(job: SecretJob) -> SecretResult:
             text.source == "stores" and not opts.credential_stores
         ):
             text = replace(text, source="files")
-        findings += _scan(scanner, text, tallies[text.source])
+        findings += _guarded(partial(_scan, scanner, text, tallies[text.source]), text, unreadable)
         stats[text.source] = _count(stats[text.source], text)
         if walk.files % PROGRESS_EVERY == 0:
             say(f"secrets: {walk.files:,} files read, {len(findings)} findings so far")
@@ -63,7 +71,8 @@ def collect(job: SecretJob) -> SecretResult:
     if opts.processes:
         started["processes"] = time.monotonic()
         for text in processes(unreadable, say):
-            findings += scanner.text(text.text, text.path, "processes", tallies["processes"])
+            read = partial(scanner.text, text.text, text.path, "processes", tallies["processes"])
+            findings += _guarded(read, text, unreadable)
             stats["processes"] = _count(stats["processes"], text)
         stats["processes"] = replace(
             stats["processes"],
@@ -78,6 +87,19 @@ def collect(job: SecretJob) -> SecretResult:
         canary_found=tuple(canary),
         truncated=walk.truncated,
     )
+
+
+def _guarded(
+    scan: Callable[[], list[Finding]], text: Text, unreadable: list[Unreadable]
+) -> list[Finding]:
+    """One text's findings; a finder failing on it is named (by type: its message may quote
+    the text) and the text counted unread, never the whole run lost."""
+    try:
+        return scan()
+    except Exception as exc:
+        why = f"the scanner failed on it ({type(exc).__name__})"
+        unreadable.append(Unreadable(source=text.source, what=text.path, why=why))
+        return []
 
 
 def _count(stats: SourceStats, text: Text) -> SourceStats:
