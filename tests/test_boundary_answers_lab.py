@@ -112,7 +112,7 @@ def test_on_a_sealed_network_the_vantage_filter_is_reported_beside_blocked(
         _nft("pwlab-dev", HOST_FILTER)
         code, results = _run(_inventory(tmp_path), "dev", tmp_path / "dev")
     assert code == 0  # TCP, UDP and ICMP all tested past the filter, all refused
-    network = [v for v in results["verdicts"] if not v["controls"][0].startswith("SEC-")]
+    network = [v for v in results["verdicts"] if not v["controls"][0].startswith(("SEC-", "HOST-"))]
     assert {v["outcome"] for v in network} == {"blocked"}
     for net in (V4, V6):
         tcp = _verdicts(results)[("NET-TCP-01", net)]

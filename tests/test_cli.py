@@ -82,7 +82,8 @@ def test_plan_expand_lists_every_single_probe(
         ["tcp", "198.19.0.1", "tcp/6432"],
         ["udp", "198.19.0.1", "udp/53"],
         *(["secrets", source, "-"] for source in ("files", "stores", "manifests", "processes")),
-        ["ssh-trust", "1 hosts, 0 keys", "-"],
+        ["host", "name-resolution", "-"],
+        ["host", "ssh", "-"],
     ]
 
 

@@ -125,11 +125,11 @@ def test_remote_vantages_find_the_same_leaks_with_the_same_verdicts(
     code_ssh, remote, err = _from_runner(leaky, ssh, tmp_path / ssh)
     # the network's verdicts are the same from the host as from its namespace; the secrets
     # checks read the host itself, which only the remote vantage stands for
-    network = {k: v for k, v in _outcomes(remote).items() if not k[0].startswith("SEC-")}
-    assert network == {k: v for k, v in _outcomes(local).items() if not k[0].startswith("SEC-")}, (
-        err[-2000:]
-    )
-    secrets = {k: v for k, v in _outcomes(remote).items() if k[0].startswith("SEC-")}
+    network = {k: v for k, v in _outcomes(remote).items() if not k[0].startswith(("SEC-", "HOST-"))}
+    assert network == {
+        k: v for k, v in _outcomes(local).items() if not k[0].startswith(("SEC-", "HOST-"))
+    }, err[-2000:]
+    secrets = {k: v for k, v in _outcomes(remote).items() if k[0].startswith(("SEC-", "HOST-"))}
     assert "reachable" in secrets.values(), secrets  # each lab host holds a planted leak
     assert code_ssh == code_ns == 1
     assert "reachable" in _outcomes(remote).values()

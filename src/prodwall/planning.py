@@ -53,15 +53,8 @@ def build_plan(
 
 
 def _declared_only(inv: Inventory) -> Iterator[Probe]:
-    """What the inventory declares for families still to come (hosts, cloud)."""
+    """What the inventory declares for families still to come (cloud)."""
     for env_name, env in inv.production().items():
-        if env.ssh_keys or env.hosts:
-            yield Probe(
-                "ssh-trust",
-                f"{len(env.hosts)} hosts, {len(env.ssh_keys)} keys",
-                env_name,
-                "no ssh config, known_hosts entry or key on the vantage opens production",
-            )
         for arn in env.cloud.role_arns:
             yield Probe(
                 "cloud-role",

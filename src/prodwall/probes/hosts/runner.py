@@ -1,0 +1,143 @@
+"""The runner's side of the hosts family: the agent's facts judged against the inventory.
+
+Production is named the way the secrets family names it (one attributor: host names,
+networks, domains); a hashed known_hosts entry is matched by hashing every production
+name and address with its salt; a known host key or a private key is production's when
+its fingerprint is one of the inventory's production `ssh_keys`. What was read with
+nothing of production is positive evidence (the file said so), not silence; a file
+that could not be read is `inconclusive`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Iterator
+
+from ...inventory.model import Inventory
+from ...plan import Plan, Probe
+from ...vantages.agent import AgentError, run_agent
+from ...verdicts import Observation, Signal
+from ..protocol import ProtocolError
+from ..secrets.attribute import Attributor
+from ..secrets.runner import environment_maps
+from .records import HostsJob, HostsResult
+
+AGENT = "prodwall.probes.hosts.agent"
+
+
+def run(probes: tuple[Probe, ...], plan: Plan, inv: Inventory) -> tuple[Observation, ...]:
+    if not probes:
+        return ()
+    try:
+        raw = run_agent(plan.vantage, AGENT, HostsJob().to_json(), 300)
+        result = HostsResult.from_json(raw)
+    except (AgentError, ProtocolError) as exc:
+        return tuple(Observation("host", p.target, Signal.FAILED, str(exc)) for p in probes)
+    return tuple(observe(result, probes, inv))
+
+
+def observe(
+    result: HostsResult, probes: tuple[Probe, ...], inv: Inventory
+) -> Iterator[Observation]:
+    judge = _Judge(inv)
+    for probe in probes:
+        aspect = probe.target
+        found = list(judge.name_resolution(result) if aspect == "name-resolution" else
+                     judge.ssh(result))  # fmt: skip
+        yield from found
+        wanted = (
+            ("/etc/hosts", "/etc/resolv.conf") if aspect == "name-resolution" else (".ssh", "ssh_")
+        )
+        unread = [u for u in result.unreadable if any(w in u.what for w in wanted)]
+        for u in unread:
+            yield Observation("host", aspect, Signal.FAILED, f"{u.what} could not be read: {u.why}",
+                              evidence={"aspect": aspect})  # fmt: skip
+        if not found and not unread:
+            read = [p for p in result.read if any(w in p for w in wanted)]
+            yield Observation(
+                "host",
+                aspect,
+                Signal.STOPPED,
+                f"{aspect}: read {', '.join(read) or 'nothing there to read'}; nothing of "
+                "production",
+                evidence={"aspect": aspect, "read": read},
+            )
+
+
+class _Judge:
+    def __init__(self, inv: Inventory) -> None:
+        self.attributor = Attributor(environment_maps(inv))
+        prod = inv.production()
+        self.names = sorted(
+            {str(n) for e in prod.values() for h in e.hosts.values() for n in h.names}
+            | {str(a) for e in prod.values() for h in e.hosts.values() for a in h.addresses}
+        )
+        self.keys = {k.sha256: k.name for e in prod.values() for k in e.ssh_keys}
+
+    def _prod(self, host: str) -> str:
+        """'' or why `host` is production's."""
+        host = host.strip("[]").split("]:", 1)[0]
+        found = self.attributor.host(host)
+        if found is None or found.tier != "production":
+            return ""
+        return f"{host} is production's ({found.environment}, by {found.by})"
+
+    def name_resolution(self, result: HostsResult) -> Iterator[Observation]:
+        for e in result.etc_hosts:
+            why = self._prod(e.address) or next(
+                (w for w in (self._prod(n) for n in e.names) if w), ""
+            )
+            if why:
+                yield _crossed(
+                    "name-resolution", f"/etc/hosts:{e.line}",
+                    f"/etc/hosts maps {' '.join(e.names)} to {e.address}: {why}",
+                )  # fmt: skip
+        for server in result.resolvers:
+            why = self._prod(server)
+            if why:
+                yield _crossed("name-resolution", "/etc/resolv.conf",
+                               f"resolv.conf uses nameserver {server}: {why}")  # fmt: skip
+
+    def ssh(self, result: HostsResult) -> Iterator[Observation]:
+        for h in result.ssh_hosts:
+            for where in (h.hostname, *h.patterns, h.proxy_jump.split("@")[-1].split(":")[0]):
+                why = self._prod(where) if where and "*" not in where else ""
+                if why:
+                    agent = " with agent forwarding" if h.forward_agent else ""
+                    what = f"ssh config Host {' '.join(h.patterns)}{agent}: {why}"
+                    yield _crossed("ssh", f"{h.file}:{h.line}", what)
+                    break
+        for k in result.known_hosts:
+            why = next((w for w in (self._prod(n) for n in k.names) if w), "")
+            why = why or self._hashed(k.hashed)
+            if not why and k.key_fingerprint in self.keys:
+                why = f"its key is production's {self.keys[k.key_fingerprint]}"
+            if why:
+                yield _crossed("ssh", f"{k.file}:{k.line}", f"known_hosts entry: {why}")
+        for key in result.keys:
+            if key.public_fingerprint in self.keys:
+                yield _crossed(
+                    "ssh", key.path,
+                    f"private key {key.public_fingerprint} is production's "
+                    f"{self.keys[key.public_fingerprint]}",
+                )  # fmt: skip
+
+    def _hashed(self, entries: tuple[str, ...]) -> str:
+        """A hashed entry (|1|salt|hash) of a production name or address, found by hashing
+        each of them with the entry's salt, as ssh-keygen -F does."""
+        for entry in entries:
+            try:
+                _, _, salt, digest = entry.split("|", 3)
+                key, want = base64.b64decode(salt), base64.b64decode(digest)
+            except (ValueError, binascii.Error):
+                continue
+            for name in self.names:
+                if hmac.compare_digest(hmac.new(key, name.encode(), hashlib.sha1).digest(), want):
+                    return f"hashed entry of {name}, production's"
+        return ""
+
+
+def _crossed(aspect: str, where: str, detail: str) -> Observation:
+    return Observation("host", where, Signal.CROSSED, detail, evidence={"aspect": aspect})
