@@ -26,6 +26,14 @@ def test_ssh_trust_opens_no_production_host(
     prodwall.conclude(request.node, mine, "ssh", positive_control=None)
 
 
+@pytest.mark.control("HOST-LIVE-01")
+def test_no_live_connection_tunnel_or_mount_reaches_production(
+    prodwall: ProdwallRun, request: pytest.FixtureRequest
+) -> None:
+    mine = [o for o in prodwall.observe("hosts") if o.evidence.get("aspect") == "live"]
+    prodwall.conclude(request.node, mine, "live", positive_control=None)
+
+
 @pytest.mark.control("HOST-KUBE-01")
 def test_no_kube_context_points_at_production(
     prodwall: ProdwallRun, request: pytest.FixtureRequest

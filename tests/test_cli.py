@@ -84,6 +84,7 @@ def test_plan_expand_lists_every_single_probe(
         *(["secrets", source, "-"] for source in ("files", "stores", "manifests", "processes")),
         ["host", "name-resolution", "-"],
         ["host", "ssh", "-"],
+        ["host", "live", "-"],
     ]
 
 

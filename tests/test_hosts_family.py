@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from pathlib import Path
 
 from prodwall.inventory import load_inventory
@@ -85,3 +86,47 @@ def test_non_production_is_positive_evidence_and_unreadable_is_inconclusive() ->
     assert _signals(locked)["name-resolution"] == [
         (Signal.FAILED, "/etc/hosts could not be read: Permission denied")
     ]
+
+
+def test_live_state_both_ways() -> None:
+    from prodwall.probes.hosts.records import Connection, Mount, Tunnel
+
+    probes = (Probe("host", "live", "dev", "w"),)
+    bad = HostsResult(
+        connections=(
+            Connection(remote="198.19.10.10", port=5432, local_port=40000),
+            Connection(remote="198.18.3.10", port=80, local_port=40001),
+        ),
+        mounts=(Mount(source="db.prod.pwlab.test", fstype="nfs4", mountpoint="/mnt/x"),),
+        tunnels=(Tunnel(pid=7, program="autossh", hosts=("web.prod.pwlab.test",)),),
+    )
+    crossed = [o.detail for o in observe(bad, probes, INV) if o.signal is Signal.CROSSED]
+    assert len(crossed) == 3 and "198.19.10.10:5432" in crossed[0]
+    assert "nfs4 mount" in crossed[1] and "autossh forwarder (pid 7)" in crossed[2]
+    good = HostsResult(connections=(Connection(remote="198.18.3.10", port=80, local_port=1),))
+    (only,) = observe(good, probes, INV)
+    assert only.signal is Signal.STOPPED and "1 open connections" in only.detail
+
+
+def test_forwarders_are_found_by_program_and_only_their_hosts_kept() -> None:
+    import subprocess
+    import sys
+
+    from prodwall.probes.hosts import live
+
+    # a process whose command line reads like socat's: nothing is sent anywhere
+    proc = subprocess.Popen(
+        ["socat", "-c", "import time; time.sleep(30)", "TCP:db.prod.pwlab.test:5432", "pw=x1"],
+        executable=sys.executable,
+    )
+    try:
+        for _ in range(50):
+            found = [t for t in live.tunnels() if t.pid == proc.pid]
+            if found:
+                break
+            time.sleep(0.05)
+        (tunnel,) = found
+        assert tunnel.program == "socat" and tunnel.hosts == ("db.prod.pwlab.test",)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -86,7 +86,7 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
             or leak.group in HOSTS
             or leak.group in prod_domains
             or leak.group in SECRET_SOURCES
-            or leak.group in ("name-resolution", "ssh", "kube")
+            or leak.group in ("name-resolution", "ssh", "live", "kube")
         )
     assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 11
 

@@ -114,6 +114,34 @@ def test_the_management_link_gives_no_route_to_production(leaky: Path) -> None:
     assert json.loads(via.stdout)[0]["dev"] == "eth0"
 
 
+def test_a_live_connection_into_production_is_found_from_the_host(
+    leaky: Path, tmp_path: Path
+) -> None:
+    """test-ci holds a TCP connection to prod-web over the leaky profile's forgotten direct
+    link: the hosts family reads it at the host; once closed, the same check passes."""
+    hold = (
+        "import socket,sys,time\n"
+        "s=socket.create_connection(('198.19.10.20',443),timeout=5)\n"
+        "print('up',flush=True)\ntime.sleep(120)\n"
+    )
+    conn = subprocess.Popen(
+        ["ip", "netns", "exec", "pwlab-test", sys.executable, "-c", hold],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert conn.stdout is not None and conn.stdout.readline().strip() == "up"
+        _, held, _ = _from_runner(leaky, "test-ssh", tmp_path / "held")
+    finally:
+        conn.kill()
+        conn.wait()
+    live = _verdicts(held)[("HOST-LIVE-01", "live")]
+    assert live["outcome"] == "reachable"
+    assert "198.19.10.20:443" in json.dumps(live["findings"])
+    time.sleep(0.5)
+    _, closed, _ = _from_runner(leaky, "test-ssh", tmp_path / "closed")
+    assert _verdicts(closed)[("HOST-LIVE-01", "live")]["outcome"] == "blocked"
+
+
 @pytest.mark.parametrize(
     ("netns", "ssh"),
     [("dev", "dev-ssh"), ("test", "test-ssh"), ("dev", "dev-paramiko"), ("test", "test-ansible")],

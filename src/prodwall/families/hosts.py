@@ -16,11 +16,13 @@ from ..probes.hosts import runner as engine
 from ..verdicts import Observation
 from .base import RunContext
 
-ASPECTS = ("name-resolution", "ssh")
+ASPECTS = ("name-resolution", "ssh", "live")
 WHY = {
     "name-resolution": "no production name or address in /etc/hosts, no production resolver",
     "ssh": "no ssh config Host, ProxyJump, known_hosts entry (hashed ones included) or "
     "private key opens production",
+    "live": "no established connection, network mount or forwarder (ssh -L/-R/-D, autossh, "
+    "socat, kubectl port-forward) toward production",
 }
 
 

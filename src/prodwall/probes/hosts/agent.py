@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ..secrets.creds import openssh_public
+from . import live
 from .records import HostsJob, HostsResult, KeyFile, KnownHost, NameEntry, SshHost, Unread
 
 SYSTEM_SSH_CONFIG = "/etc/ssh/ssh_config"
@@ -69,14 +70,20 @@ def collect(job: HostsJob) -> HostsResult:
                 fp = openssh_public("OPENSSH PRIVATE KEY", body)
                 if fp:
                     keys.append(KeyFile(path=path, public_fingerprint=fp))
+    unreadable = list(r.unreadable)
+    conns = live.connections(unreadable)
+    mounted = live.mounts(unreadable)
     return HostsResult(
+        connections=tuple(conns),
+        mounts=tuple(mounted),
+        tunnels=tuple(live.tunnels()),
         etc_hosts=tuple(etc_hosts(hosts or "")),
         resolvers=tuple(nameservers(resolv or "")),
         ssh_hosts=tuple(ssh_hosts),
         known_hosts=tuple(known),
         keys=tuple(keys),
         read=tuple(r.read),
-        unreadable=tuple(r.unreadable),
+        unreadable=tuple(unreadable),
     )
 
 

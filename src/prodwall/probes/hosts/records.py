@@ -52,6 +52,35 @@ class KeyFile(Record):
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Connection(Record):
+    """An established TCP connection of the host (/proc/net/tcp, tcp6)."""
+
+    remote: str
+    port: int
+    local_port: int
+    state: str = "established"  # or close-wait: the peer closed, the host still holds it
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Mount(Record):
+    """A network filesystem mounted on the host (NFS, CIFS, sshfs)."""
+
+    source: str
+    fstype: str
+    mountpoint: str
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Tunnel(Record):
+    """A running forwarder (ssh -L/-R/-D, autossh, socat, kubectl port-forward) and the
+    hosts its command line names; nothing else of the command line crosses."""
+
+    pid: int
+    program: str
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
 class Unread(Record):
     what: str
     why: str
@@ -64,5 +93,8 @@ class HostsResult(Record):
     ssh_hosts: tuple[SshHost, ...] = ()
     known_hosts: tuple[KnownHost, ...] = ()
     keys: tuple[KeyFile, ...] = ()
+    connections: tuple[Connection, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    tunnels: tuple[Tunnel, ...] = ()
     read: tuple[str, ...] = ()  # the files read
     unreadable: tuple[Unread, ...] = ()

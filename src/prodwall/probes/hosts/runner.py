@@ -44,18 +44,20 @@ def observe(
     judge = _Judge(inv)
     for probe in probes:
         aspect = probe.target
-        found = list(judge.name_resolution(result) if aspect == "name-resolution" else
-                     judge.ssh(result))  # fmt: skip
+        found = list(judge.aspect(aspect, result))
         yield from found
-        wanted = (
-            ("/etc/hosts", "/etc/resolv.conf") if aspect == "name-resolution" else (".ssh", "ssh_")
-        )
+        wanted = WANTED[aspect]
         unread = [u for u in result.unreadable if any(w in u.what for w in wanted)]
         for u in unread:
             yield Observation("host", aspect, Signal.FAILED, f"{u.what} could not be read: {u.why}",
                               evidence={"aspect": aspect})  # fmt: skip
         if not found and not unread:
             read = [p for p in result.read if any(w in p for w in wanted)]
+            if aspect == "live":
+                read = [
+                    f"{len(result.connections)} open connections, "
+                    f"{len(result.mounts)} network mounts, {len(result.tunnels)} forwarders"
+                ]
             yield Observation(
                 "host",
                 aspect,
@@ -64,6 +66,13 @@ def observe(
                 "production",
                 evidence={"aspect": aspect, "read": read},
             )
+
+
+WANTED = {  # the files each aspect reads: one of them unread makes it inconclusive
+    "name-resolution": ("/etc/hosts", "/etc/resolv.conf"),
+    "ssh": (".ssh", "ssh_"),
+    "live": ("/proc/net/", "/proc/mounts"),
+}
 
 
 class _Judge:
@@ -83,6 +92,31 @@ class _Judge:
         if found is None or found.tier != "production":
             return ""
         return f"{host} is production's ({found.environment}, by {found.by})"
+
+    def aspect(self, aspect: str, result: HostsResult) -> Iterator[Observation]:
+        if aspect == "name-resolution":
+            return self.name_resolution(result)
+        if aspect == "ssh":
+            return self.ssh(result)
+        return self.live(result)
+
+    def live(self, result: HostsResult) -> Iterator[Observation]:
+        """Connections, mounts and forwarders toward production, as they stand now."""
+        for c in result.connections:
+            why = self._prod(c.remote)
+            if why:
+                what = f"an open TCP connection ({c.state}) to {c.remote}:{c.port}: {why}"
+                yield _crossed("live", f"{c.remote}:{c.port}", what)
+        for m in result.mounts:
+            why = self._prod(m.source)
+            if why:
+                what = f"{m.fstype} mount of {m.source} on {m.mountpoint}: {why}"
+                yield _crossed("live", m.mountpoint, what)
+        for t in result.tunnels:
+            why = next((w for w in (self._prod(h) for h in t.hosts) if w), "")
+            if why:
+                what = f"a {t.program} forwarder (pid {t.pid}) toward production: {why}"
+                yield _crossed("live", f"pid {t.pid}", what)
 
     def name_resolution(self, result: HostsResult) -> Iterator[Observation]:
         for e in result.etc_hosts:
