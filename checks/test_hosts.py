@@ -7,13 +7,18 @@ from __future__ import annotations
 import pytest
 
 from prodwall.session import ProdwallRun
+from prodwall.verdicts import Observation
+
+
+def _aspect(prodwall: ProdwallRun, aspect: str) -> list[Observation]:
+    return [o for o in prodwall.observe("hosts") if o.evidence.get("aspect") == aspect]
 
 
 @pytest.mark.control("HOST-ETCHOSTS-01")
 def test_name_resolution_leads_nowhere_in_production(
     prodwall: ProdwallRun, request: pytest.FixtureRequest
 ) -> None:
-    mine = [o for o in prodwall.observe("hosts") if o.evidence.get("aspect") == "name-resolution"]
+    mine = _aspect(prodwall, "name-resolution")
     # what the files say is positive evidence either way: no silence to control for
     prodwall.conclude(request.node, mine, "name-resolution", positive_control=None)
 
@@ -22,7 +27,7 @@ def test_name_resolution_leads_nowhere_in_production(
 def test_ssh_trust_opens_no_production_host(
     prodwall: ProdwallRun, request: pytest.FixtureRequest
 ) -> None:
-    mine = [o for o in prodwall.observe("hosts") if o.evidence.get("aspect") == "ssh"]
+    mine = _aspect(prodwall, "ssh")
     prodwall.conclude(request.node, mine, "ssh", positive_control=None)
 
 
@@ -30,7 +35,7 @@ def test_ssh_trust_opens_no_production_host(
 def test_no_live_connection_tunnel_or_mount_reaches_production(
     prodwall: ProdwallRun, request: pytest.FixtureRequest
 ) -> None:
-    mine = [o for o in prodwall.observe("hosts") if o.evidence.get("aspect") == "live"]
+    mine = _aspect(prodwall, "live")
     prodwall.conclude(request.node, mine, "live", positive_control=None)
 
 

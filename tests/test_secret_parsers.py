@@ -30,7 +30,7 @@ def _one(text: str) -> conn.Endpoint:
         ("postgres://app:p#ss@db.prod.example:5432/pay", [("db.prod.example", 5432)],
          "app", "p#ss"),
         ("postgresql://app:a?b/c@db.prod.example/pay", [("db.prod.example", 5432)], "app", "a?b/c"),
-        ("mysql://root:p@ss@word@10.9.8.7:3307/x", [("10.9.8.7", 3307)], "root", "p@ss@word"),
+        ("mysql://root:p@ss@word@198.18.99.7:3307/x", [("198.18.99.7", 3307)], "root", "p@ss@word"),
         ("redis://:se;cret@cache.prod.example:6380/0", [("cache.prod.example", 6380)],
          "", "se;cret"),
         ("amqp://u:p%40ss@mq.prod.example", [("mq.prod.example", 5672)], "u", "p@ss"),
@@ -186,7 +186,7 @@ def test_hosts_are_normalised_and_matched(host: str, env: str, by: str) -> None:
 
 def test_unknown_and_malformed_hosts_point_nowhere() -> None:
     a = Attributor(ENVS)
-    assert a.host("github.com") is None and a.host("10.1.2.3") is None
+    assert a.host("github.com") is None and a.host("198.18.99.3") is None
     assert normalise_host("db prod") == "" and normalise_host("${DB_HOST}") == ""
 
 

@@ -182,3 +182,48 @@ def test_a_waiver_naming_both_a_host_and_a_finding_is_refused(tmp_path: Path) ->
     done = run_cli("validate", "-i", str(inv))
     assert done.returncode == 2
     assert "inv.yaml" in done.stderr and "either a target host" in done.stderr
+
+
+def test_the_inventorys_switches_reach_the_vantage(planted: tuple[Path, Path]) -> None:
+    """archives, git_history and exclude, set in the inventory, change what is read."""
+    import io
+    import subprocess
+    import zipfile
+
+    inv, out = planted
+    root = Path(json.loads(inv.read_text().split("paths: [", 1)[1].split("]", 1)[0]))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("WEB-INF/db.properties", "url=jdbc:postgresql://db.prod.pwtest.test/pay\n")
+    (root / "srv" / "app.war").write_bytes(buf.getvalue())
+    repo = root / "srv" / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "s.py").write_text('U = "postgres://h:x@db.prod.pwtest.test/x"\n')
+    subprocess.run([*git, "add", "s.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "a"], check=True)
+    (repo / "s.py").write_text("U = None\n")
+    subprocess.run([*git, "commit", "-qam", "b"], check=True)
+
+    base = inv.read_text()
+
+    def findings(extra: str) -> str:
+        inv.write_text(base.replace("  credential_stores: false\n", extra))
+        (out / "results.json").unlink(missing_ok=True)
+        run_cli(
+            "run", "-i", str(inv), "--vantage", "here", "--out", str(out), "--", "-k", "secrets",
+            timeout=300, env={"PRODWALL_FINGERPRINT_KEY": KEY},
+        )  # fmt: skip
+        results = json.loads((out / "results.json").read_text())
+        return json.dumps([v["findings"] for v in results["verdicts"]])
+
+    plain = findings("  credential_stores: false\n")
+    assert "app.war!" not in plain and "(history)" not in plain
+    deep = findings("  credential_stores: false\n  archives: true\n  git_history: true\n")
+    assert "app.war!WEB-INF/db.properties" in deep and ".git (history)" in deep
+    less = findings(
+        "  credential_stores: false\n  archives: true\n  git_history: true\n"
+        "  exclude: ['*.war', '*/srv/app/*']\n"
+    )
+    assert "app.war!" not in less and "database.yml" not in less and "(history)" in less

@@ -28,10 +28,7 @@ LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab.yaml"
 VANTAGES = ("dev", "test", "dev-ssh", "test-ssh")
 # the ssh vantages are the dev and test hosts themselves (their files and processes, for
 # the secrets family), reached from the runner namespace over their management links
-INSIDE = {
-    "dev-ssh": ("ip", "netns", "exec", RUNNER_NS),
-    "test-ssh": ("ip", "netns", "exec", RUNNER_NS),
-}
+INSIDE = {v: ("ip", "netns", "exec", RUNNER_NS) for v in ("dev-ssh", "test-ssh")}
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,8 @@ def _scan(scanner: Scanner, text: Text, tally: Tally) -> list[Finding]:
     found = scanner.text(text.text, text.path, text.source, tally)
     if text.source == "stores":
         covered: list[Finding] = []
-        for entry in entries(text.path, text.text):
+        stored = list(entries(text.path, text.text))
+        for entry in stored:
             secrets = tuple(s for s in entry.secrets if s)
             covered += scanner.endpoint(
                 entry.rule, entry.hosts, secrets, text.path, entry.line, "stores", tally,
@@ -118,9 +119,7 @@ def _scan(scanner: Scanner, text: Text, tally: Tally) -> list[Finding]:
             )  # fmt: skip
         # an entry says more than the URL the generic finders saw in it: one finding each
         targets = {f.target for f in covered}
-        consumed = {
-            scanner.fingerprint(s) for e in entries(text.path, text.text) for s in e.secrets
-        }
+        consumed = {scanner.fingerprint(s) for e in stored for s in e.secrets}
         found = [
             f
             for f in found

@@ -33,18 +33,20 @@ _GATES = (
 )
 
 
+_FINDERS = {"jdbc": jdbc, "urls": urls, "descriptors": descriptors, "libpq": libpq,
+            "odbc": odbc, "kafka": kafka}  # fmt: skip
+
+
 def every(text: str, lower: str | None = None) -> Iterator[Endpoint]:
     """Every connection string in `text`, each once (a JDBC URL is not a URL again)."""
     lower = text.lower() if lower is None else lower
-    finders = {"jdbc": jdbc, "urls": urls, "descriptors": descriptors, "libpq": libpq,
-               "odbc": odbc, "kafka": kafka}  # fmt: skip
     taken: list[tuple[int, float]] = []  # (start, end) of what was found, sorted
     for anchors, name in _GATES:
         if not any(a in lower for a in anchors):
             continue
         if name == "odbc" and not ("=" in text and ";" in text):
             continue
-        for ep in finders[name](text):
+        for ep in _FINDERS[name](text):
             at = bisect.bisect_right(taken, (ep.start, float("inf")))
             if at and taken[at - 1][0] <= ep.start < taken[at - 1][1]:
                 continue

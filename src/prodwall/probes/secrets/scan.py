@@ -59,9 +59,7 @@ class Scanner:
     def fingerprint(self, value: str) -> str:
         return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
 
-    def text(
-        self, text: str, path: str, source: str, tally: Tally, *, settings_too: bool = True
-    ) -> list[Finding]:
+    def text(self, text: str, path: str, source: str, tally: Tally) -> list[Finding]:
         lower = text.lower()
         if not _anchored(lower) and not _GITHUB.search(text):
             return []
@@ -82,7 +80,7 @@ class Scanner:
             known.update((cred.value, *cred.also))
             if not lines.is_comment(number):
                 out.append(self._credential(cred, path, number, source))
-        if settings_too and (source != "files" or _settings_worth_reading(path, lower)):
+        if source != "files" or _settings_worth_reading(path, lower):
             out += self._settings(text, path, source, taken, known, tally)
         return out
 
