@@ -13,7 +13,8 @@ from .controls import Control
 from .families import executed_kinds
 from .inventory import Inventory, LoadedInventory
 from .plan import Plan
-from .results import SCHEMA, Results, RunMeta
+from .planning import FLEET
+from .results import SCHEMA, Results, RunMeta, VantageInfo
 from .runmeta import git_revision, run_by, utc_now, vantage_info
 from .verdicts import Verdict
 
@@ -39,7 +40,17 @@ def assemble(
     meta = RunMeta(
         started_utc=started,
         finished_utc=utc_now(),
-        vantage=vantage_info(plan.vantage_name, plan.vantage),
+        vantage=(
+            VantageInfo(
+                plan.vantage_name,
+                plan.vantage.location,
+                "(per host)",
+                (),
+                "host checks across testinfra's --hosts: each verdict names its host",
+            )
+            if plan.vantage_name.startswith(f"{FLEET}:")
+            else vantage_info(plan.vantage_name, plan.vantage)
+        ),
         run_by=run_by(),
         prodwall_version=__version__,
         git_revision=git_revision(Path.cwd()),

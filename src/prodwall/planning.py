@@ -15,7 +15,7 @@ from datetime import date
 
 from .errors import VantageError
 from .families import executed_kinds, registry
-from .inventory.model import Inventory
+from .inventory.model import Inventory, Vantage
 from .plan import Plan, Probe
 from .scope import guard
 
@@ -50,6 +50,25 @@ def build_plan(
     )
     guard(plan, inv, max_probes=max_probes)
     return plan
+
+
+FLEET = "hosts"
+
+
+def fleet_plan(inv: Inventory, hosts: str, today: date) -> Plan:
+    """A run of host checks across testinfra's --hosts: no vantage of the inventory, no
+    network probes; each host is placed and planned when a check first asks for it."""
+    stand_in = Vantage.model_construct(location=f"testinfra:{hosts}", environment="(per host)")
+    return Plan(
+        inv.name,
+        f"{FLEET}:{hosts}",
+        stand_in,
+        (),
+        today,
+        {},
+        inv.probing,
+        inv.production_networks(),
+    )
 
 
 def _declared_only(inv: Inventory) -> Iterator[Probe]:

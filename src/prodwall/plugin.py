@@ -6,6 +6,7 @@ any other pytest suite.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,8 @@ from .controls import load_catalogue
 from .errors import ProdwallError
 from .families import registry
 from .inventory import load_inventory
-from .planning import build_plan
-from .session import ProdwallRun, control_ids
+from .planning import build_plan, fleet_plan
+from .session import VERDICT_PROPERTY, ProdwallRun, control_ids, verdict_from_json, verdict_json
 from .verdicts import Outcome, Verdict
 
 RUN_KEY = pytest.StashKey[ProdwallRun]()
@@ -40,32 +41,69 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(*ids): control ids a check gives evidence for")
+    _state["worker"] = hasattr(config, "workerinput")
+    _verdicts_seen.clear()
     inventory = config.getoption("--inventory", None)
     if not inventory:
         return
     vantage = config.getoption("--vantage")
-    if not vantage:
-        raise pytest.UsageError("--inventory needs --vantage NAME (a vantage of the inventory)")
+    hosts = getattr(config.option, "hosts", None)  # testinfra's --hosts: a fleet run
+    if not vantage and not hosts:
+        raise pytest.UsageError(
+            "--inventory needs --vantage NAME (a vantage of the inventory), or testinfra's "
+            "--hosts for host checks across hosts"
+        )
+    if vantage and hosts:
+        raise pytest.UsageError("give --vantage or --hosts, not both")
+    if hosts:
+        from .vantages.backends import ansible_beside_us
+
+        ansible_beside_us()  # testinfra expands ansible:// groups while collecting
     controls_path = config.getoption("--controls") or _default_controls(config)
     today = datetime.now(UTC).date()
     try:
         controls = load_catalogue(Path(controls_path))
+        worker = getattr(config, "workerinput", {})
         loaded = load_inventory(
             inventory,
             today=today,
             known_controls=controls,
             label=config.getoption("--inventory-label"),
+            raw=base64.b64decode(worker[INVENTORY_BYTES]) if INVENTORY_BYTES in worker else None,
         )
-        plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
+        if vantage:
+            plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
+        else:
+            plan = fleet_plan(loaded.inventory, str(hosts), today)
     except ProdwallError as exc:
         raise pytest.UsageError(str(exc)) from None
     evidence = config.getoption("--evidence-dir")
-    run = ProdwallRun(loaded, plan, controls, today, Path(evidence) if evidence else None)
+    run = ProdwallRun(
+        loaded,
+        plan,
+        controls,
+        today,
+        Path(evidence) if evidence else None,
+        hosts_spec=hosts or "",
+        sudo=bool(getattr(config.option, "sudo", False)),
+    )
     config.stash[RUN_KEY] = run
     if config.pluginmanager.hasplugin("html"):
         from .html_hooks import PytestHtmlHooks
 
         config.pluginmanager.register(PytestHtmlHooks(run), "prodwall-html-hooks")
+
+
+INVENTORY_BYTES = "prodwall_inventory"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: each worker gets the inventory bytes the controller read (a pipe or
+    stdin cannot be read twice, and nothing decrypted is written to disk for them)."""
+    run = node.config.stash.get(RUN_KEY, None)
+    if run is not None:
+        node.workerinput[INVENTORY_BYTES] = base64.b64encode(run.loaded.raw).decode()
 
 
 def _default_controls(config: pytest.Config) -> Path:
@@ -129,17 +167,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     # Fail closed: a check that crashed before concluding still gets a verdict.
     if run is not None and report.failed and not run.has_verdict(item.nodeid):
         exc = call.excinfo.typename if call.excinfo else "unknown error"
-        run.record(
-            Verdict(
-                item.nodeid,
-                control_ids(item),
-                run.vantage_name,
-                _group(item),
-                Outcome.INCONCLUSIVE,
-                f"the check itself failed ({exc}) in its {report.when} phase",
-            )
+        verdict = Verdict(
+            item.nodeid,
+            control_ids(item),
+            _host_id(item) or run.vantage_name,
+            _group(item),
+            Outcome.INCONCLUSIVE,
+            f"the check itself failed ({exc}) in its {report.when} phase",
         )
+        run.record(verdict)
+        report.user_properties.append((VERDICT_PROPERTY, verdict_json(verdict)))
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Verdicts travel with their reports: under pytest-xdist a worker's verdicts reach
+    the controller this way, which alone writes the results. Taken off the report there,
+    so junit.xml and pytest-html keep only the short properties."""
+    props = getattr(report, "user_properties", None)
+    if not props or _state.get("worker"):
+        return
+    kept = []
+    for name, value in props:
+        if name == VERDICT_PROPERTY:
+            _verdicts_seen.append(verdict_from_json(str(value)))
+        else:
+            kept.append((name, value))
+    report.user_properties = kept
+
+
+_verdicts_seen: list[Verdict] = []
+
+
+_state: dict[str, bool] = {}
+
+
+def _host_id(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get("_testinfra_host") if callspec is not None else None
+    run = item.config.stash.get(RUN_KEY, None)
+    if host is None or run is None or not run.hosts_spec:
+        return ""
+    return str(host.backend.get_pytest_id())
 
 
 def _group(item: pytest.Item) -> str:
@@ -153,5 +223,10 @@ def _group(item: pytest.Item) -> str:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN_KEY, None)
     target = session.config.getoption("--results-json", None)
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: its verdicts went to the controller with its reports
+    if run is not None:
+        for verdict in _verdicts_seen:
+            run.record(verdict)
     if run is not None and target:
         run.write(Path(target))

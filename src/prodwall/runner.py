@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from .controls import family_check_folders
@@ -28,6 +29,36 @@ class ChecksDidNotComplete(ProdwallError):
     exit_code = 3
 
 
+HOST_CHECKS = "test_hosts.py"
+
+
+@dataclass(frozen=True)
+class HostsRun:
+    """testinfra's host selection for a run of the host checks across hosts."""
+
+    hosts: str  # testinfra's --hosts: ssh://a,ssh://b or ansible://group
+    ansible_inventory: str | None = None
+    ssh_config: str | None = None
+    ssh_identity_file: str | None = None
+    sudo: bool = False
+    workers: int = 1  # pytest-xdist's -n
+
+    def pytest_args(self) -> list[str]:
+        out = ["--hosts", self.hosts]
+        for flag, value in (
+            ("--ansible-inventory", self.ansible_inventory),
+            ("--ssh-config", self.ssh_config),
+            ("--ssh-identity-file", self.ssh_identity_file),
+        ):
+            if value:
+                out += [flag, value]
+        if self.sudo:
+            out.append("--sudo")
+        if self.workers > 1:
+            out += ["-n", str(self.workers)]
+        return out
+
+
 def run_checks(
     inventory: LoadedInventory,
     vantage: str,
@@ -37,6 +68,7 @@ def run_checks(
     max_probes: int | None = None,
     quiet: bool = False,
     inside: tuple[str, ...] = (),
+    hosts: HostsRun | None = None,
 ) -> Results:
     """Run the suite; raise ChecksDidNotComplete when pytest itself broke down.
 
@@ -48,13 +80,17 @@ def run_checks(
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results_path.unlink(missing_ok=True)  # never read a previous run's verdicts
+    where = [str(checks), *(str(folder) for folder in family_check_folders())]
+    who = ["--vantage", vantage]
+    if hosts is not None:  # host checks across testinfra's hosts, not a vantage
+        where = [str(checks / HOST_CHECKS)]
+        who = hosts.pytest_args()
     cmd = [
         *inside,  # e.g. `ip netns exec NS`: run where the vantage is reachable from
         sys.executable,
         "-m",
         "pytest",
-        str(checks),
-        *(str(folder) for folder in family_check_folders()),
+        *where,
         "-p",
         "no:cacheprovider",
         f"--rootdir={checks}",
@@ -62,8 +98,7 @@ def run_checks(
         "/dev/fd/{fd}",
         "--inventory-label",
         str(inventory.path),
-        "--vantage",
-        vantage,
+        *who,
         "--results-json",
         str(results_path),
         "--evidence-dir",

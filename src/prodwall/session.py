@@ -7,17 +7,20 @@ verdict into a pytest outcome.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from .assembly import assemble
 from .controls import Control
 from .families import RunContext, registry
+from .fleet import place
 from .inventory import LoadedInventory
 from .plan import Plan
 from .results import Results, write_results
@@ -34,11 +37,42 @@ class ProdwallRun:
     evidence_dir: Path | None = None
     started: str = field(default_factory=utc_now)
     verdicts: list[Verdict] = field(default_factory=list)
+    hosts_spec: str = ""  # testinfra's --hosts: host checks across these instead of a vantage
+    sudo: bool = False  # testinfra's --sudo, for those hosts
     _observed: dict[str, tuple[Observation, ...]] = field(default_factory=dict)
+    _hosts: dict[tuple[str, str], HostView] = field(default_factory=dict)
 
     @property
     def vantage_name(self) -> str:
         return self.plan.vantage_name
+
+    def observe_host(self, family: str, host: Any) -> HostView:
+        """The family's observations of one host. Without --hosts the host is the run's
+        vantage (testinfra's default local `host` stands for it); with --hosts, each
+        testinfra host is a vantage of its own in the environment the inventory gives it."""
+        if not self.hosts_spec:
+            planned = tuple(p.target for p in self.plan.of_kind(*registry()[family].kinds))
+            return HostView(self.vantage_name, "", planned, self.observe(family))
+        key = (family, host.backend.get_pytest_id())
+        if key not in self._hosts:
+            self._hosts[key] = self._probe_host(family, host)
+        return self._hosts[key]
+
+    def _probe_host(self, family: str, host: Any) -> HostView:
+        placed = place(host, self.loaded.inventory, self.sudo)
+        if placed.vantage is None:
+            return HostView(placed.id, placed.why, (), ())
+        fam = registry()[family]
+        probes = tuple(fam.plan(self.loaded.inventory, placed.vantage, self.today))
+        plan = replace(self.plan, vantage_name=placed.id, vantage=placed.vantage, probes=probes)
+        context = RunContext(plan, self.evidence_dir, self.loaded.inventory)
+        return HostView(
+            placed.id,
+            "",
+            tuple(p.target for p in probes),
+            fam.run(probes, context),
+            placed.vantage.environment,
+        )
 
     def observe(self, family: str) -> tuple[Observation, ...]:
         """Observations of one probe family, probing on first use only."""
@@ -58,12 +92,13 @@ class ProdwallRun:
         control_failure: str = "",
         controls_seen: tuple[Observation, ...] | list[Observation] = (),
         notes: Mapping[str, Any] | None = None,
+        vantage: str = "",
     ) -> Verdict:
         verdict = judge(
             observations,
             check=item.nodeid,
             controls=control_ids(item),
-            vantage=self.vantage_name,
+            vantage=vantage or self.vantage_name,
             group=group,
             positive_control=positive_control,
             waivers=self.loaded.inventory.policy.waivers,
@@ -87,6 +122,7 @@ class ProdwallRun:
         if kept:  # limitations and allowed flows: stated beside the evidence, never judged
             verdict = replace(verdict, evidence={**verdict.evidence, **kept})
         self.record(verdict)
+        item.user_properties.append((VERDICT_PROPERTY, verdict_json(verdict)))
         # carried into pytest's junit.xml <properties> and the pytest-html rows
         item.user_properties += [
             *(("control", c) for c in verdict.controls),
@@ -98,7 +134,11 @@ class ProdwallRun:
         return verdict
 
     def record(self, verdict: Verdict) -> None:
-        self.verdicts.append(verdict)
+        """Once per check, target group and vantage: a verdict a worker of pytest-xdist
+        reached also arrives with its report, on the process that writes the results."""
+        same = (verdict.check, verdict.group, verdict.vantage)
+        if not any((v.check, v.group, v.vantage) == same for v in self.verdicts):
+            self.verdicts.append(verdict)
 
     def has_verdict(self, nodeid: str) -> bool:
         return any(v.check == nodeid for v in self.verdicts)
@@ -115,6 +155,27 @@ class ProdwallRun:
 
     def write(self, path: Path) -> None:
         write_results(self.results(), path)
+
+
+@dataclass(frozen=True)
+class HostView:
+    vantage: str  # the run's vantage, or testinfra's host id
+    unplaced: str  # why the inventory does not place the host ("": placed)
+    planned: tuple[str, ...]  # the family's planned targets there
+    observations: tuple[Observation, ...]
+    environment: str = ""
+
+
+VERDICT_PROPERTY = "prodwall-verdict"
+_VERDICT = TypeAdapter(Verdict)
+
+
+def verdict_json(verdict: Verdict) -> str:
+    return json.dumps(asdict(verdict), default=str)
+
+
+def verdict_from_json(text: str) -> Verdict:
+    return _VERDICT.validate_python(json.loads(text))
 
 
 def control_ids(item: pytest.Item) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from ..inventory.loader import LoadedInventory
 from ..inventory.model import Inventory
 from ..plan import Plan
 from ..planning import build_plan
-from ..runner import run_checks
+from ..runner import HostsRun, run_checks
 from ..scope import effective
 from .output import UsageError, _emit
 
@@ -205,29 +205,59 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_hosts(args: argparse.Namespace) -> int:
+    """The host checks across testinfra's hosts; the same bundle as `run`."""
+    loaded = _load(args)
+    hosts = HostsRun(
+        args.hosts,
+        args.ansible_inventory,
+        args.ssh_config,
+        args.ssh_identity_file,
+        args.sudo,
+        args.workers,
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out: Path = args.out or Path("reports") / f"{stamp}-hosts"
+    return _run_and_report(args, loaded, "", out, hosts)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..report.bundle import write_bundle
-    from ..report.combined import Combined
     from ..report.manifest import signer_fingerprint, signing_key_path
 
     loaded = _load(args)  # read once, here; pytest gets these very bytes
     plan = _plan(args, loaded)  # validate and scope-guard before pytest starts: nothing half-runs
-    sign_key = signing_key_path(args.sign_key)
-    signer_fingerprint(sign_key)  # a bad key is found now, not after the probes
+    signer_fingerprint(signing_key_path(args.sign_key))  # a bad key is found before probing
     if not args.quiet:
         for warning in advice.warnings(loaded.inventory, plan.planned_on, args.vantage):
             print(f"prodwall: {warning}", file=sys.stderr)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out: Path = args.out or Path("reports") / f"{stamp}-{args.vantage}"
+    return _run_and_report(args, loaded, args.vantage, out, None)
+
+
+def _run_and_report(
+    args: argparse.Namespace,
+    loaded: LoadedInventory,
+    vantage: str,
+    out: Path,
+    hosts: HostsRun | None,
+) -> int:
+    from ..report.bundle import write_bundle
+    from ..report.combined import Combined
+    from ..report.manifest import signer_fingerprint, signing_key_path
+
+    sign_key = signing_key_path(args.sign_key)
+    signer_fingerprint(sign_key)  # a bad key is found now, not after the probes
     extra = list(args.pytest_args) + ["-v"] * args.verbose
     results = run_checks(
         loaded,
-        args.vantage,
+        vantage,
         out,
         args.checks,
         extra,
-        args.max_probes,
+        getattr(args, "max_probes", None),
         quiet=bool(args.quiet) or args.format == "json",
+        hosts=hosts,
     )
     report = write_bundle(Combined((results,)), out, signing_key=sign_key)
     summary = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .. import __version__
-from .inventory_cmds import cmd_plan, cmd_run, cmd_schema, cmd_validate
+from .inventory_cmds import cmd_hosts, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from .lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
 from .output import _Parser
 from .report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_verify
@@ -23,6 +23,7 @@ EXITS = {
     "vantage or a scope-guard refusal",
     "schema": "exit codes: 0",
     "run": RESULTS_EPILOG,
+    "hosts": RESULTS_EPILOG,
     "report": RESULTS_EPILOG + " (judged from the results given)",
     "merge": RESULTS_EPILOG + " (judged from all results given)",
     "history": "exit codes: the last night decides: 0 all blocked, 1 something reachable, "
@@ -109,6 +110,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     r.set_defaults(func=cmd_run)
+
+    h = command(
+        "hosts",
+        "run the host checks across hosts (testinfra's --hosts: ssh://, paramiko://, "
+        "ansible://GROUP with --ansible-inventory), in parallel with -n, and write the bundle",
+    )
+    h.add_argument(
+        "--inventory", "-i", required=True, help="inventory YAML file, or - for standard input"
+    )
+    h.add_argument(
+        "--hosts",
+        required=True,
+        help="testinfra host spec: ssh://user@host,paramiko://host or ansible://GROUP",
+    )
+    h.add_argument("--ansible-inventory", help="the Ansible inventory for ansible:// hosts")
+    h.add_argument("--ssh-config", help="ssh_config for ssh:// and paramiko:// hosts")
+    h.add_argument("--ssh-identity-file", help="the key for ssh:// and paramiko:// hosts")
+    h.add_argument("--sudo", action="store_true", help="read the hosts with sudo -n")
+    h.add_argument(
+        "-n", "--workers", type=_positive, default=1, help="hosts checked in parallel (xdist)"
+    )
+    h.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-hosts)")
+    h.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    h.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    h.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    h.set_defaults(func=cmd_hosts)
 
     lab = sub.add_parser(
         "lab",

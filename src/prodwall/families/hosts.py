@@ -1,5 +1,7 @@
-"""The hosts family, dev and test side: the vantage's own host carries no implicit jump
-into production (name resolution, ssh trust). It reads files at the host through the
+"""The hosts family. A dev or test host carries no implicit jump into production (name
+resolution, ssh trust, live connections, its egress filter); a production host enforces
+the deliberate one (banner, read-only developers, locked break-glass, audit, integrity,
+clean logs). It reads files at the host through the
 vantage's backend; kube contexts and other tooling profiles come from the secrets
 family (its kubeconfig findings), not a second reader. Planned for vantages that stand
 for a host of their own (`secret_scan: true`, the default), like the secrets family."""
@@ -12,12 +14,23 @@ from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
+from ..probes.hosts import guard_judge
 from ..probes.hosts import runner as engine
 from ..verdicts import Observation
 from .base import RunContext
 
 ASPECTS = ("name-resolution", "ssh", "live")
+PROD_ASPECTS = guard_judge.PROD_ASPECTS
 WHY = {
+    "egress": "the host's live firewall ruleset (nftables or iptables, IPv4 and IPv6) drops "
+    "every new flow to production",
+    "banner": "a distinct production prompt and login banner",
+    "privilege": "developers are read-only (sudo beyond the allowlist), no direct root login, "
+    "no password authentication",
+    "break-glass": "the break-glass accounts exist, locked or expired",
+    "audit": "an audit daemon runs with rules for privileged commands",
+    "integrity": "a file-integrity monitor is installed with its database initialised",
+    "logs": "recent logs hold no payment card number and no production secret",
     "name-resolution": "no production name or address in /etc/hosts, no production resolver",
     "ssh": "no ssh config Host, ProxyJump, known_hosts entry (hashed ones included) or "
     "private key opens production",
@@ -36,7 +49,7 @@ class HostsFamily:
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         if not vantage.secret_scan:
             return
-        for aspect in ASPECTS:
+        for aspect in aspects_for(inv, vantage):
             yield Probe("host", aspect, vantage.environment, WHY[aspect], sends="nothing")
 
     def run(self, probes: tuple[Probe, ...], ctx: RunContext) -> tuple[Observation, ...]:
@@ -45,7 +58,16 @@ class HostsFamily:
         return engine.run(probes, ctx.plan, ctx.inventory)
 
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
-        return {"host_aspect": [*ASPECTS, "kube"]}
+        return {"host_aspect": [*ASPECTS, "kube", "egress", *PROD_ASPECTS]}
+
+
+def aspects_for(inv: Inventory, vantage: Vantage) -> tuple[str, ...]:
+    """A production host is checked for its guardrails; any other host for the implicit
+    jumps it must not carry (and its egress filter, where the inventory says it has one)."""
+    env = inv.environments[vantage.environment]
+    if env.is_production:
+        return PROD_ASPECTS
+    return (*ASPECTS, *(("egress",) if env.host_policy.egress_filter else ()))
 
 
 FAMILY = HostsFamily()

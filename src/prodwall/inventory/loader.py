@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ..errors import InventoryError, Problem
 from ..validation_errors import dotted, problems_from
-from ..yaml_source import YamlLoadError, load_yaml
+from ..yaml_source import YamlLoadError, load_yaml, parse_yaml
 from . import consistency
 from .model import Inventory
 
@@ -43,6 +43,7 @@ def load_inventory(
     today: date | None = None,
     known_controls: Collection[str] | None = None,
     label: str | None = None,
+    raw: bytes | None = None,
 ) -> LoadedInventory:
     """Read once (a file, a pipe, or `-` for stdin), parse, validate, cross-check.
 
@@ -50,7 +51,8 @@ def load_inventory(
     `label`: the name to record for an inventory handed over through a pipe.
     """
     try:
-        doc = load_yaml(path)
+        # raw: the bytes already read once elsewhere (a pytest-xdist worker gets them so)
+        doc = load_yaml(path) if raw is None else parse_yaml(raw, label or str(path))
     except YamlLoadError as exc:
         raise InventoryError(exc.problems) from None
     if not isinstance(doc.data, dict):

@@ -78,6 +78,49 @@ class SshKeyFingerprint(_Model):
     sha256: SshFp
 
 
+class HostPolicy(_Model):
+    """What the hosts family expects of this environment's hosts."""
+
+    egress_filter: bool = Field(
+        default=False,
+        description="non-production: the hosts carry a firewall (nftables or iptables) that "
+        "must drop every new flow to production, read from the live ruleset",
+    )
+    prompt_marker: str = Field(
+        default="production",
+        min_length=2,
+        description="production: text the shell prompt and the login banner must show "
+        "(case-insensitive)",
+    )
+    developer_groups: list[NonEmpty] = Field(
+        default_factory=list,
+        description="production: the developers' Unix groups (read-only on production hosts)",
+    )
+    sudo_readonly: list[NonEmpty] = Field(
+        default_factory=list,
+        description="production: commands developers may run with sudo (absolute paths, "
+        "optionally with arguments; a trailing * allows any further arguments)",
+    )
+    break_glass: list[NonEmpty] = Field(
+        default_factory=list,
+        description="production: the break-glass accounts; locked or expired while no "
+        "incident is open",
+    )
+    log_paths: list[NonEmpty] = Field(
+        default_factory=lambda: [
+            "/var/log/*.log",
+            "/var/log/*/*.log",
+            "/var/log/syslog",
+            "/var/log/messages",
+        ],
+        description="production: globs of the logs sampled for card numbers and secrets",
+    )
+    log_sample_bytes: int = Field(
+        default=1 << 20, ge=4096, le=64 << 20, description="read from the end of each log"
+    )
+    log_max_files: int = Field(default=64, ge=1, le=10_000, description="newest first")
+
+
 class Environment(_Model):
     tier: Tier
     description: str = ""
@@ -92,6 +135,7 @@ class Environment(_Model):
     cloud: CloudAccounts = Field(default_factory=CloudAccounts)
     secrets: list[SecretFingerprint] = Field(default_factory=list)
     ssh_keys: list[SshKeyFingerprint] = Field(default_factory=list)
+    host_policy: HostPolicy = Field(default_factory=HostPolicy)
 
     @property
     def is_production(self) -> bool:

@@ -10,12 +10,14 @@ from ..errors import ProdwallError
 from . import keys
 from .firewall import ruleset
 from .topology import (
+    ANSIBLE_HOSTS,
     BYPASS_V4,
     HOSTS,
     KNOWN_HOSTS,
     LAB_DIR,
     MGMT,
     MGMT_PLEN,
+    MGMT_USER,
     ROUTER_NS,
     RUNNER_NS,
     SSH_CONFIG,
@@ -71,14 +73,32 @@ def _management_links() -> None:
             for name, (_, host_addr) in MGMT.items()
         )
     )
+    aliases = "".join(
+        f"Host {name} {host_addr}\n  HostName {host_addr}\n  User {MGMT_USER.get(name, 'root')}\n"
+        for name, (_, host_addr) in MGMT.items()
+    )
     SSH_CONFIG.write_text(
-        "Host *\n"
+        aliases + "Host *\n"
         "  User root\n"
         f"  IdentityFile {LAB_DIR / 'keys' / 'client_ed25519'}\n"
         f"  UserKnownHostsFile {KNOWN_HOSTS}\n"
         "  StrictHostKeyChecking yes\n"
         "  BatchMode yes\n"
         "  ConnectTimeout 5\n"
+    )
+    ANSIBLE_HOSTS.write_text(
+        "all:\n  vars:\n"
+        "    ansible_connection: ssh\n"
+        "    ansible_python_interpreter: /usr/bin/python3\n"
+        f"    ansible_ssh_common_args: -F {SSH_CONFIG}\n"
+        "  children:\n"
+        + "".join(
+            f"    {group}:\n      hosts:\n        {name}:\n"
+            f"          ansible_host: {host_addr}\n"
+            f"          ansible_user: {MGMT_USER.get(name, 'root')}\n"
+            for name, (_, host_addr) in MGMT.items()
+            for group in (HOSTS[name].zone,)
+        )
     )
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import leaks, services
+from . import leaks, prodhost, services
 from .build import LabError, build_network
 from .firewall import ruleset
 from .topology import (
@@ -137,12 +137,28 @@ def _build(profile: str, progress: Progress) -> None:
     build_network(profile, progress)
     progress("host files")
     _write_files(profile)
-    services.write_sshd_configs()
+    services.write_sshd_configs(profile)
     progress("services: sshd, dnsmasq, listeners")
     planned = services.plan_services(profile)
     pids = {svc.name: services.start(svc) for svc in planned}
     STATE.write_text(json.dumps({"profile": profile, "pids": pids, "build": build_id(profile)}))
     _wait_ready(planned)
+    if profile == "sealed":
+        _wait_auditd()
+
+
+def _wait_auditd() -> None:
+    """The sealed production host's auditd has registered with the kernel."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    said = ""
+    while time.monotonic() < deadline:
+        said = subprocess.run(["auditctl", "-s"], capture_output=True, text=True).stdout
+        if any(
+            line.split()[:1] == ["pid"] and line.split()[1] != "0" for line in said.splitlines()
+        ):
+            return
+        time.sleep(0.1)
+    raise LabError(f"auditd did not start on prod-db (see {LAB_DIR / 'logs'}): {said.strip()}")
 
 
 def build_id(profile: str) -> str:
@@ -157,6 +173,8 @@ def build_id(profile: str) -> str:
         repr(sorted(MGMT.items())),
         *(repr(sorted(leaks.host_files(h, profile).items())) for h in HOSTS),
         *(repr(sorted(leaks.etc_files(z, profile).items())) for z in ZONES),
+        repr(sorted(prodhost.etc_files(profile).items())),
+        repr(prodhost.log_files(profile)),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -175,6 +193,7 @@ def _write_files(profile: str) -> None:
         etc.mkdir(parents=True, exist_ok=True)
         for name, text in leaks.etc_files(zone.name, profile).items():
             (etc / name).write_text(text)
+    prodhost.write(profile)
     for host in HOSTS:
         root = services.host_root(host)
         for sub in ("root", "srv"):
@@ -214,6 +233,7 @@ def down(progress: Progress = lambda _m: None) -> list[str]:
         removed += [f"process {p} in {ns}" for p in pids]
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         removed.append(f"namespace {ns}")
+    prodhost.remove_audit_rules()  # the lab's own rules, by their key; auditd was killed above
     if NETNS_ETC.exists():
         for etc in NETNS_ETC.glob(f"{PREFIX}-*"):
             shutil.rmtree(etc, ignore_errors=True)

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import keys
+from . import keys, prodhost
 from .topology import DOMAIN, HOSTS, LAB_DIR, MGMT, ROUTER_NS, ZONES, LabHost, hosts_in
 
 
@@ -28,7 +28,10 @@ def host_view(host: str, argv: list[str]) -> list[str]:
     """argv run inside the host: its namespace, its /root and /srv (own mount namespace)."""
     h = HOSTS[host]
     root = host_root(host)
-    script = f'mount --bind {root / "root"} /root && mount --bind {root / "srv"} /srv && exec "$@"'
+    script = f"mount --bind {root / 'root'} /root && mount --bind {root / 'srv'} /srv && "
+    if host == prodhost.HOST:
+        script += prodhost.mount_script()
+    script += 'exec "$@"'
     return ["ip", "netns", "exec", ZONES[h.zone].ns, "sh", "-c", script, "sh", *argv]
 
 
@@ -46,6 +49,9 @@ def plan_services(profile: str) -> list[Service]:
                         argv += [f"--{proto}", f"{addr},{port}"]
                         listens.append((proto, addr, port))
             out.append(Service(f"listener-{zone.name}", zone.ns, tuple(argv), tuple(listens)))
+    if profile == "sealed":  # the production host's audit daemon, in its namespace
+        argv = host_view(prodhost.HOST, prodhost.auditd_argv())[4:]
+        out.append(Service("auditd-prod-db", ZONES["prod"].ns, tuple(argv), ()))
     for host in HOSTS.values():
         if host.sshd:
             out.append(_sshd(host))
@@ -120,7 +126,7 @@ def _mgmt(host: str) -> tuple[str, ...]:
     return (MGMT[host][1],) if host in MGMT else ()
 
 
-def write_sshd_configs() -> None:
+def write_sshd_configs(profile: str) -> None:
     key_dir = LAB_DIR / "keys"
     client = keys.write_private(keys.CLIENT, key_dir / "client_ed25519")
     (key_dir / "authorized_keys").write_text(client.with_name(client.name + ".pub").read_text())
@@ -141,8 +147,11 @@ def write_sshd_configs() -> None:
                     "PidFile none",
                     "UsePAM no",
                     "StrictModes no",
-                    "PermitRootLogin prohibit-password",
-                    "PasswordAuthentication no",
+                    *(
+                        prodhost.sshd_lines(profile)
+                        if host.name == prodhost.HOST
+                        else ["PermitRootLogin prohibit-password", "PasswordAuthentication no"]
+                    ),
                     "KbdInteractiveAuthentication no",
                     f"AuthorizedKeysFile {key_dir}/authorized_keys",
                     "PermitUserEnvironment yes",

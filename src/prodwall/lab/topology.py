@@ -101,9 +101,13 @@ MGMT_PLEN = 30
 MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
     "dev-ws": ("198.18.200.1", "198.18.200.2"),
     "test-ci": ("198.18.200.5", "198.18.200.6"),
+    # the auditors' path to the production host: a read-only account, nothing routed
+    "prod-db": ("198.18.200.9", "198.18.200.10"),
 }
+MGMT_USER = {"prod-db": "auditor"}  # the others are logged into as root
 SSH_CONFIG = LAB_DIR / "ssh_config"
 KNOWN_HOSTS = LAB_DIR / "known_hosts"
+ANSIBLE_HOSTS = LAB_DIR / "ansible-hosts.yml"  # the three hosts, for --hosts=ansible://
 
 # The leaky profile's forgotten direct link from test into prod (bypasses the router).
 BYPASS_V4 = ("198.18.254.1", "198.18.254.2", 30)

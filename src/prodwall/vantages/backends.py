@@ -110,7 +110,7 @@ def _hostspec(backend: Any) -> str:
 
 def _ansible_backend(backend: Any, vantage: Vantage) -> Any:
     """The backend testinfra's Ansible runner picks for the host from its inventory."""
-    _ansible_beside_us()
+    ansible_beside_us()
     runner = backend.ansible_runner
     try:
         hosts = runner.get_hosts(backend.host)
@@ -135,7 +135,7 @@ def _ansible_backend(backend: Any, vantage: Vantage) -> Any:
     return host.backend
 
 
-def _ansible_beside_us() -> None:
+def ansible_beside_us() -> None:
     """testinfra runs `ansible-inventory` from PATH: where it is not there but installed
     beside this interpreter (a virtualenv not activated), that one is used."""
     here = os.path.dirname(sys.executable)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ..secrets.creds import openssh_public
-from . import live
+from . import guard, live, netstate
 from .records import HostsJob, HostsResult, KeyFile, KnownHost, NameEntry, SshHost, Unread
 
 SYSTEM_SSH_CONFIG = "/etc/ssh/ssh_config"
@@ -70,21 +70,43 @@ def collect(job: HostsJob) -> HostsResult:
                 fp = openssh_public("OPENSSH PRIVATE KEY", body)
                 if fp:
                     keys.append(KeyFile(path=path, public_fingerprint=fp))
+    resolved = _resolved(r)
     unreadable = list(r.unreadable)
     conns = live.connections(unreadable)
     mounted = live.mounts(unreadable)
+    rulesets = netstate.rulesets() if job.egress else []
+    production = None
+    if job.production:
+        production = guard.collect(job, guard.Reader(unreadable, r.read))
     return HostsResult(
+        rulesets=tuple(rulesets),
+        production=production,
         connections=tuple(conns),
         mounts=tuple(mounted),
         tunnels=tuple(live.tunnels()),
         etc_hosts=tuple(etc_hosts(hosts or "")),
-        resolvers=tuple(nameservers(resolv or "")),
+        resolvers=tuple(dict.fromkeys([*nameservers(resolv or ""), *resolved])),
         ssh_hosts=tuple(ssh_hosts),
         known_hosts=tuple(known),
         keys=tuple(keys),
         read=tuple(r.read),
         unreadable=tuple(unreadable),
     )
+
+
+RESOLVED = ("/run/systemd/resolve/resolv.conf", "/etc/systemd/resolved.conf")
+
+
+def _resolved(r: _Reader) -> list[str]:
+    """systemd-resolved's upstream servers: its generated resolv.conf (what it uses now)
+    and DNS=/FallbackDNS= of its configuration, drop-ins included."""
+    out = nameservers(r.text(RESOLVED[0]) or "")
+    for path in [RESOLVED[1], *sorted(glob.glob("/etc/systemd/resolved.conf.d/*.conf"))]:
+        for line in (r.text(path) or "").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("DNS", "FallbackDNS"):
+                out += [v.split("#", 1)[0].split("%", 1)[0] for v in value.split()]
+    return out
 
 
 def etc_hosts(text: str) -> list[NameEntry]:

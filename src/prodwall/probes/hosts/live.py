@@ -97,7 +97,13 @@ def tunnels() -> list[Tunnel]:
             and (program != "ssh" or any(a.startswith(("-L", "-R", "-D", "-W")) for a in args))
             and (program != "kubectl" or "port-forward" in args)
         )
-        if not forwarding:
+        agent = program == "ssh" and any(
+            a == "-A" or (a.startswith("-") and not a.startswith("-o") and "A" in a[1:] and
+                          a[1:].isalpha()) or a.lower().replace(" ", "") in
+            ("forwardagent=yes", "-oforwardagent=yes")
+            for a in args[1:]
+        )  # fmt: skip
+        if not forwarding and not agent:
             continue
         hosts: list[str] = []
         for arg in args[1:]:
@@ -105,5 +111,6 @@ def tunnels() -> list[Tunnel]:
                 m = _HOSTLIKE.match(part)
                 if m:
                     hosts.append(m.group(1).strip("[]"))
-        out.append(Tunnel(pid=pid, program=program, hosts=tuple(dict.fromkeys(hosts))))
+        out.append(Tunnel(pid=pid, program=program, hosts=tuple(dict.fromkeys(hosts)),
+                          agent_forwarding=agent))  # fmt: skip
     return out

@@ -12,6 +12,13 @@ from ..protocol import Record
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
 class HostsJob(Record):
     home_dirs: tuple[str, ...] = ("/root",)  # plus /home/* found at the host
+    egress: bool = False  # read the live firewall ruleset (nft, iptables, ip6tables)
+    production: bool = False  # read the production guardrails too
+    break_glass: tuple[str, ...] = ()  # accounts whose lock state is read
+    log_paths: tuple[str, ...] = ()  # globs of the logs sampled
+    log_sample_bytes: int = 1 << 20  # read from the end of each log
+    log_max_files: int = 64
+    key: str = ""  # the run's fingerprint key, hex: log words are fingerprinted at the host
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
@@ -78,12 +85,92 @@ class Tunnel(Record):
     pid: int
     program: str
     hosts: tuple[str, ...]
+    agent_forwarding: bool = False  # ssh -A / ForwardAgent=yes: the agent travels along
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
 class Unread(Record):
     what: str
     why: str
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Ruleset(Record):
+    """The live firewall ruleset as its own tool prints it; judged by the runner."""
+
+    tool: str  # nft (JSON) | iptables-save | ip6tables-save
+    text: str = ""
+    error: str = ""  # why it could not be read ("": read)
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class TextFile(Record):
+    path: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Account(Record):
+    """A break-glass account's state: the shadow hash never leaves, only what it says."""
+
+    name: str
+    exists: bool
+    locked: bool = False  # password field starts with ! or * (or is empty of a hash)
+    expired: bool = False  # shadow's account expiry date is past
+    shell_disabled: bool = False  # nologin / false as login shell
+    why_unknown: str = ""  # shadow unreadable: lock state unknown
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Fim(Record):
+    """A file-integrity monitor found at the host and the state of its database."""
+
+    tool: str  # aide | ossec | wazuh
+    binary: str = ""
+    config: str = ""
+    database: str = ""
+    database_bytes: int = 0
+    why: str = ""  # why the database is not there or not readable
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class CardHit(Record):
+    """A Luhn-valid card number in a log: its last four digits and fingerprint only."""
+
+    path: str
+    line: int
+    last4: str
+    brand: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class LogSample(Record):
+    path: str
+    bytes: int
+    words: tuple[str, ...] = ()  # 12-hex prefixes of each distinct word's fingerprint
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class Group(Record):
+    name: str
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)  # keyword construction only
+class ProductionFacts(Record):
+    sshd_configs: tuple[TextFile, ...] = ()  # the running sshd's config and its Includes
+    sudoers: tuple[TextFile, ...] = ()  # /etc/sudoers and what it includes
+    groups: tuple[Group, ...] = ()  # /etc/group, with /etc/passwd's primary members added
+    accounts: tuple[Account, ...] = ()
+    prompts: tuple[TextFile, ...] = ()  # lines setting PS1/PROMPT: path:line and text
+    banners: tuple[TextFile, ...] = ()
+    daemons: tuple[str, ...] = ()  # audit and integrity daemons running (process names)
+    audit_rules: tuple[TextFile, ...] = ()
+    fim: tuple[Fim, ...] = ()
+    logs: tuple[LogSample, ...] = ()
+    cards: tuple[CardHit, ...] = ()
+    decoys: int = 0  # well-known test card numbers seen and ignored
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
@@ -96,5 +183,7 @@ class HostsResult(Record):
     connections: tuple[Connection, ...] = ()
     mounts: tuple[Mount, ...] = ()
     tunnels: tuple[Tunnel, ...] = ()
+    rulesets: tuple[Ruleset, ...] = ()
+    production: ProductionFacts | None = None
     read: tuple[str, ...] = ()  # the files read
     unreadable: tuple[Unread, ...] = ()

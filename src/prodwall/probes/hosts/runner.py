@@ -15,42 +15,81 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 
-from ...inventory.model import Inventory
+from ...inventory.model import Environment, Inventory, Vantage
 from ...plan import Plan, Probe
 from ...vantages.agent import AgentError, run_agent
 from ...verdicts import Observation, Signal
 from ..protocol import ProtocolError
 from ..secrets.attribute import Attributor
-from ..secrets.runner import environment_maps
+from ..secrets.runner import Key, environment_maps, run_key
+from . import egress, guard_judge
 from .records import HostsJob, HostsResult
 
 AGENT = "prodwall.probes.hosts.agent"
 
 
+def job_for(vantage: Vantage, inv: Inventory, aspects: set[str], key: Key) -> HostsJob:
+    env = inv.environments[vantage.environment]
+    policy = env.host_policy
+    production = bool(aspects & set(guard_judge.PROD_ASPECTS))
+    return HostsJob(
+        egress="egress" in aspects,
+        production=production,
+        break_glass=tuple(policy.break_glass) if production else (),
+        log_paths=tuple(policy.log_paths) if "logs" in aspects else (),
+        log_sample_bytes=policy.log_sample_bytes,
+        log_max_files=policy.log_max_files,
+        key=key.value.hex() if "logs" in aspects else "",
+    )
+
+
 def run(probes: tuple[Probe, ...], plan: Plan, inv: Inventory) -> tuple[Observation, ...]:
     if not probes:
         return ()
+    key = run_key()
+    job = job_for(plan.vantage, inv, {p.target for p in probes}, key)
     try:
-        raw = run_agent(plan.vantage, AGENT, HostsJob().to_json(), 300)
+        raw = run_agent(plan.vantage, AGENT, job.to_json(), 600)
         result = HostsResult.from_json(raw)
     except (AgentError, ProtocolError) as exc:
-        return tuple(Observation("host", p.target, Signal.FAILED, str(exc)) for p in probes)
-    return tuple(observe(result, probes, inv))
+        return tuple(
+            Observation("host", p.target, Signal.FAILED, str(exc), evidence={"aspect": p.target})
+            for p in probes
+        )
+    env = inv.environments[plan.vantage.environment]
+    return tuple(observe(result, probes, inv, env, key.from_run))
 
 
 def observe(
-    result: HostsResult, probes: tuple[Probe, ...], inv: Inventory
+    result: HostsResult,
+    probes: tuple[Probe, ...],
+    inv: Inventory,
+    env: Environment | None = None,
+    key_from_run: bool = False,
 ) -> Iterator[Observation]:
     judge = _Judge(inv)
     for probe in probes:
         aspect = probe.target
+        if aspect in guard_judge.PROD_ASPECTS:
+            if env is None:
+                raise ValueError("production aspects are judged against their environment")
+            yield from guard_judge.judge(aspect, result, env, inv, key_from_run)
+            continue
+        if aspect == "egress":
+            yield from egress_observations(result, inv)
+            continue
         found = list(judge.aspect(aspect, result))
         yield from found
         wanted = WANTED[aspect]
         unread = [u for u in result.unreadable if any(w in u.what for w in wanted)]
         for u in unread:
-            yield Observation("host", aspect, Signal.FAILED, f"{u.what} could not be read: {u.why}",
-                              evidence={"aspect": aspect})  # fmt: skip
+            yield Observation(
+                "host",
+                aspect,
+                Signal.FAILED,
+                f"{u.what} could not be read: {u.why}",
+                evidence={"aspect": aspect},
+            )
         if not found and not unread:
             read = [p for p in result.read if any(w in p for w in wanted)]
             if aspect == "live":
@@ -125,14 +164,18 @@ class _Judge:
             )
             if why:
                 yield _crossed(
-                    "name-resolution", f"/etc/hosts:{e.line}",
+                    "name-resolution",
+                    f"/etc/hosts:{e.line}",
                     f"/etc/hosts maps {' '.join(e.names)} to {e.address}: {why}",
-                )  # fmt: skip
+                )
         for server in result.resolvers:
             why = self._prod(server)
             if why:
-                yield _crossed("name-resolution", "/etc/resolv.conf",
-                               f"resolv.conf uses nameserver {server}: {why}")  # fmt: skip
+                yield _crossed(
+                    "name-resolution",
+                    "/etc/resolv.conf",
+                    f"resolv.conf uses nameserver {server}: {why}",
+                )
 
     def ssh(self, result: HostsResult) -> Iterator[Observation]:
         for h in result.ssh_hosts:
@@ -153,10 +196,11 @@ class _Judge:
         for key in result.keys:
             if key.public_fingerprint in self.keys:
                 yield _crossed(
-                    "ssh", key.path,
+                    "ssh",
+                    key.path,
                     f"private key {key.public_fingerprint} is production's "
                     f"{self.keys[key.public_fingerprint]}",
-                )  # fmt: skip
+                )
 
     def _hashed(self, entries: tuple[str, ...]) -> str:
         """A hashed entry (|1|salt|hash) of a production name or address, found by hashing
@@ -171,6 +215,59 @@ class _Judge:
                 if hmac.compare_digest(hmac.new(key, name.encode(), hashlib.sha1).digest(), want):
                     return f"hashed entry of {name}, production's"
         return ""
+
+
+def egress_observations(result: HostsResult, inv: Inventory) -> Iterator[Observation]:
+    """Per production network: the live ruleset drops every new flow to it, or not."""
+    networks = list(inv.production_networks())
+    chains: dict[str, egress.Chain] = {}
+    base: list[str] = []
+    read = []
+    for rs in result.rulesets:
+        if rs.error:
+            yield Observation(
+                "host",
+                rs.tool,
+                Signal.FAILED,
+                f"egress filter: {rs.error}",
+                evidence={"aspect": "egress"},
+            )
+            return
+        try:
+            more, more_base = (
+                egress.from_nft(rs.text)
+                if rs.tool == "nft"
+                else egress.from_iptables(rs.text, 6 if rs.tool.startswith("ip6") else 4)
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            yield Observation(
+                "host",
+                rs.tool,
+                Signal.FAILED,
+                f"egress filter: {rs.tool}'s output could not be read ({type(exc).__name__})",
+                evidence={"aspect": "egress"},
+            )
+            return
+        chains.update(more)
+        base += more_base
+        read.append(rs.tool)
+    if not read:
+        yield Observation(
+            "host",
+            "egress",
+            Signal.FAILED,
+            "egress filter: no ruleset was read",
+            evidence={"aspect": "egress"},
+        )
+        return
+    for net, outcome in egress.judge(networks, chains, base).items():
+        signal = Signal.STOPPED if outcome.dropped else Signal.CROSSED
+        detail = (
+            f"egress filter ({', '.join(read)}) toward {net}: "
+            + ("every new flow dropped: " if outcome.dropped else "not dropped: ")
+            + outcome.why
+        )
+        yield Observation("host", net, signal, detail, evidence={"aspect": "egress"})
 
 
 def _crossed(aspect: str, where: str, detail: str) -> Observation:

@@ -1,0 +1,90 @@
+"""Host checks across a fleet: testinfra's `--hosts` (ssh://, paramiko://, ansible://...,
+groups of an Ansible inventory expanded by testinfra) instead of one inventory vantage.
+
+Each host testinfra hands a check becomes a vantage of its own: reached through the
+same testinfra backend, placed in the environment the prodwall inventory gives its
+name or address. A host the inventory does not know is not guessed at: its checks
+are inconclusive until the inventory names it."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from .inventory.model import Inventory, Vantage
+
+
+@dataclass(frozen=True)
+class FleetHost:
+    id: str  # testinfra's id: ansible://prod-db, ssh://dev-ws
+    vantage: Vantage | None  # None: the inventory does not place it
+    why: str  # how it was placed, or why not
+
+
+def place(host: Any, inv: Inventory, sudo: bool = False) -> FleetHost:
+    """The testinfra host as a vantage in its inventory environment."""
+    backend = host.backend
+    hid = backend.get_pytest_id()
+    try:
+        location, extra, names = _location(backend)
+    except ValueError as exc:
+        return FleetHost(hid, None, str(exc))
+    env, by = _environment(inv, names)
+    if not env:
+        known = ", ".join(names) or hid
+        return FleetHost(
+            hid,
+            None,
+            f"{known}: not a host, name or address of any inventory environment; add it to "
+            "the environment it belongs to (environments.<env>.hosts)",
+        )
+    vantage = Vantage(location=location, environment=env, sudo=sudo, **extra)
+    return FleetHost(hid, vantage, f"{hid} is in {env} ({by})")
+
+
+def _location(backend: Any) -> tuple[str, dict[str, Any], list[str]]:
+    name = getattr(backend, "NAME", "")
+    if name in ("ssh", "paramiko"):
+        from .vantages.backends import _hostspec
+
+        extra = {
+            "ssh_config": getattr(backend, "ssh_config", None),
+            "ssh_identity_file": getattr(backend, "ssh_identity_file", None),
+        }
+        return f"{name}://{_hostspec(backend)}", extra, [backend.host.name]
+    if name == "ansible":
+        names = [str(backend.host)]
+        try:
+            values = backend.ansible_runner.get_variables(backend.host)
+            names += [str(values[k]) for k in ("ansible_host", "inventory_hostname") if k in values]
+        except Exception as exc:  # ansible-inventory failing: the name alone then
+            names.append(f"(ansible variables unread: {type(exc).__name__})")
+        extra = {"ansible_inventory": getattr(backend, "ansible_inventory", None)}
+        return f"ansible://{backend.host}", extra, list(dict.fromkeys(names))
+    if name == "local":
+        import socket
+
+        return "local", {}, [socket.gethostname(), socket.getfqdn()]
+    if name in ("docker", "kubectl"):
+        return f"{name}://{backend.name}", {}, [str(backend.name)]
+    raise ValueError(f"testinfra's {name or type(backend).__name__} backend cannot carry checks")
+
+
+def _environment(inv: Inventory, names: list[str]) -> tuple[str, str]:
+    for word in names:
+        for env_name, env in inv.environments.items():
+            for host_name, host in env.hosts.items():
+                if word == host_name or word in {str(n) for n in host.names}:
+                    return env_name, f"host {host_name}"
+                if word in {str(a) for a in host.addresses}:
+                    return env_name, f"address of {host_name}"
+    for word in names:
+        try:
+            address = ipaddress.ip_address(word)
+        except ValueError:
+            continue
+        for env_name, env in inv.environments.items():
+            if any(address in net for net in env.networks):
+                return env_name, f"{word} in its networks"
+    return "", ""

@@ -1,0 +1,34 @@
+"""The host's live firewall ruleset, read at the host (standard library only: it
+travels in the agent file); judged by the runner, which knows what production is.
+(Routes are the routes family's: it asks the same host's kernel.)
+
+The ruleset is the one the kernel holds now, as `nft -j list ruleset` prints it, or
+`iptables-save` and `ip6tables-save` where nft is missing; both need CAP_NET_ADMIN,
+and a refusal is kept as the reason, never as an empty ruleset."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from .records import Ruleset
+
+
+def rulesets() -> list[Ruleset]:
+    if shutil.which("nft"):
+        return [_ruleset("nft", ["nft", "-j", "list", "ruleset"])]
+    found = [t for t in ("iptables-save", "ip6tables-save") if shutil.which(t)]
+    if not found:
+        return [Ruleset(tool="nft", error="neither nft nor iptables-save is installed")]
+    return [_ruleset(t, [t]) for t in found]
+
+
+def _ruleset(tool: str, argv: list[str]) -> Ruleset:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Ruleset(tool=tool, error=f"{tool} did not run: {type(exc).__name__}")
+    if done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        return Ruleset(tool=tool, error=f"{tool} failed (exit {done.returncode}): {said}")
+    return Ruleset(tool=tool, text=done.stdout)
