@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from prodwall.demo import VANTAGES, judge_ground_truth, sealed_findings
+from prodwall.demo import FLEET, VANTAGES, judge_ground_truth, sealed_findings
 from prodwall.families import registry
-from prodwall.lab import leaks
+from prodwall.lab import leaks, prodhost
 from prodwall.lab.leaks import GROUND_TRUTH
 from prodwall.report.manifest import verify
 from prodwall.results import read_results
@@ -28,7 +28,10 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stdout + done.stderr
     runs = {
-        profile: {v: read_results(tmp_path / f"{profile}-{v}" / "results.json") for v in VANTAGES}
+        profile: {
+            v: read_results(tmp_path / f"{profile}-{v}" / "results.json")
+            for v in (*VANTAGES, FLEET)
+        }
         for profile in ("sealed", "leaky")
     }
     assert sealed_findings(runs["sealed"]) == []
@@ -38,9 +41,24 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         on_host = [any(h in v.check for h in host_checks) for v in results.verdicts]
         outcomes = {v.outcome for v, h in zip(results.verdicts, on_host, strict=True) if not h}
         secrets = {v.outcome for v, h in zip(results.verdicts, on_host, strict=True) if h}
-        assert outcomes == {Outcome.BLOCKED}, vantage
-        assert secrets == ({Outcome.BLOCKED} if vantage.endswith("-ssh") else
-                           {Outcome.NOT_REVIEWED}), vantage  # fmt: skip
+        assert outcomes == (set() if vantage == FLEET else {Outcome.BLOCKED}), vantage
+        assert secrets == ({Outcome.BLOCKED} if vantage.endswith("-ssh") or vantage == FLEET
+                           else {Outcome.NOT_REVIEWED}), vantage  # fmt: skip
+    # the host checks reached all three hosts, prod-db's guardrails included, each blocked
+    fleet = runs["sealed"][FLEET].verdicts
+    assert {v.vantage for v in fleet} == {
+        "ansible://dev-ws",
+        "ansible://test-ci",
+        "ansible://prod-db",
+    }
+    assert {v.group for v in fleet if v.vantage == "ansible://prod-db"} == {
+        "banner",
+        "privilege",
+        "break-glass",
+        "audit",
+        "integrity",
+        "logs",
+    }
     truth = judge_ground_truth(runs["leaky"])
     checkable = [t for t in truth if t.leak.family in registry()]
     assert checkable, "no planted leak is checkable yet"
@@ -53,7 +71,10 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     # each profile has one report of both vantages, integrity-checked
     for profile in ("sealed", "leaky"):
         page = (tmp_path / profile / "report.html").read_text()
-        assert "From 4 vantages (dev, dev-ssh, test, test-ssh)" in page
+        assert (
+            "From 7 vantages (ansible://dev-ws, ansible://prod-db, ansible://test-ci, dev, "
+            "dev-ssh, test, test-ssh)"
+        ) in page
         assert verify(tmp_path / profile).ok
     assert "Production is NOT isolated" in (tmp_path / "leaky" / "report.html").read_text()
     # the lab's planted secrets never appear in anything prodwall wrote or printed
@@ -62,6 +83,8 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         leaks.PROD_AWS_SECRET,
         leaks.PROD_AWS_KEY_ID,
         leaks.DEV_AWS_SECRET,
+        prodhost.PLANTED_PAN,
+        " ".join(prodhost.PLANTED_PAN[i : i + 4] for i in range(0, 16, 4)),
     ]
     outputs = [done.stdout, done.stderr]
     outputs += [

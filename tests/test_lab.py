@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from conftest import REPO
+from prodwall.demo import FLEET
 from prodwall.families.secrets import SOURCES as SECRET_SOURCES
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys, leaks
 from prodwall.lab.topology import HOSTS, LAB_DIR, MGMT, NETNS_ETC, ZONES, namespaces
+from prodwall.probes.hosts.guard_judge import PROD_ASPECTS
 
 HELPER = str(Path(__file__).with_name("nethelper.py"))
 CLIENT_KEY = LAB_DIR / "keys" / "client_ed25519"
@@ -79,7 +81,7 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
     inv = load_inventory(REPO / "inventories" / "lab.yaml").inventory
     prod_nets = {str(n) for n in inv.environments["production"].networks}
     for leak in leaks.GROUND_TRUTH:
-        assert leak.vantage in inv.vantages
+        assert leak.vantage in inv.vantages or leak.vantage == FLEET
         prod_domains = set(inv.environments["production"].dns_domains)
         assert (
             leak.group in prod_nets
@@ -87,8 +89,9 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
             or leak.group in prod_domains
             or leak.group in SECRET_SOURCES
             or leak.group in ("name-resolution", "ssh", "live", "kube")
+            or leak.group in PROD_ASPECTS
         )
-    assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 11
+    assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 17
 
 
 def test_lab_without_root_says_what_is_needed(

@@ -17,11 +17,11 @@ from .fingerprint import KEY_ENV
 from .inventory import load_inventory
 from .lab import manager
 from .lab.leaks import FINGERPRINT_KEY, GROUND_TRUTH, Leak
-from .lab.topology import LAB_DIR, RUNNER_NS
+from .lab.topology import ANSIBLE_HOSTS, LAB_DIR, RUNNER_NS
 from .report.bundle import write_bundle
 from .report.combined import Combined
 from .results import Results
-from .runner import run_checks
+from .runner import HostsRun, run_checks
 from .verdicts import Outcome
 
 LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab.yaml"
@@ -29,6 +29,9 @@ VANTAGES = ("dev", "test", "dev-ssh", "test-ssh")
 # the ssh vantages are the dev and test hosts themselves (their files and processes, for
 # the secrets family), reached from the runner namespace over their management links
 INSIDE = {v: ("ip", "netns", "exec", RUNNER_NS) for v in ("dev-ssh", "test-ssh")}
+# the host checks across the lab's three hosts (prod-db as a read-only auditor), the way a
+# fleet is checked: testinfra's ansible:// hosts, two at a time with pytest-xdist
+FLEET = "fleet"
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,14 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
                     loaded, vantage, folder, quiet=True, inside=INSIDE.get(vantage, ())
                 )
                 write_bundle(Combined((runs[profile][vantage],)), folder)
-            # one report per profile, both vantages merged: what an auditor reads first
+            say(f"running the host checks across the lab's Ansible inventory ({profile})")
+            folder = out / f"{profile}-{FLEET}"
+            runs[profile][FLEET] = run_checks(
+                loaded, "", folder, quiet=True, inside=("ip", "netns", "exec", RUNNER_NS),
+                hosts=HostsRun("ansible://all", str(ANSIBLE_HOSTS), workers=2),
+            )  # fmt: skip
+            write_bundle(Combined((runs[profile][FLEET],)), folder)
+            # one report per profile, every run merged: what an auditor reads first
             write_bundle(Combined(tuple(runs[profile].values())), out / profile)
     finally:
         if not keep:

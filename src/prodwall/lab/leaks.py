@@ -126,6 +126,48 @@ GROUND_TRUTH: tuple[Leak, ...] = (
         "name-resolution",
         "/etc/hosts on test-ci maps a production name to a production address",
     ),
+    # prod-db, checked by a read-only auditor across the lab's Ansible inventory
+    Leak(
+        "prod-banner",
+        "hosts",
+        "HOST-BANNER-01",
+        "fleet",
+        "banner",
+        "prod-db shows no production prompt and no login banner",
+    ),
+    Leak(
+        "prod-privilege",
+        "hosts",
+        "HOST-PRIV-01",
+        "fleet",
+        "privilege",
+        "prod-db lets root log in with a password and gives developers sudo ALL",
+    ),
+    Leak(
+        "prod-break-glass",
+        "hosts",
+        "HOST-BREAKGLASS-01",
+        "fleet",
+        "break-glass",
+        "prod-db's break-glass account is open with no incident",
+    ),
+    Leak("prod-audit", "hosts", "HOST-AUDIT-01", "fleet", "audit", "prod-db runs no audit daemon"),
+    Leak(
+        "prod-integrity",
+        "hosts",
+        "HOST-FIM-01",
+        "fleet",
+        "integrity",
+        "prod-db has AIDE installed but its database never initialised",
+    ),
+    Leak(
+        "prod-logs",
+        "hosts",
+        "HOST-LOGS-01",
+        "fleet",
+        "logs",
+        "prod-db's app log holds a card number and the production database password",
+    ),
 )
 
 

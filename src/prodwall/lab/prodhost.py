@@ -143,6 +143,7 @@ def write(profile: str) -> None:
     shutil.chown(AIDE_DIR, 0, AUDITOR_ID)
     if profile == "sealed":
         _aide_init()
+        _audit_files()
 
 
 def _aide_init() -> None:
@@ -160,7 +161,12 @@ def _aide_init() -> None:
 
 def auditd_argv() -> list[str]:
     """auditd in the foreground with the lab's own configuration, after the host's
-    rules are loaded into the kernel."""
+    rules are loaded into the kernel (files written by `write`)."""
+    rules = AUDIT_DIR / "load.rules"  # the host's privileged-command rules, nothing global
+    return ["sh", "-c", f"auditctl -R {rules} >/dev/null && exec auditd -n -c {AUDIT_DIR}"]
+
+
+def _audit_files() -> None:
     AUDIT_DIR.mkdir(parents=True, exist_ok=True)
     (AUDIT_DIR / "auditd.conf").write_text(
         f"log_file = {AUDIT_DIR / 'audit.log'}\nlog_format = ENRICHED\nflush = INCREMENTAL_ASYNC\n"
@@ -169,20 +175,35 @@ def auditd_argv() -> list[str]:
         "admin_space_left_action = SUSPEND\ndisk_full_action = SUSPEND\n"
         "disk_error_action = SUSPEND\nwrite_logs = yes\n"
     )
-    rules = AUDIT_DIR / "load.rules"  # the host's privileged-command rules, nothing global
-    rules.write_text(
-        "".join(
-            line + "\n"
-            for line in etc_files("sealed")["audit/audit.rules"][0].splitlines()
-            if line.startswith("-a ")
-        )
+    compiled = etc_files("sealed")["audit/audit.rules"][0]
+    (AUDIT_DIR / "load.rules").write_text(
+        "".join(line + "\n" for line in compiled.splitlines() if line.startswith("-a "))
     )
-    return ["sh", "-c", f"auditctl -R {rules} >/dev/null && exec auditd -n -c {AUDIT_DIR}"]
+    remember_audit_state()
+
+
+AUDIT_BEFORE = LAB_DIR / "audit-enabled-before"
+
+
+def remember_audit_state() -> None:
+    """Whether kernel audit was enabled before the lab's auditd turned it on."""
+    said = subprocess.run(["auditctl", "-s"], capture_output=True, text=True, timeout=30).stdout
+    enabled = next((x.split()[1] for x in said.splitlines() if x.startswith("enabled ")), "")
+    AUDIT_BEFORE.write_text(enabled)
 
 
 def remove_audit_rules() -> None:
-    if shutil.which("auditctl"):
-        subprocess.run(["auditctl", "-D", "-k", AUDIT_KEY], capture_output=True, timeout=30)
+    """The lab's rules, by their key, and audit switched back off if the lab switched it on
+    (auditd itself was killed with the namespace's processes)."""
+    if not shutil.which("auditctl"):
+        return
+    subprocess.run(["auditctl", "-D", "-k", AUDIT_KEY], capture_output=True, timeout=30)
+    try:
+        before = AUDIT_BEFORE.read_text().strip()
+    except OSError:
+        return
+    if before == "0":
+        subprocess.run(["auditctl", "-e", "0"], capture_output=True, timeout=30)
 
 
 def _put(path: Path, text: str, mode: int, shared: bool) -> None:

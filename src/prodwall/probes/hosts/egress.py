@@ -36,6 +36,18 @@ class Rule:
     matches: tuple[Callable[[IPNetwork], Tri], ...]
     verdict: str  # drop | accept | return | jump | goto | "" (no verdict: counter, log)
     target: str = ""
+    # what an accept is confined to, when it is read whole: destination addresses and
+    # (protocol, port) pairs; None: not confined (or not read), so never an allowed flow
+    confined: tuple[frozenset[str], frozenset[tuple[str, int]]] | None = None
+
+    def within(self, allowed: set[tuple[str, str, int]]) -> bool:
+        """Every flow this accept admits is an allowed flow of the policy."""
+        if self.confined is None:
+            return False
+        dests, ports = self.confined
+        return bool(dests and ports) and all(
+            (d, proto, port) in allowed for d in dests for proto, port in ports
+        )
 
 
 @dataclass
@@ -54,7 +66,10 @@ class Outcome:
 
 
 def judge(
-    networks: list[IPNetwork], chains: dict[str, Chain], base: list[str]
+    networks: list[IPNetwork],
+    chains: dict[str, Chain],
+    base: list[str],
+    allowed: set[tuple[str, str, int]] | None = None,
 ) -> dict[str, Outcome]:
     """Per production network: dropped (by which rule) or not (which rule lets it out)."""
     out = {}
@@ -66,7 +81,7 @@ def judge(
         whys = []
         dropped = False
         for chain in sorted(seen, key=lambda c: c.priority):
-            verdict, why = _walk(chain, chains, net, 0)
+            verdict, why = _walk(chain, chains, net, 0, allowed or set())
             if verdict == "drop":
                 dropped, whys = True, [why]
                 break
@@ -75,8 +90,15 @@ def judge(
     return out
 
 
-def _walk(chain: Chain, chains: dict[str, Chain], net: IPNetwork, depth: int) -> tuple[str, str]:
-    """drop | open | continue, and why."""
+def _walk(
+    chain: Chain,
+    chains: dict[str, Chain],
+    net: IPNetwork,
+    depth: int,
+    allowed: set[tuple[str, str, int]],
+) -> tuple[str, str]:
+    """drop | open | continue, and why. An accept confined to the policy's allowed flows
+    (the deliberate jump) is no hole: the walk goes on past it."""
     if depth > 16:
         return "open", f"chain {chain.name}: jumps nest deeper than 16: not followed"
     for rule in chain.rules:
@@ -87,7 +109,7 @@ def _walk(chain: Chain, chains: dict[str, Chain], net: IPNetwork, depth: int) ->
             target = chains.get(rule.target)
             if target is None:
                 return "open", f"rule '{rule.text}' jumps to {rule.target}, which is not there"
-            verdict, why = _walk(target, chains, net, depth + 1)
+            verdict, why = _walk(target, chains, net, depth + 1, allowed)
             if verdict == "drop" and hit is Tri.ALL:
                 return "drop", why
             if verdict == "open":
@@ -97,7 +119,7 @@ def _walk(chain: Chain, chains: dict[str, Chain], net: IPNetwork, depth: int) ->
             continue
         if rule.verdict == "drop" and hit is Tri.ALL:
             return "drop", f"dropped by '{rule.text}' ({chain.name})"
-        if rule.verdict == "accept":
+        if rule.verdict == "accept" and not rule.within(allowed):
             return "open", f"accepted by '{rule.text}' ({chain.name})"
         if rule.verdict == "return" and hit is Tri.ALL:
             return "continue", f"returns from {chain.name}"
@@ -201,7 +223,44 @@ def _nft_rule(r: dict[str, Any], sets: dict[tuple[str, str, str], list[str]], pr
             if v in e:
                 verdict, target = v, prefix + e[v]["target"]
     text = r.get("comment") or _nft_text(r.get("expr", []))
-    return Rule(text, tuple(matches), verdict, target)
+    confined = _nft_confined(r.get("expr", [])) if verdict == "accept" else None
+    return Rule(text, tuple(matches), verdict, target, confined)
+
+
+def _nft_confined(expr: list[Any]) -> tuple[frozenset[str], frozenset[tuple[str, int]]] | None:
+    """An accept's destinations and ports, when it matches on nothing else that widens it."""
+    dests: set[str] = set()
+    ports: set[tuple[str, int]] = set()
+    for e in expr:
+        m = e.get("match") if isinstance(e, dict) else None
+        if m is None:
+            continue
+        left, right, op = m.get("left", {}), m.get("right"), m.get("op", "==")
+        p = left.get("payload", {}) if isinstance(left, dict) else {}
+        if p.get("field") in ("daddr", "dport") and op not in ("==", "in"):
+            return None  # a negated destination or port admits everything else
+        if p.get("field") == "daddr":
+            values = _nft_values(right) or []
+            hosts = [_host(v) for v in values]
+            if not values or "" in hosts:
+                return None
+            dests.update(hosts)
+        elif p.get("field") == "dport" and p.get("protocol") in ("tcp", "udp"):
+            numbers = right.get("set", []) if isinstance(right, dict) else [right]
+            if not all(isinstance(n, int) for n in numbers):
+                return None
+            ports.update((p["protocol"], n) for n in numbers)
+        # any other match (state, interface, source) only narrows an accept further
+    return (frozenset(dests), frozenset(ports)) if dests and ports else None
+
+
+def _host(value: str) -> str:
+    """The address of a single-host value ("" for a network)."""
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return ""
+    return str(net.network_address) if net.num_addresses == 1 else ""
 
 
 def _nft_match(
@@ -335,6 +394,9 @@ def from_iptables(text: str, version: int) -> tuple[dict[str, Chain], list[str]]
 def _ipt_rule(words: list[str], version: int, line: str) -> Rule:
     matches: list[Callable[[IPNetwork], Tri]] = []
     verdict, target, negate = "", "", False
+    dests: set[str] = set()
+    proto, widening = "", False
+    ports: set[int] = set()
     i = 0
     while i < len(words):
         w = words[i]
@@ -345,6 +407,18 @@ def _ipt_rule(words: list[str], version: int, line: str) -> Rule:
             continue
         if w in ("-d", "--destination"):
             matches.append(_in_family(_addresses(arg.split(","), negate), version))
+            hosts = [_host(a) for a in arg.split(",")]
+            widening |= negate or "" in hosts
+            dests.update(hosts)
+        elif w in ("-p", "--protocol") and not negate and arg in ("tcp", "udp"):
+            proto = arg
+            matches.append(_const(Tri.SOME))
+        elif w in ("--dport", "--dports", "--destination-port") and not negate:
+            try:
+                ports.update(int(x) for x in arg.split(","))
+            except ValueError:
+                widening = True
+            matches.append(_const(Tri.SOME))
         elif w in ("-o", "--out-interface"):
             matches.append(_const(Tri.NONE if arg == "lo" and not negate else Tri.SOME))
         elif w in ("--ctstate", "--state"):
@@ -367,7 +441,10 @@ def _ipt_rule(words: list[str], version: int, line: str) -> Rule:
         elif w in ("-m", "--match", "-c", "--set-counters"):
             pass
         elif w.startswith("-") and w not in ("-A",):
-            matches.append(_const(Tri.SOME))  # -p, --dport, -s, -m set...: part of the traffic
+            matches.append(_const(Tri.SOME))  # -s, -m set...: part of the traffic
         negate = False
         i += 2 if w.startswith("-") else 1
-    return Rule(re.sub(r"\s+", " ", line)[:160], tuple(matches), verdict, target)
+    confined = None
+    if verdict == "accept" and dests and proto and ports and not widening:
+        confined = (frozenset(dests), frozenset((proto, p) for p in ports))
+    return Rule(re.sub(r"\s+", " ", line)[:160], tuple(matches), verdict, target, confined)

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Iterator
+from datetime import date
 
 from ...inventory.model import Environment, Inventory, Vantage
 from ...plan import Plan, Probe
@@ -57,7 +58,21 @@ def run(probes: tuple[Probe, ...], plan: Plan, inv: Inventory) -> tuple[Observat
             for p in probes
         )
     env = inv.environments[plan.vantage.environment]
-    return tuple(observe(result, probes, inv, env, key.from_run))
+    allowed = allowed_flows(inv, plan.vantage.environment, plan.planned_on)
+    return tuple(observe(result, probes, inv, env, key.from_run, allowed))
+
+
+def allowed_flows(inv: Inventory, environment: str, today: date) -> set[tuple[str, str, int]]:
+    """(address, protocol, port) of every unexpired allowed flow from this environment."""
+    out: set[tuple[str, str, int]] = set()
+    for flow in inv.policy.allowed_flows:
+        if flow.from_ != environment or flow.is_expired(today):
+            continue
+        host = next((e.hosts[flow.to] for e in inv.environments.values() if flow.to in e.hosts),
+                    None)  # fmt: skip
+        for address in host.addresses if host else ():
+            out |= {(str(address), svc.protocol, svc.port) for svc in flow.services}
+    return out
 
 
 def observe(
@@ -66,6 +81,7 @@ def observe(
     inv: Inventory,
     env: Environment | None = None,
     key_from_run: bool = False,
+    allowed: set[tuple[str, str, int]] | None = None,
 ) -> Iterator[Observation]:
     judge = _Judge(inv)
     for probe in probes:
@@ -76,7 +92,7 @@ def observe(
             yield from guard_judge.judge(aspect, result, env, inv, key_from_run)
             continue
         if aspect == "egress":
-            yield from egress_observations(result, inv)
+            yield from egress_observations(result, inv, allowed or set())
             continue
         found = list(judge.aspect(aspect, result))
         yield from found
@@ -217,7 +233,9 @@ class _Judge:
         return ""
 
 
-def egress_observations(result: HostsResult, inv: Inventory) -> Iterator[Observation]:
+def egress_observations(
+    result: HostsResult, inv: Inventory, allowed: set[tuple[str, str, int]]
+) -> Iterator[Observation]:
     """Per production network: the live ruleset drops every new flow to it, or not."""
     networks = list(inv.production_networks())
     chains: dict[str, egress.Chain] = {}
@@ -260,7 +278,7 @@ def egress_observations(result: HostsResult, inv: Inventory) -> Iterator[Observa
             evidence={"aspect": "egress"},
         )
         return
-    for net, outcome in egress.judge(networks, chains, base).items():
+    for net, outcome in egress.judge(networks, chains, base, allowed).items():
         signal = Signal.STOPPED if outcome.dropped else Signal.CROSSED
         detail = (
             f"egress filter ({', '.join(read)}) toward {net}: "
