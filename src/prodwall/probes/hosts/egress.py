@@ -426,6 +426,7 @@ def _ipt_rule(words: list[str], version: int, line: str) -> Rule:
             new = bool(states & NEW_FLOW_STATES) != negate
             matches.append(_const(Tri.SOME if new else Tri.NONE))
         elif w in ("-j", "--jump", "-g", "--goto"):
+            i = len(words)  # what follows -j is the target's own options, not matches
             t = arg.upper()
             if t in ("DROP", "REJECT"):
                 verdict = "drop"
