@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Netns, run_checks
-from shape_b import PROD4, PROD6, shape_b
+from conftest import Netns, run_checks, run_cli
+from shape_b import NETHELPER, PROD4, PROD6, WEB, shape_b
 
 pytestmark = pytest.mark.lab
 PORTS = "1-1100,5432,8080"
@@ -120,3 +121,76 @@ def test_without_a_frame_path_past_the_vantages_filter_nothing_is_called_blocked
         assert verdict["inconclusive_items"]
         assert all("vantage's own filter" in item for item in verdict["inconclusive_items"])
     assert "nftables ruleset" in json.dumps(verdicts[("NET-TCP-01", PROD4)])
+
+
+def _egress_inventory(net: Any, tmp: Path) -> Path:
+    """shape B with dev's hosts declared to carry an egress filter, read at the dev host."""
+    inv = net.inventory(tmp / "inv.yaml", tcp_ports=PORTS)
+    text = inv.read_text()
+    text = text.replace(
+        '    boundary_gateways: [198.18.70.1, "fd00:70::1"]\n',
+        '    boundary_gateways: [198.18.70.1, "fd00:70::1"]\n'
+        "    host_policy: {egress_filter: true}\n",
+        1,
+    )
+    text = text.replace("    secret_scan: false  # a namespace: no host of its own to read\n",
+                        "    secret_scan: true\n", 1)  # fmt: skip
+    (tmp / "nothing").mkdir()
+    text += f"secret_scan:\n  paths: [{tmp / 'nothing'}]\n"
+    inv.write_text(text)
+    return inv
+
+
+def _egress(net: Any, inv: Path, out: Path) -> dict[str, Any]:
+    done = run_cli("run", "-i", str(inv), "--vantage", "dev", "-o", str(out), "--", "-q",
+                   "-k", "egress", timeout=180)  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    (verdict,) = [v for v in results["verdicts"] if v["controls"] == ["HOST-EGRESS-01"]]
+    return dict(verdict)
+
+
+def test_a_host_egress_filter_is_read_from_the_live_ruleset_both_ways(
+    netns: Netns, tmp_path: Path
+) -> None:
+    """dev's own nftables: IPv4 to production dropped and IPv6 forgotten is reachable; both
+    dropped, with the one accept the policy allows (the jump to prod-web tcp/8080), is
+    blocked. Checked against what the kernel then does with a real connection."""
+    with shape_b(netns, "drop") as net:
+        inv = _egress_inventory(net, tmp_path)
+
+        def table(*rules: str) -> str:
+            return (
+                "table inet pwt_egress {\n chain out {\n  type filter hook output priority 0;\n"
+                "  ct state established,related accept\n"
+                + "".join(f"  {r}\n" for r in rules)
+                + " }\n}\n"
+            )
+
+        load = ["ip", "netns", "exec", net.dev, "nft", "-f", "-"]
+        forgotten = table(f"ip daddr {PROD4} drop")
+        subprocess.run(load, input=forgotten, text=True, check=True)
+        verdict = _egress(net, inv, tmp_path / "forgotten")
+        assert verdict["outcome"] == "reachable", verdict["reason"]
+        assert [f for f in verdict["findings"] if PROD6 in f] and not [
+            f for f in verdict["findings"] if PROD4 in f
+        ]
+        # the kernel agrees: IPv6 to prod-web leaves the host, IPv4 does not
+        probe = [sys.executable, str(NETHELPER), "tcp"]
+        six = subprocess.run(["ip", "netns", "exec", net.dev, *probe, WEB[1], "8080"],
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+        four = subprocess.run(["ip", "netns", "exec", net.dev, *probe, WEB[0], "8080"],
+                              capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert json.loads(six.stdout)["result"] == "open", six.stdout
+        assert json.loads(four.stdout)["result"] != "open", four.stdout
+
+        subprocess.run([*load[:4], "nft", "delete", "table", "inet", "pwt_egress"], check=True)
+        sealed = table(
+            f"ip daddr {WEB[0]} tcp dport 8080 accept", f"ip daddr {PROD4} drop",
+            f"ip6 daddr {PROD6} drop",
+        )  # fmt: skip
+        subprocess.run(load, input=sealed, text=True, check=True)
+        verdict = _egress(net, inv, tmp_path / "sealed")
+        assert verdict["outcome"] == "blocked", verdict["reason"]
+        by_detail = " | ".join(verdict["evidence"]["by_detail"])
+        assert f"ip daddr {PROD4} drop" in by_detail and f"ip6 daddr {PROD6} drop" in by_detail
