@@ -130,3 +130,54 @@ def test_forwarders_are_found_by_program_and_only_their_hosts_kept() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_an_ssh_session_forwarding_its_agent_to_production_is_found() -> None:
+    import subprocess
+    import sys
+
+    from prodwall.probes.hosts import live
+
+    # reads like `ssh -A root@db.prod...` (no -L/-R/-D: not a forwarder); nothing is sent
+    proc = subprocess.Popen(
+        ["ssh", "-c", "import time; time.sleep(30)", "-A", "root@db.prod.pwlab.test"],
+        executable=sys.executable,
+    )
+    try:
+        for _ in range(50):
+            found = [t for t in live.tunnels() if t.pid == proc.pid]
+            if found:
+                break
+            time.sleep(0.05)
+        (session,) = found
+        assert session.agent_forwarding and session.hosts == ("db.prod.pwlab.test",)
+        seen = list(observe(HostsResult(tunnels=(session,)), (Probe("host", "live", "dev", "w"),),
+                            INV))  # fmt: skip
+        assert [o.signal for o in seen] == [Signal.CROSSED]
+        assert "session forwarding the ssh agent" in seen[0].detail
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_systemd_resolved_servers_are_read_too(tmp_path: Path) -> None:
+    from prodwall.probes.hosts import agent
+
+    files = {
+        agent.RESOLVED[0]: "nameserver 198.19.10.53\n",
+        agent.RESOLVED[1]: "[Resolve]\nDNS=198.18.1.1 fd00:19:10::53%eth0#ns1.prod.pwlab.test\n"
+        "FallbackDNS=198.18.99.9\n",
+    }
+
+    class _R:
+        def text(self, path: str) -> str | None:
+            return files.get(path)
+
+    servers = agent._resolved(_R())  # type: ignore[arg-type]
+    assert servers == ["198.19.10.53", "198.18.1.1", "fd00:19:10::53", "198.18.99.9"]
+    crossed = [
+        o.detail
+        for o in observe(HostsResult(resolvers=tuple(servers)), PROBES[:1], INV)
+        if o.signal is Signal.CROSSED
+    ]
+    assert len(crossed) == 2 and all("production" in c for c in crossed)

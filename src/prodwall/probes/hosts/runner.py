@@ -170,7 +170,8 @@ class _Judge:
         for t in result.tunnels:
             why = next((w for w in (self._prod(h) for h in t.hosts) if w), "")
             if why:
-                what = f"a {t.program} forwarder (pid {t.pid}) toward production: {why}"
+                kind = "session forwarding the ssh agent" if t.agent_forwarding else "forwarder"
+                what = f"a {t.program} {kind} (pid {t.pid}) toward production: {why}"
                 yield _crossed("live", f"pid {t.pid}", what)
 
     def name_resolution(self, result: HostsResult) -> Iterator[Observation]:
