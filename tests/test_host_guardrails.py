@@ -218,6 +218,15 @@ def test_a_compliant_production_host_passes_every_guardrail() -> None:
         ),
         (
             "break-glass",
+            {
+                "accounts": (
+                    Account(name="breakglass", exists=True, locked=True, authorized_keys=1),
+                )
+            },
+            "a key logs in past a locked password",
+        ),
+        (
+            "break-glass",
             {"accounts": (Account(name="breakglass", exists=False),)},
             "does not exist",
         ),
@@ -311,6 +320,12 @@ def test_each_broken_guardrail_is_reachable(aspect: str, broken: dict[str, Any],
             },
         ),
         ("logs", "/var/log/auth.log", {}),
+        ("logs", "", {"logs": (LogSample(path="/var/log/app.log", bytes=9, words_cut=True),)}),
+        (
+            "privilege",
+            "",
+            {"sudoers": (TextFile(path="/etc/sudoers", text="+ops ALL=(ALL) ALL\n"),)},
+        ),
         ("logs", "", {"logs": ()}),
     ],
 )
@@ -468,3 +483,15 @@ def test_an_unreadable_ruleset_is_inconclusive() -> None:
     seen = list(observe(result, probes, inv, inv.environments["dev"], True))
     assert [o.signal for o in seen] == [Signal.FAILED]
     assert "Operation not permitted" in seen[0].detail
+
+
+def test_legacy_xtables_beside_nftables_count_too() -> None:
+    """nft shows no output chain (the host filters with iptables-legacy): the legacy
+    tables' drop is read, not reported as no filter at all."""
+    chains, base = egress.from_nft('{"nftables": [{"metainfo": {"version": "1.0.6"}}]}')
+    legacy, legacy_base = egress.from_iptables(
+        IPT.format(policy="ACCEPT", extra=""), 4, "iptables-legacy-save"
+    )
+    out = egress.judge(_nets("198.19.10.0/24"), {**chains, **legacy}, base + legacy_base)
+    assert out["198.19.10.0/24"].dropped
+    assert not egress.judge(_nets("198.19.10.0/24"), chains, base)["198.19.10.0/24"].dropped

@@ -367,7 +367,9 @@ def _nft_words(x: Any) -> str:
 # --- iptables-save / ip6tables-save
 
 
-def from_iptables(text: str, version: int) -> tuple[dict[str, Chain], list[str]]:
+def from_iptables(
+    text: str, version: int, tool: str = "iptables-save"
+) -> tuple[dict[str, Chain], list[str]]:
     chains: dict[str, Chain] = {}
     table = ""
     for line in text.splitlines():
@@ -378,20 +380,21 @@ def from_iptables(text: str, version: int) -> tuple[dict[str, Chain], list[str]]
             continue
         if line.startswith(":"):
             name, policy = line[1:].split()[:2]
-            key = f"ipv{version} {name}"
+            key = f"{tool} ipv{version} {name}"
             chains[key] = Chain(
                 key, policy=policy.lower() if policy != "-" else "", families=(version,)
             )
         elif line.startswith("-A "):
             words = shlex.split(line)
-            key = f"ipv{version} {words[1]}"
+            key = f"{tool} ipv{version} {words[1]}"
             if key in chains:
-                chains[key].rules.append(_ipt_rule(words[2:], version, line))
-    base = [f"ipv{version} OUTPUT"] if f"ipv{version} OUTPUT" in chains else []
+                chains[key].rules.append(_ipt_rule(words[2:], version, line, tool))
+    output = f"{tool} ipv{version} OUTPUT"
+    base = [output] if output in chains else []
     return chains, base
 
 
-def _ipt_rule(words: list[str], version: int, line: str) -> Rule:
+def _ipt_rule(words: list[str], version: int, line: str, tool: str) -> Rule:
     matches: list[Callable[[IPNetwork], Tri]] = []
     verdict, target, negate = "", "", False
     dests: set[str] = set()
@@ -435,10 +438,8 @@ def _ipt_rule(words: list[str], version: int, line: str) -> Rule:
             elif t in ("LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "AUDIT", "TRACE"):
                 verdict = ""
             else:
-                verdict, target = (
-                    ("goto" if w in ("-g", "--goto") else "jump"),
-                    f"ipv{version} {arg}",
-                )
+                verdict = "goto" if w in ("-g", "--goto") else "jump"
+                target = f"{tool} ipv{version} {arg}"
         elif w in ("-m", "--match", "-c", "--set-counters"):
             pass
         elif w.startswith("-") and w not in ("-A",):

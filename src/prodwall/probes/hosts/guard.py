@@ -173,14 +173,17 @@ def _groups(r: Reader) -> list[Group]:
 
 
 def _account(r: Reader, name: str) -> Account:
-    shell = ""
+    shell = home = ""
     for line in (r.text("/etc/passwd") or "").splitlines():
         f = line.split(":")
         if len(f) >= 7 and f[0] == name:
-            shell = f[6]
+            home, shell = f[5], f[6]
             break
     else:
         return Account(name=name, exists=False)
+    keys, why = _authorized_keys(home)
+    if why:
+        return Account(name=name, exists=True, shell_disabled=shell in NOLOGIN, why_unknown=why)
     try:
         with open("/etc/shadow") as shadow:
             rows = [line.split(":") for line in shadow]
@@ -206,7 +209,24 @@ def _account(r: Reader, name: str) -> Account:
         locked=row[1].startswith(("!", "*")),  # an empty field is no password at all: open
         expired=row[7].strip().isdigit() and int(row[7]) <= today,
         shell_disabled=shell in NOLOGIN,
+        authorized_keys=keys,
     )
+
+
+def _authorized_keys(home: str) -> tuple[int, str]:
+    """Keys that log the account in whatever its password lock says (sshd with PAM
+    lets a key past a `!` lock). ("", count) or (0, why it could not be read)."""
+    count = 0
+    for name in ("authorized_keys", "authorized_keys2"):
+        path = os.path.join(home, ".ssh", name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                count += sum(1 for line in f if line.strip() and not line.startswith("#"))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            return 0, f"{path}: {exc.strerror or type(exc).__name__}"
+    return count, ""
 
 
 def _prompts(r: Reader) -> list[TextFile]:

@@ -134,6 +134,14 @@ def _privilege(
         )
     groups = {g.name: set(g.members) for g in f.groups}
     grants = sudoers.grants([(s.path, s.text) for s in f.sudoers])
+    for grant, who in sudoers.unresolved(grants, list(policy.sudo_readonly)):
+        yield _obs(
+            "privilege",
+            Signal.FAILED,
+            f"sudo rule {grant.where} is for {who}, whose members cannot be read here "
+            "(a netgroup or a numeric id): developers among them cannot be ruled out",
+            where=grant.where,
+        )
     for grant, who, command in sudoers.developer_grants(
         grants, groups, list(policy.developer_groups), list(policy.sudo_readonly)
     ):
@@ -175,6 +183,14 @@ def _break_glass(
                 "break-glass",
                 Signal.FAILED,
                 f"break-glass account {a.name}: lock state unknown ({a.why_unknown})",
+                where=a.name,
+            )
+        elif a.authorized_keys and not a.expired:
+            yield _obs(
+                "break-glass",
+                Signal.CROSSED,
+                f"break-glass account {a.name} has {a.authorized_keys} authorized ssh key(s): "
+                "a key logs in past a locked password",
                 where=a.name,
             )
         elif a.locked or a.expired:
@@ -283,6 +299,14 @@ def _logs(f: ProductionFacts, env: Environment, inv: Inventory, key: bool) -> It
         for s in e.secrets
     }
     for sample in f.logs:
+        if sample.words_cut:
+            yield _obs(
+                "logs",
+                Signal.FAILED,
+                f"{sample.path}: more distinct words than are fingerprinted; the rest of the "
+                "sample was not matched with the production secrets",
+                where=sample.path,
+            )
         for prefix in set(sample.words) & set(secrets):
             env_name, secret = secrets[prefix]
             yield _obs(

@@ -116,16 +116,21 @@ def cards(data: bytes, path: str, key: bytes) -> tuple[list[CardHit], int]:
 
 def words(text: str, key: bytes) -> tuple[str, ...]:
     """Fingerprint prefixes of each distinct word, split on whitespace and on the usual
-    delimiters both (a password may hold '=' or ':')."""
+    delimiters both (a password may hold '=' or ':'); at most MAX_WORDS_PER_FILE."""
+    return _words(text, key)[0]
+
+
+def _words(text: str, key: bytes) -> tuple[tuple[str, ...], bool]:
     seen: set[str] = set()
+    cut = False
     for part in (*text.split(), *_SPLIT.split(text)):
-        if 6 <= len(part) <= 200:
-            seen.add(part)
+        if 6 <= len(part) <= 200 and part not in seen:
             if len(seen) >= MAX_WORDS_PER_FILE:
+                cut = True
                 break
-    return tuple(
-        sorted(hmac.new(key, w.encode(), hashlib.sha256).hexdigest()[:WORD_PREFIX] for w in seen)
-    )
+            seen.add(part)
+    prefixes = (hmac.new(key, w.encode(), hashlib.sha256).hexdigest()[:WORD_PREFIX] for w in seen)
+    return tuple(sorted(prefixes)), cut
 
 
 def sample(job: HostsJob, r: _Reads) -> tuple[list[CardHit], int, list[LogSample]]:
@@ -143,7 +148,8 @@ def sample(job: HostsJob, r: _Reads) -> tuple[list[CardHit], int, list[LogSample
         hits += found
         decoys += ignored
         text = data.decode("utf-8", "replace")
-        out.append(LogSample(path=path, bytes=len(data), words=words(text, key)))
+        found_words, cut = _words(text, key)
+        out.append(LogSample(path=path, bytes=len(data), words=found_words, words_cut=cut))
     return hits, decoys, out
 
 

@@ -15,12 +15,16 @@ from .records import Ruleset
 
 
 def rulesets() -> list[Ruleset]:
-    if shutil.which("nft"):
-        return [_ruleset("nft", ["nft", "-j", "list", "ruleset"])]
-    found = [t for t in ("iptables-save", "ip6tables-save") if shutil.which(t)]
-    if not found:
+    """Every ruleset the kernel may hold: nftables (iptables-nft's rules are in it), and
+    the legacy xtables tables beside it, which nft does not show."""
+    out = [_ruleset("nft", ["nft", "-j", "list", "ruleset"])] if shutil.which("nft") else []
+    legacy = ("iptables-legacy-save", "ip6tables-legacy-save")
+    if not out:
+        legacy = ("iptables-save", "ip6tables-save")  # one of them, whichever backend
+    out += [_ruleset(t, [t]) for t in legacy if shutil.which(t)]
+    if not out:
         return [Ruleset(tool="nft", error="neither nft nor iptables-save is installed")]
-    return [_ruleset(t, [t]) for t in found]
+    return out
 
 
 def _ruleset(tool: str, argv: list[str]) -> Ruleset:

@@ -118,7 +118,8 @@ class Account(Record):
     locked: bool = False  # password field starts with ! or * (or is empty of a hash)
     expired: bool = False  # shadow's account expiry date is past
     shell_disabled: bool = False  # nologin / false as login shell
-    why_unknown: str = ""  # shadow unreadable: lock state unknown
+    authorized_keys: int = 0  # keys in ~/.ssh/authorized_keys{,2}: a key logs in past a lock
+    why_unknown: str = ""  # shadow or the account's keys unreadable: its state unknown
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
@@ -149,6 +150,7 @@ class LogSample(Record):
     path: str
     bytes: int
     words: tuple[str, ...] = ()  # 12-hex prefixes of each distinct word's fingerprint
+    words_cut: bool = False  # more distinct words than are fingerprinted: the rest unread
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only

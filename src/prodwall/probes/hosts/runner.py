@@ -256,7 +256,7 @@ def egress_observations(
             more, more_base = (
                 egress.from_nft(rs.text)
                 if rs.tool == "nft"
-                else egress.from_iptables(rs.text, 6 if rs.tool.startswith("ip6") else 4)
+                else egress.from_iptables(rs.text, 6 if rs.tool.startswith("ip6") else 4, rs.tool)
             )
         except (ValueError, KeyError, TypeError) as exc:
             yield Observation(

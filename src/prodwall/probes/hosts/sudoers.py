@@ -135,6 +135,19 @@ def developer_grants(
     return out
 
 
+def unresolved(found: list[Grant], allowlist: list[str]) -> list[tuple[Grant, str]]:
+    """Grants beyond the allowlist to users whose membership is not readable from
+    /etc/group: netgroups (+name) and numeric ids (#uid, %#gid)."""
+    out = []
+    for g in found:
+        who = next((u for u in g.users if u.lstrip("!").startswith(("+", "#", "%#", "%:#"))
+                    and not u.startswith("!")), "")  # fmt: skip
+        beyond = any(not c.startswith("!") and not _allowed(c, allowlist) for c in g.commands)
+        if who and beyond:
+            out.append((g, who))
+    return out
+
+
 def _reaches(
     users: tuple[str, ...], groups: dict[str, set[str]], dev_groups: set[str], developers: set[str]
 ) -> str:
