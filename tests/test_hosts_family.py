@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 from pathlib import Path
+from typing import Any
 
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys
@@ -112,7 +113,6 @@ def test_forwarders_are_found_by_program_and_only_their_hosts_kept() -> None:
     import subprocess
     import sys
 
-    from prodwall.probes.hosts import live
 
     # a process whose command line reads like socat's: nothing is sent anywhere
     proc = subprocess.Popen(
@@ -120,12 +120,7 @@ def test_forwarders_are_found_by_program_and_only_their_hosts_kept() -> None:
         executable=sys.executable,
     )
     try:
-        for _ in range(50):
-            found = [t for t in live.tunnels() if t.pid == proc.pid]
-            if found:
-                break
-            time.sleep(0.05)
-        (tunnel,) = found
+        (tunnel,) = _tunnels_of(proc.pid)
         assert tunnel.program == "socat" and tunnel.hosts == ("db.prod.pwlab.test",)
     finally:
         proc.kill()
@@ -136,7 +131,6 @@ def test_an_ssh_session_forwarding_its_agent_to_production_is_found() -> None:
     import subprocess
     import sys
 
-    from prodwall.probes.hosts import live
 
     # reads like `ssh -A root@db.prod...` (no -L/-R/-D: not a forwarder); nothing is sent
     proc = subprocess.Popen(
@@ -144,12 +138,7 @@ def test_an_ssh_session_forwarding_its_agent_to_production_is_found() -> None:
         executable=sys.executable,
     )
     try:
-        for _ in range(50):
-            found = [t for t in live.tunnels() if t.pid == proc.pid]
-            if found:
-                break
-            time.sleep(0.05)
-        (session,) = found
+        (session,) = _tunnels_of(proc.pid)
         assert session.agent_forwarding and session.hosts == ("db.prod.pwlab.test",)
         seen = list(observe(HostsResult(tunnels=(session,)), (Probe("host", "live", "dev", "w"),),
                             INV))  # fmt: skip
@@ -181,3 +170,16 @@ def test_systemd_resolved_servers_are_read_too(tmp_path: Path) -> None:
         if o.signal is Signal.CROSSED
     ]
     assert len(crossed) == 2 and all("production" in c for c in crossed)
+
+
+def _tunnels_of(pid: int) -> list[Any]:
+    """What live.tunnels() says of one process, once its command line is readable."""
+    from prodwall.probes.hosts import live
+
+    found: list[Any] = []
+    for _ in range(50):
+        found = [t for t in live.tunnels() if t.pid == pid]
+        if found:
+            break
+        time.sleep(0.05)
+    return found

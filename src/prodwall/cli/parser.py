@@ -116,9 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         "run the host checks across hosts (testinfra's --hosts: ssh://, paramiko://, "
         "ansible://GROUP with --ansible-inventory), in parallel with -n, and write the bundle",
     )
-    h.add_argument(
-        "--inventory", "-i", required=True, help="inventory YAML file, or - for standard input"
-    )
+    _inventory_arg(h)
     h.add_argument(
         "--hosts",
         required=True,
@@ -232,10 +230,14 @@ def _report_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
 
 
-def _inv_args(p: argparse.ArgumentParser) -> None:
+def _inventory_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--inventory", "-i", required=True, help="inventory YAML file, or - for standard input"
     )
+
+
+def _inv_args(p: argparse.ArgumentParser) -> None:
+    _inventory_arg(p)
     p.add_argument(
         "--vantage",
         required=True,

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..secrets.creds import openssh_public
 from . import guard, live, netstate
-from .records import HostsJob, HostsResult, KeyFile, KnownHost, NameEntry, SshHost, Unread
+from .reader import Reader
+from .records import HostsJob, HostsResult, KeyFile, KnownHost, NameEntry, SshHost
 
 SYSTEM_SSH_CONFIG = "/etc/ssh/ssh_config"
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
@@ -26,26 +27,8 @@ def run(raw_job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _Reader:
-    def __init__(self) -> None:
-        self.read: list[str] = []
-        self.unreadable: list[Unread] = []
-
-    def text(self, path: str) -> str | None:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                data = f.read(4 << 20)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self.unreadable.append(Unread(what=path, why=exc.strerror or type(exc).__name__))
-            return None
-        self.read.append(path)
-        return data
-
-
 def collect(job: HostsJob) -> HostsResult:
-    r = _Reader()
+    r = Reader([], [])
     homes = [*job.home_dirs, *sorted(glob.glob("/home/*"))]
     hosts = r.text("/etc/hosts")
     resolv = r.text("/etc/resolv.conf")
@@ -77,7 +60,7 @@ def collect(job: HostsJob) -> HostsResult:
     rulesets = netstate.rulesets() if job.egress else []
     production = None
     if job.production:
-        production = guard.collect(job, guard.Reader(unreadable, r.read))
+        production = guard.collect(job, Reader(unreadable, r.read))
     return HostsResult(
         rulesets=tuple(rulesets),
         production=production,
@@ -97,7 +80,7 @@ def collect(job: HostsJob) -> HostsResult:
 RESOLVED = ("/run/systemd/resolve/resolv.conf", "/etc/systemd/resolved.conf")
 
 
-def _resolved(r: _Reader) -> list[str]:
+def _resolved(r: Reader) -> list[str]:
     """systemd-resolved's upstream servers: its generated resolv.conf (what it uses now)
     and DNS=/FallbackDNS= of its configuration, drop-ins included."""
     out = nameservers(r.text(RESOLVED[0]) or "")

@@ -12,7 +12,8 @@ import re
 import time
 
 from . import logscan
-from .records import Account, Fim, Group, HostsJob, ProductionFacts, TextFile, Unread
+from .reader import Reader
+from .records import Account, Fim, Group, HostsJob, ProductionFacts, TextFile
 
 SSHD_DEFAULT = "/etc/ssh/sshd_config"
 AUDIT_DAEMONS = {
@@ -31,24 +32,6 @@ PROMPT_FILES = ("/etc/bash.bashrc", "/etc/profile", "/etc/zsh/zshrc", "/etc/zshr
 BANNER_FILES = ("/etc/issue.net", "/etc/issue", "/etc/motd")
 NOLOGIN = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
 _PROMPT = re.compile(r"^\s*(?:export\s+)?(?:PS1|PROMPT)\s*=")
-
-
-class Reader:
-    def __init__(self, unreadable: list[Unread], read: list[str]) -> None:
-        self.unreadable = unreadable
-        self.read = read
-
-    def text(self, path: str, limit: int = 1 << 20) -> str | None:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                data = f.read(limit)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            self.unreadable.append(Unread(what=path, why=exc.strerror or type(exc).__name__))
-            return None
-        self.read.append(path)
-        return data
 
 
 def collect(job: HostsJob, r: Reader) -> ProductionFacts:
