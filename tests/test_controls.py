@@ -13,6 +13,7 @@ from prodwall.errors import ControlsError
 from prodwall.session import control_ids
 
 CATALOGUE = REPO / "checks" / "controls.yaml"
+CHECKS = REPO / "checks"
 
 
 class _Collector:
@@ -100,6 +101,8 @@ def test_malformed_reference_is_rejected(
         f"""
         NET-X-01:
           title: t
+          why: w
+          remediation: r
           severity: high
           family: routes
           references:
@@ -119,6 +122,8 @@ def test_bad_control_id_is_rejected(write_yaml: Callable[[str, str], Path]) -> N
         """
         net_x:
           title: t
+          why: w
+          remediation: r
           severity: high
           family: routes
           references: {soc2: [CC6.6]}
@@ -127,3 +132,26 @@ def test_bad_control_id_is_rejected(write_yaml: Callable[[str, str], Path]) -> N
     )
     with pytest.raises(ControlsError, match="'net_x' is not a control id"):
         load_controls(path)
+
+
+def test_every_mapped_requirement_has_a_title_and_every_control_a_remediation() -> None:
+    from prodwall.controls import load_catalogue, not_automated
+
+    catalogue = load_catalogue(CHECKS / "controls.yaml")
+    untitled = [
+        f"{cid}: {ref}" for cid, c in catalogue.items() for ref, t in c.titles.items() if not t
+    ]
+    assert untitled == [], "add these to checks/requirements.yaml"
+    assert all(len(c.why) > 40 and len(c.remediation) > 40 for c in catalogue.values())
+    gaps = not_automated(CHECKS / "requirements.yaml")
+    assert {(g["framework"], g["requirement"]) for g in gaps} == {
+        ("pci-dss-4.0.1", "6.5.5"),
+        ("pci-dss-4.0.1", "6.5.6"),
+    }
+    mapped = {
+        (fw, r) for c in catalogue.values() for fw, refs in c.references.items() for r in refs
+    }
+    # what this tool exists for is mapped (PCI DSS 6.5.3/6.5.4: separation of environments)
+    assert {("pci-dss-4.0.1", "6.5.3"), ("pci-dss-4.0.1", "6.5.4")} <= mapped
+    assert ("pci-dss-4.0.1", "1.4.5") in mapped and ("nist-800-53r5", "SC-22") in mapped
+    assert not [g for g in gaps if (g["framework"], g["requirement"]) in mapped]

@@ -113,7 +113,6 @@ def test_forwarders_are_found_by_program_and_only_their_hosts_kept() -> None:
     import subprocess
     import sys
 
-
     # a process whose command line reads like socat's: nothing is sent anywhere
     proc = subprocess.Popen(
         ["socat", "-c", "import time; time.sleep(30)", "TCP:db.prod.pwlab.test:5432", "pw=x1"],
@@ -130,7 +129,6 @@ def test_forwarders_are_found_by_program_and_only_their_hosts_kept() -> None:
 def test_an_ssh_session_forwarding_its_agent_to_production_is_found() -> None:
     import subprocess
     import sys
-
 
     # reads like `ssh -A root@db.prod...` (no -L/-R/-D: not a forwarder); nothing is sent
     proc = subprocess.Popen(

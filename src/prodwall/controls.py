@@ -58,6 +58,8 @@ class Control(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str = Field(min_length=1)
+    why: str = Field(min_length=1, description="why it matters, in plain words")
+    remediation: str = Field(min_length=1, description="what fixes a finding of it")
     severity: Literal["critical", "high", "medium", "low"]
     family: str = Field(min_length=1, description="the probe family whose evidence it judges")
     column: str = Field(
@@ -65,6 +67,10 @@ class Control(BaseModel):
         description="its column in the report's reachability matrix (default: the family)",
     )
     references: Annotated[dict[Framework, list[str]], BeforeValidator(_refs)] = Field(min_length=1)
+    titles: dict[str, str] = Field(
+        default_factory=dict,
+        description="'framework requirement' -> its title, from requirements.yaml (filled in)",
+    )
 
 
 class Catalogue(RootModel[dict[str, Control]]):
@@ -129,4 +135,36 @@ def load_catalogue(main: Path) -> dict[str, Control]:
                     ]
                 )
             catalogue[cid] = control
-    return catalogue
+    titles = requirement_titles(main.with_name(REQUIREMENTS))
+    return {
+        cid: c.model_copy(
+            update={"titles": {f"{fw} {ref}": titles.get((fw, ref), "")
+                               for fw, refs in c.references.items() for ref in refs}}
+        )
+        for cid, c in catalogue.items()
+    }  # fmt: skip
+
+
+REQUIREMENTS = "requirements.yaml"
+
+
+def requirement_titles(path: Path) -> dict[tuple[str, str], str]:
+    """(framework, requirement) -> title, from requirements.yaml beside the catalogue."""
+    if not path.is_file():
+        return {}
+    data = load_yaml(path).data or {}
+    return {
+        (str(fw), str(ref)): str(title)
+        for fw, refs in (data.get("titles") or {}).items()
+        for ref, title in (refs or {}).items()
+    }
+
+
+def not_automated(path: Path) -> list[dict[str, str]]:
+    """Requirements the tool is for that no check covers yet (requirements.yaml)."""
+    if not path.is_file():
+        return []
+    return [
+        {k: str(v) for k, v in item.items()}
+        for item in (load_yaml(path).data or {}).get("not_automated") or []
+    ]
