@@ -49,7 +49,7 @@ def test_requirement_view_matrix_and_waivers() -> None:
     page = html.render(_combined())
     assert "PCI DSS 4.0.1" in page and "<td>11.4.5</td>" in page
     assert "NIST SP 800-53 Rev. 5" in page and "SC-7(5)" in page
-    assert "Requirements without automated coverage in this run" in page
+    assert "id=scope" in page and "Scope and limitations" in page
     assert "Reachability matrix" in page and "tcp IPv4" in page and "dns DNS" in page
     # waivers: shown as waived (reachable) with ticket, approver, justification, expiry
     assert "waived (reachable)" in page
@@ -61,7 +61,7 @@ def test_requirement_view_matrix_and_waivers() -> None:
 def test_counts_agree_across_views() -> None:
     c = _combined()
     s = c.summary()
-    suites = ET.fromstring(junit.render(c))
+    suites = [x for x in ET.fromstring(junit.render(c)) if x.get("name") != "prodwall.coverage"]
     total = sum(int(x.get("tests", 0)) for x in suites)
     assert total == len(c.verdicts) == 20
     assert sum(int(x.get("failures", 0)) for x in suites) == s["reachable"]
@@ -69,7 +69,8 @@ def test_counts_agree_across_views() -> None:
     assert sum(int(x.get("skipped", 0)) for x in suites) == s["waived"] + s["not-reviewed"]
     case = suites[0][0]
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
-    assert set(props) == {"control", "vantage", "target", "outcome"}
+    assert set(props) == {"control", "requirement", "vantage", "target", "outcome"}
+    assert suites[0].get("time") == "300.000" and suites[0].get("timestamp")
     doc = json.loads(oscal.render(c))["assessment-results"]
     result = doc["results"][0]
     assert len(result["observations"]) == 20
@@ -231,3 +232,48 @@ def test_twenty_thousand_verdicts_stay_small_and_fast(tmp_path: Path) -> None:
     size = (tmp_path / "big.html").stat().st_size
     assert size < 15 * 1024 * 1024, f"{size / 1e6:.1f} MB"
     assert len(re.findall(r"<div id=c[0-9]+ class=r data-o=", page)) == 20_000
+
+
+def test_partial_coverage_is_never_green_and_says_what_is_missing(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    blocked = results("dev", 3, outcomes=[Outcome.BLOCKED] * 3)
+    complete = Combined((blocked,))
+    assert not complete.coverage().partial and complete.exit_code() == 0
+    assert "Every reviewed check is blocked" in html.sentence(complete)
+    # a control the catalogue maps, never reviewed: its requirements are not covered
+    cat = {**blocked.catalogue, "SEC-CRED-01": {
+        "title": "No production credential", "severity": "critical", "family": "secrets",
+        "references": {"pci-dss-4.0.1": ["8.6.2"]},
+        "titles": {"pci-dss-4.0.1 8.6.2": "Passwords are not hard-coded"}}}  # fmt: skip
+    for partial in (
+        replace(blocked, catalogue=cat),
+        replace(blocked, not_run=("cloud-role",)),
+    ):
+        c = Combined((partial,))
+        assert c.coverage().partial and c.exit_code() == 3 and partial.exit_code() == 3
+        said = html.sentence(c)
+        assert "PARTIAL" in said and "Every reviewed check is blocked" not in said
+        page = html.render(c)
+        assert 'class="verdict partial"' in page and 'class="verdict blocked"' not in page
+        if partial.not_run:
+            assert "cloud-role" in said and "not run" in page
+        else:
+            assert "8.6.2" in said and "Passwords are not hard-coded" in page
+        suites = ET.fromstring(junit.render(c))
+        (cov,) = [x for x in suites if x.get("name") == "prodwall.coverage"]
+        assert [e.get("type") for e in cov.iter("error")] == ["partial"]
+        write_results(partial, tmp_path / "r" / "results.json")
+        assert main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "out")]) == 3
+
+
+def test_matrix_and_requirement_links_point_at_rows_that_exist() -> None:
+    page = html.render(_combined())
+    ids = set(re.findall(r"<div id=(c[0-9]+) class=r", page))
+    matrix = page.split("id=matrix")[1].split("</table>")[0]
+    links = re.findall(r"href='#([^']+)'", matrix)
+    assert links and set(links) <= ids
+    reqs = page.split("id=requirements")[1].split("id=waivers")[0]
+    links = re.findall(r"href='#(c[0-9]+)'", reqs)
+    assert links and set(links) <= ids
+    assert "Passwords" not in reqs  # titles come from the results' catalogue only

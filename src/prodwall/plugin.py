@@ -78,6 +78,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ProdwallError as exc:
         raise pytest.UsageError(str(exc)) from None
     evidence = config.getoption("--evidence-dir")
+    from .controls import not_automated
+
+    gaps = not_automated(Path(controls_path).with_name("requirements.yaml"))
     run = ProdwallRun(
         loaded,
         plan,
@@ -86,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
         Path(evidence) if evidence else None,
         hosts_spec=hosts or "",
         sudo=bool(getattr(config.option, "sudo", False)),
+        not_automated=tuple(gaps),
     )
     config.stash[RUN_KEY] = run
     if config.pluginmanager.hasplugin("html"):

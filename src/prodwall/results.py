@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from .coverage import Coverage, coverage_of
 from .errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
 from .verdicts import Outcome, Verdict
 
@@ -60,8 +61,11 @@ class Results:
     def overall(self) -> Outcome:
         return overall_outcome(self.verdicts)
 
+    def coverage(self) -> Coverage:
+        return coverage_of(self.verdicts, self.catalogue, self.not_run)
+
     def exit_code(self) -> int:
-        return exit_code_for(self.overall)
+        return exit_code_for(self.overall, self.coverage().partial)
 
 
 def overall_outcome(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Outcome:
@@ -75,7 +79,10 @@ def overall_outcome(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Outcome:
     return Outcome.WAIVED if Outcome.WAIVED in outcomes else Outcome.BLOCKED
 
 
-def exit_code_for(outcome: Outcome) -> int:
+def exit_code_for(outcome: Outcome, partial: bool = False) -> int:
+    """0 only for a complete proof: all blocked (or waived) and nothing left uncovered."""
+    if partial and outcome in (Outcome.BLOCKED, Outcome.WAIVED):
+        return EXIT_INCONCLUSIVE
     return {
         Outcome.BLOCKED: EXIT_OK,
         Outcome.WAIVED: EXIT_OK,

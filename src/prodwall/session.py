@@ -39,6 +39,7 @@ class ProdwallRun:
     verdicts: list[Verdict] = field(default_factory=list)
     hosts_spec: str = ""  # testinfra's --hosts: host checks across these instead of a vantage
     sudo: bool = False  # testinfra's --sudo, for those hosts
+    not_automated: tuple[dict[str, str], ...] = ()  # requirements no check covers yet
     _observed: dict[str, tuple[Observation, ...]] = field(default_factory=dict)
     _hosts: dict[tuple[str, str], HostView] = field(default_factory=dict)
 
@@ -151,6 +152,7 @@ class ProdwallRun:
             tuple(self.verdicts),
             started=self.started,
             today=self.today,
+            not_automated=self.not_automated,
         )
 
     def write(self, path: Path) -> None:

@@ -15,7 +15,7 @@ th{background:#f6f8fa}.o{font-weight:600;white-space:nowrap;border-radius:3px;pa
 border-left:6px solid #57606a;background:#f6f8fa}.verdict.reachable{border-color:#cf222e}
 .verdict.blocked{border-color:#1a7f37}.verdict.inconclusive{border-color:#bf8700}
 #integrity{padding:.4em .8em;border-left:6px solid #1a7f37}#integrity.unsigned{border-color:#bf8700}
-.verdict.waived{border-color:#0969da}.verdict.not-reviewed{border-color:#57606a}
+.verdict.waived{border-color:#0969da}.verdict.partial{border-color:#bf8700;background:#fff8c5}.verdict.not-reviewed{border-color:#57606a}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}
 dd{margin:0;word-break:break-all}
 pre{white-space:pre-wrap;margin:.3em 0;font-size:.9em}
@@ -28,7 +28,7 @@ border-bottom:1px solid #d0d7de;scroll-margin-top:3em}
 #checks .k{content-visibility:auto;contain-intrinsic-size:auto 6000px}
 .scroll{overflow-x:auto}.scroll th,.scroll td{white-space:nowrap}
 #filters{position:sticky;top:0;z-index:1;background:#fff;padding:.4em 0;display:none;gap:.5em}
-#filters input{flex:1;padding:.3em}.hidden{display:none}.muted{color:#57606a}
+#filters input{flex:1;padding:.3em}.hidden,#checks .r.hidden{display:none}.muted{color:#57606a}
 @media print{#filters{display:none!important}#checks pre{display:block}a{color:inherit}
 #checks .k{content-visibility:visible}}
 """

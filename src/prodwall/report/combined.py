@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..coverage import Coverage, coverage_of
 from ..errors import InputError, Problem
 from ..results import (
     SCHEMA,
@@ -36,8 +37,12 @@ class Combined:
         return overall_outcome(self.verdicts)
 
     def exit_code(self) -> int:
-        """The same table as `run`: 1 reachable, 3 inconclusive or nothing reviewed."""
-        return exit_code_for(self.overall)
+        """The same table as `run`: 1 reachable, 3 inconclusive, partial or nothing reviewed."""
+        return exit_code_for(self.overall, self.coverage().partial)
+
+    def coverage(self) -> Coverage:
+        not_run = {k for r in self.runs for k in r.not_run}
+        return coverage_of(self.verdicts, self.catalogue, not_run)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(v.outcome.value for v in self.verdicts)

@@ -17,6 +17,7 @@ from ..verdicts import Outcome, Verdict
 from .assets import CSS, JS
 from .combined import Combined, address_family, column_of
 from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
+from .scope_section import scope_section
 from .sections import artifacts_section, history_section, requirements_section, waivers_section
 
 
@@ -39,12 +40,26 @@ def sentence(c: Combined) -> str:
         )
     if overall is Outcome.NOT_REVIEWED:
         return head + "Nothing was reviewed: this run proves nothing."
+    cov = c.coverage()
+    if cov.partial:
+        return head + (
+            "PARTIAL: no reviewed check reached production"
+            + (f" ({s['waived']} waived)" if s["waived"] else "")
+            + f", but isolation is not proven for what was not covered: {cov.missing()}."
+        )
     if overall is Outcome.WAIVED:
         return head + (
             f"No unwaived path reached production; {s['waived']} reachable findings "
             "are covered by valid waivers."
         )
     return head + "Every reviewed check is blocked: no path to production was found."
+
+
+def headline_class(c: Combined) -> str:
+    """The headline's colour: never green while coverage is partial."""
+    if c.overall in (Outcome.BLOCKED, Outcome.WAIVED) and c.coverage().partial:
+        return "partial"
+    return c.overall.value
 
 
 def render(
@@ -55,23 +70,25 @@ def render(
     signer: str = "",
 ) -> str:
     title = title or f"prodwall isolation report: {c.runs[0].meta.inventory_name}"
+    rows = row_ids(c)
     parts = [
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
-        f'<p class="verdict {c.overall.value}" id=summary>{e(sentence(c))}</p>',
+        f'<p class="verdict {headline_class(c)}" id=summary>{e(sentence(c))}</p>',
         _integrity(signer),
         _attestation(c),
         _notices(c),
-        _matrix(c),
-        requirements_section(c),
+        scope_section(c),
+        _matrix(c, rows),
+        requirements_section(c, rows),
         waivers_section(c),
     ]
     if history:
         parts.append(history_section(history))
     parts += [
-        _checks(c),
+        _checks(c, rows),
         artifacts_section(artifacts or {}),
         f"<script>{JS}</script></body></html>",
     ]
@@ -136,7 +153,24 @@ def _notices(c: Combined) -> str:
     return "<h2 id=notices>Notices</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
 
 
-def _matrix(c: Combined) -> str:
+def ordered(c: Combined) -> list[Verdict]:
+    """The checks list's order: worst outcome first, then the most severe control."""
+    severity = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    cat = c.catalogue
+
+    def rank(v: Verdict) -> int:
+        return min((severity.get(cat.get(x, {}).get("severity", ""), 4) for x in v.controls),
+                   default=4)  # fmt: skip
+
+    return sorted(c.verdicts, key=lambda v: (ORDER.index(v.outcome), rank(v), v.vantage, v.check))
+
+
+def row_ids(c: Combined) -> dict[int, str]:
+    """id(verdict) -> the anchor of its row in the checks list (links work without JS)."""
+    return {id(v): f"c{i}" for i, v in enumerate(ordered(c))}
+
+
+def _matrix(c: Combined, rows: dict[int, str]) -> str:
     cells: dict[tuple[str, str, str], list[Verdict]] = defaultdict(list)
     catalogue = c.catalogue
     for v in c.verdicts:
@@ -154,16 +188,17 @@ def _matrix(c: Combined) -> str:
             if w is None:
                 tds.append("<td class=muted>-</td>")
                 continue
-            query = f"{vantage} {col.split()[0]}"
+            # the cell links to its worst check's row: an anchor that exists, script or not
+            first = next(v for v in sorted(vs, key=lambda v: ORDER.index(v.outcome)))
             tds.append(
-                f"<td><a href='#q={e(query)}'>{badge(w)}</a> "
-                f"<span class=muted>{len(vs)}</span></td>"
+                f"<td><a href='#{rows[id(first)]}'>{badge(w)}</a> "
+                f"<span class=muted>{len(vs)} check{'s' if len(vs) != 1 else ''}</span></td>"
             )
         body.append(f"<tr><th>{e(vantage)}</th>{''.join(tds)}</tr>")
     return (
         "<h2 id=matrix>Reachability matrix</h2><p class=muted>vantages &times; production zones "
-        "&times; protocol families; each cell is the worst outcome of its checks, and links to "
-        "them.</p><div class=scroll><table><thead><tr><th>vantage</th>"
+        "&times; protocol families; each cell is the worst outcome of its checks and links to "
+        "the worst of them.</p><div class=scroll><table class=matrix><thead><tr><th>vantage</th>"
         + head
         + "</tr></thead><tbody>"
         + "".join(body)
@@ -175,8 +210,8 @@ def _options(values: Iterable[str]) -> str:
     return "".join(f"<option>{e(v)}</option>" for v in sorted(set(values)))
 
 
-def _checks(c: Combined) -> str:
-    verdicts = sorted(c.verdicts, key=lambda v: (ORDER.index(v.outcome), v.vantage, v.check))
+def _checks(c: Combined, ids: dict[int, str]) -> str:
+    verdicts = ordered(c)
     filters = (
         "<div id=filters><input id=q type=search placeholder='search checks, targets, "
         "findings…' aria-label=search><select id=fo aria-label=outcome><option value=''>"
@@ -187,7 +222,7 @@ def _checks(c: Combined) -> str:
         f"{_options(v.vantage for v in verdicts)}</select><span><b id=shown>{len(verdicts)}"
         f"</b> shown</span></div>"
     )
-    rows = [_row(v, i) for i, v in enumerate(verdicts)]
+    rows = [_row(v, int(ids[id(v)][1:]), c.catalogue) for v in verdicts]
     # A grid of plain blocks, not a <table>: chunks of 200 rows with content-visibility
     # are skipped by layout until scrolled to (containment does not apply inside tables),
     # which keeps a report of 20,000 checks interactive within about a second.
@@ -203,11 +238,16 @@ def _checks(c: Combined) -> str:
     )
 
 
-def _row(v: Verdict, i: int) -> str:
+def _row(v: Verdict, i: int, catalogue: dict[str, Any]) -> str:
+    titles = "; ".join(
+        f"{catalogue.get(x, {}).get('severity', '')}: {catalogue.get(x, {}).get('title', '')}"
+        for x in v.controls
+    )
     return (
         f"<div id=c{i} class=r data-o={v.outcome.value} role=row><span>{badge(v.outcome)}"
-        f"</span><span>{e(' '.join(v.controls))}</span><span>{e(v.vantage)}</span>"
-        f"<span class=mono>{e(v.group)}</span><span>{e(v.reason)}{_evidence(v, i)}</span></div>"
+        f"</span><span title='{e(titles)}'>{e(' '.join(v.controls))}</span>"
+        f"<span>{e(v.vantage)}</span><span class=mono>{e(v.group)}</span>"
+        f"<span>{e(v.reason)}{_evidence(v, i)}</span></div>"
     )
 
 

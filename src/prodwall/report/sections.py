@@ -5,56 +5,58 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from ..verdicts import Outcome, Verdict
+from ..verdicts import Verdict
 from .combined import Combined
-from .htmlbits import FRAMEWORKS, badge, e, worst
+from .htmlbits import FRAMEWORKS, ORDER, badge, e, worst
 
 
-def requirements_section(c: Combined) -> str:
+def requirements_section(c: Combined, rows: dict[int, str]) -> str:
+    """Each mapped requirement with its title, its controls and links to its checks."""
     by_control: dict[str, list[Verdict]] = defaultdict(list)
     for v in c.verdicts:
         for cid in v.controls:
             by_control[cid].append(v)
     out = ["<h2 id=requirements>Requirements</h2>"]
-    uncovered: list[str] = []
     for fw, name in FRAMEWORKS.items():
         reqs: dict[str, list[str]] = defaultdict(list)
+        titles: dict[str, str] = {}
         for cid, ctl in c.catalogue.items():
             for ref in ctl.get("references", {}).get(fw, []):
                 reqs[ref].append(cid)
-        rows = []
+                titles[ref] = ctl.get("titles", {}).get(f"{fw} {ref}", "")
+        body = []
         for ref in sorted(reqs, key=_natural):
             vs = [v for cid in reqs[ref] for v in by_control.get(cid, [])]
-            reviewed = [v for v in vs if v.outcome is not Outcome.NOT_REVIEWED]
-            if not reviewed:
-                uncovered.append(f"{name} {ref}")
             w = worst(v.outcome for v in vs)
             counts = Counter(v.outcome.value for v in vs)
-            rows.append(
-                f"<tr><td>{e(ref)}</td><td>{e(', '.join(reqs[ref]))}</td>"
-                f"<td>{len(vs)}</td><td>{badge(w) if w else '<span class=muted>no check'}"
-                f"</td><td class=muted>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
-                "</td></tr>"
+            worst_first = sorted(vs, key=lambda v: ORDER.index(v.outcome))
+            links = " ".join(
+                f"<a href='#{rows[id(v)]}'>{e(v.vantage)} {e(v.group)}</a>"
+                for v in worst_first[:LINKS]
+            ) + (f" <span class=muted>and {len(vs) - LINKS} more</span>" if len(vs) > LINKS else "")
+            body.append(
+                f"<tr id='req-{e(fw)}-{e(ref)}'><td>{e(ref)}</td><td>{e(titles[ref])}</td>"
+                f"<td>{e(', '.join(reqs[ref]))}</td>"
+                f"<td>{badge(w) if w else '<span class=muted>no check</span>'}"
+                f"<br><span class=muted>{e(', '.join(f'{n} {k}' for k, n in counts.items()))}"
+                f"</span></td><td>{links or '-'}</td></tr>"
             )
         out.append(
             f"<details open><summary><b>{e(name)}</b> ({len(reqs)} requirements)"
-            "</summary><table><thead><tr><th>requirement</th><th>controls</th>"
-            "<th>checks</th><th>outcome</th><th>by outcome</th></tr></thead><tbody>"
-            + "".join(rows)
+            "</summary><table><thead><tr><th>requirement</th><th>title</th><th>controls</th>"
+            "<th>outcome</th><th>checks (worst first)</th></tr></thead><tbody>"
+            + "".join(body)
             + "</tbody></table></details>"
         )
-    out.append("<h3>Requirements without automated coverage in this run</h3>")
     out.append(
-        "<p>"
-        + (
-            e("; ".join(uncovered))
-            if uncovered
-            else "None: every referenced requirement has at least one reviewed check."
-        )
-        + "</p><p class=muted>Only the requirements the control catalogue maps are "
-        "listed; the rest of each framework needs other evidence.</p>"
+        "<p class=muted>Only the requirements the control catalogue maps are listed; those "
+        "without a reviewed check are named under <a href=#scope>Scope and limitations</a>; "
+        "the rest of each framework needs other evidence.</p>"
     )
     return "\n".join(out)
+
+
+LINKS = 5  # checks linked per requirement row, worst first
 
 
 def _natural(ref: str) -> list[Any]:
