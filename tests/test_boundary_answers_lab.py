@@ -111,7 +111,9 @@ def test_on_a_sealed_network_the_vantage_filter_is_reported_beside_blocked(
     with lab("sealed"):
         _nft("pwlab-dev", HOST_FILTER)
         code, results = _run(_inventory(tmp_path), "dev", tmp_path / "dev")
-    assert code == 0  # TCP, UDP and ICMP all tested past the filter, all refused
+    # TCP, UDP and ICMP all tested past the filter, all refused; partial: one vantage's run
+    # leaves the host and secrets requirements (and the planned cloud probes) uncovered
+    assert code == 3
     network = [v for v in results["verdicts"] if not v["controls"][0].startswith(("SEC-", "HOST-"))]
     assert {v["outcome"] for v in network} == {"blocked"}
     for net in (V4, V6):

@@ -49,7 +49,9 @@ def test_sealed_fleet_every_host_check_blocked(tmp_path: Path) -> None:
             tmp_path / "ansible", "ansible://all", "--ansible-inventory", str(ANSIBLE_HOSTS),
             "-n", "2",
         )  # fmt: skip
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        # every host check blocked; partial all the same: no network check ran here
+        assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-2000:]
+        assert "prodwall: PARTIAL (14 blocked" in done.stdout
         assert "2 workers" in done.stdout  # pytest-xdist really ran two
         verdicts = _by(results)
         assert {k: v["outcome"] for k, v in verdicts.items()} == {
@@ -71,7 +73,7 @@ def test_sealed_fleet_every_host_check_blocked(tmp_path: Path) -> None:
         done, results = _hosts(
             tmp_path / "ssh", "ssh://dev-ws,paramiko://prod-db", "--ssh-config", str(SSH_CONFIG)
         )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-2000:]
         assert {v["vantage"] for v in results["verdicts"]} == {
             "ssh://dev-ws", "paramiko://prod-db",
         }  # fmt: skip

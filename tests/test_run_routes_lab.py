@@ -95,12 +95,13 @@ def test_route_into_production_is_reachable_and_others_blocked(
     assert 'failures="1"' in junit
 
 
-def test_sealed_routes_exit_0(netns: Netns, tmp_path: Path) -> None:
+def test_sealed_routes_are_blocked_but_partial(netns: Netns, tmp_path: Path) -> None:
     dev = _topology(netns)
     inv = _inventory(tmp_path / "inv.yaml", dev, ["198.19.2.0/24", "fd00:19:3::/64"])
     done = _run(inv, tmp_path / "out")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "prodwall: BLOCKED (2 blocked" in done.stdout
+    # every check blocked, but only the routes were checked: partial, exit 3, never green
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "prodwall: PARTIAL (2 blocked" in done.stdout and "not covered:" in done.stdout
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     # no hosts or domains declared: those checks had zero targets and say so
     others = {v["outcome"] for v in results["verdicts"] if v["controls"] != ["NET-ROUTE-01"]}
@@ -138,8 +139,9 @@ def test_run_prints_one_json_document_under_format_json(netns: Netns, tmp_path: 
         timeout=120,
     )  # fmt: skip
     doc = json.loads(done.stdout)  # nothing but the document on stdout
-    assert done.returncode == doc["exit_code"] == 0, done.stderr
+    assert done.returncode == doc["exit_code"] == 3, done.stderr
     assert doc["overall"] == "blocked" and Path(doc["report"]).is_file()
+    assert doc["coverage"]["partial"] and "mapped requirement" in doc["coverage"]["missing"]
 
 
 def test_missing_namespace_is_inconclusive_not_a_pass(tmp_path: Path) -> None:
@@ -179,7 +181,7 @@ def test_run_writes_the_whole_signed_bundle_from_an_inventory_on_stdin(
         timeout=120,
         env={"PRODWALL_SIGNING_KEY": str(key.with_suffix(".key"))},
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # blocked, partial coverage
     for name in (
         "results.json",
         "report.html",
@@ -214,7 +216,7 @@ def test_run_writes_the_whole_signed_bundle_from_an_inventory_on_stdin(
         text=True,
         timeout=120,
     )
-    assert piped.returncode == 0, piped.stdout + piped.stderr
+    assert piped.returncode == 3, piped.stdout + piped.stderr  # blocked, partial coverage
     meta = json.loads((tmp_path / "piped" / "results.json").read_text())["meta"]
     assert meta["inventory_sha256"] == hashlib.sha256(inv.read_bytes()).hexdigest()
     assert meta["inventory_sha256"] != hashlib.sha256(b"").hexdigest()

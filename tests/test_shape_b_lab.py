@@ -144,7 +144,7 @@ def _egress_inventory(net: Any, tmp: Path) -> Path:
 def _egress(net: Any, inv: Path, out: Path) -> dict[str, Any]:
     done = run_cli("run", "-i", str(inv), "--vantage", "dev", "-o", str(out), "--", "-q",
                    "-k", "egress", timeout=180)  # fmt: skip
-    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.returncode in (1, 3), done.stdout[-2000:] + done.stderr[-2000:]  # 3: partial
     results = json.loads((out / "results.json").read_text())
     (verdict,) = [v for v in results["verdicts"] if v["controls"] == ["HOST-EGRESS-01"]]
     return dict(verdict)

@@ -261,8 +261,10 @@ def _run_and_report(
     )
     report = write_bundle(Combined((results,)), out, signing_key=sign_key)
     summary = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)
+    coverage = results.coverage()
     doc = {
         "overall": results.overall.value,
+        "coverage": {"partial": coverage.partial, "missing": coverage.missing()},
         "exit_code": results.exit_code(),
         "summary": results.summary(),
         "folder": str(out),
@@ -271,7 +273,14 @@ def _run_and_report(
         "signed": sign_key is not None,
         "notices": list(results.notices),
     }
-    text = f"\nprodwall: {results.overall.value.upper()} ({summary}); report: {report}"
+    headline = (
+        "PARTIAL"
+        if results.exit_code() == 3 and coverage.partial
+        else (results.overall.value.upper())
+    )
+    text = f"\nprodwall: {headline} ({summary}); report: {report}"
+    if coverage.partial:
+        text += f"\n  not covered: {coverage.missing()}"
     text += "".join(f"\n  notice: {note}" for note in results.notices)
     _emit(args, doc, text)
     return results.exit_code()
