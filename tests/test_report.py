@@ -277,3 +277,81 @@ def test_matrix_and_requirement_links_point_at_rows_that_exist() -> None:
     links = re.findall(r"href='#(c[0-9]+)'", reqs)
     assert links and set(links) <= ids
     assert "Passwords" not in reqs  # titles come from the results' catalogue only
+
+
+def test_findings_are_grouped_by_cause_most_severe_first_with_remediation() -> None:
+    from dataclasses import replace
+
+    from prodwall.report.findings import by_cause
+    from prodwall.verdicts import Verdict
+
+    base = results("dev", 1, outcomes=[Outcome.BLOCKED])
+    cat = {
+        **base.catalogue,
+        "NET-ICMP-01": {"title": "No echo", "severity": "medium", "family": "network",
+                        "why": "echo maps production", "remediation": "drop echo",
+                        "references": {"soc2": ["CC6.6"]}},
+        "SEC-CRED-01": {"title": "No production credential", "severity": "critical",
+                        "family": "secrets", "why": "a key opens production",
+                        "remediation": "rotate the key", "references": {"soc2": ["CC6.1"]}},
+    }  # fmt: skip
+    six = "fd00:19::/32"
+
+    def v(check: str, control: str, group: str, finding: str, vantage: str = "dev") -> Verdict:
+        return Verdict(check, (control,), vantage, group, Outcome.REACHABLE, "r",
+                       findings=(finding,))  # fmt: skip
+
+    verdicts = (
+        # one path (dev -> the IPv6 network), three protocols: one finding
+        v("t::tcp", "NET-TCP-01", six, "fd00:19::10 tcp/22: refused (RST)"),
+        v("t::tcp2", "NET-TCP-01", six, "fd00:19::10 tcp/5432 (db): open (SYN-ACK)"),
+        v("t::icmp", "NET-ICMP-01", six, "fd00:19::10: echo reply"),
+        # one key in two places: one finding
+        v(
+            "s::stores",
+            "SEC-CRED-01",
+            "stores",
+            "~/.aws/credentials: key [fingerprint 0123456789abcdef]",
+        ),
+        v(
+            "s::env",
+            "SEC-CRED-01",
+            "processes",
+            "pid 9 environ: key [fingerprint 0123456789abcdef]",
+        ),
+        # the same network from another vantage is another path
+        v("t::tcp3", "NET-TCP-01", six, "fd00:19::10 tcp/443: open (SYN-ACK)", "test"),
+    )
+    found = by_cause(verdicts, cat)
+    # equal severity: the cause seen by more checks first
+    assert [(f.severity, len(f.verdicts)) for f in found] == [
+        ("critical", 3), ("critical", 2), ("critical", 1),
+    ]  # fmt: skip
+    assert found[1].remediation == "rotate the key" and "a key opens" in found[1].why
+    assert "drop echo" in found[0].remediation  # every control of the cause says its fix
+    page = html.render(Combined((replace(base, verdicts=verdicts, catalogue=cat),)))
+    section = page.split("id=findings")[1].split("id=attestation")[0]
+    assert "Findings by cause (3)" in section and "Remediation:" in section
+    ids = set(re.findall(r"<div id=(c[0-9]+) class=r", page))
+    assert set(re.findall(r"href='#(c[0-9]+)'", section)) <= ids
+    # the open service comes before the refused port in the evidence
+    assert section.index("tcp/5432 (db): open") < section.index("tcp/22: refused")
+
+
+def test_attestation_names_full_hashes_the_operator_and_a_content_id() -> None:
+    from dataclasses import replace
+
+    from prodwall.report.findings_section import report_id
+
+    r = results("dev", 3)
+    meta = replace(r.meta, git_revision="a" * 40 + "+dirty",
+                   run_by={"user": "root", "host": "vm", "operator": "Ada Auditor"})  # fmt: skip
+    c = Combined((replace(r, meta=meta),))
+    page = html.render(c)
+    assert "ab" * 32 in page  # the inventory sha256, whole
+    assert "a" * 40 + "+dirty" in page and "uncommitted changes" in page
+    assert "operator: Ada Auditor" in page
+    assert report_id(c) in page and report_id(c) == report_id(Combined((replace(r, meta=meta),)))
+    assert report_id(c) != report_id(Combined((r,)))
+    assert "id=signoff" in page and "Reviewed by (name)" in page
+    assert "assessment period 2026-11-27T01:00:00Z to 2026-11-27T01:05:00Z" in page

@@ -99,3 +99,30 @@ def test_readable_without_javascript(big_report: Path, browser: Browser) -> None
     assert loaded < 3.0, f"DOMContentLoaded after {loaded:.2f} s"
     browser.screenshot(big_report.parent / "report-nojs.png")
     assert (big_report.parent / "report-nojs.png").stat().st_size > 10_000
+
+
+def test_filters_hide_rows_and_matrix_links_land_on_a_row(tmp_path: Path, browser: Browser) -> None:
+    """What the page does, not what it counts: after choosing an outcome, the other rows
+    are not displayed; a matrix cell's link lands on a row that exists, script or not."""
+    c = Combined((results("dev", 40, seed=5),))
+    path = tmp_path / "small.html"
+    path.write_text(html.render(c))
+    reachable = sum(v.outcome.value == "reachable" for v in c.verdicts)
+    assert 0 < reachable < len(c.verdicts)
+    browser.open(path.as_uri(), scripts=True)
+    visible = browser.evaluate(
+        "(function(){var o=document.getElementById('fo');o.value='reachable';"
+        "o.dispatchEvent(new Event('change'));var rows=document.querySelectorAll("
+        "'#checks .k>.r');var shown=[];for(var i=0;i<rows.length;i++){if(getComputedStyle("
+        "rows[i]).display!=='none'){shown.push(rows[i].dataset.o)}}return shown.join(',')})()"
+    )
+    assert visible.split(",") == ["reachable"] * reachable, visible
+    for scripts in (True, False):
+        browser.open(path.as_uri(), scripts=scripts)
+        landed = browser.evaluate(
+            "(function(){var a=document.querySelector('#matrix ~ div table a');"
+            "if(!a){a=document.querySelector('table.matrix a')}"
+            "var t=document.getElementById(a.getAttribute('href').slice(1));"
+            "return t?t.className+'|'+t.dataset.o:'missing'})()"
+        )
+        assert landed.startswith("r|"), landed

@@ -53,6 +53,8 @@ def run_by() -> dict[str, str]:
     except (KeyError, OSError):
         user = str(os.getuid())
     info = {"user": user, "host": socket.gethostname()}
+    if os.environ.get("PRODWALL_OPERATOR"):  # the person who ran it, as they name themselves
+        info["operator"] = os.environ["PRODWALL_OPERATOR"]
     for system, names in _CI_VARS.items():
         for name in names:
             if os.environ.get(name):

@@ -26,6 +26,10 @@ border-bottom:1px solid #d0d7de;scroll-margin-top:3em}
 #checks .h{font-weight:600;background:#f6f8fa}#checks pre{display:none}
 #checks .r:target pre,#checks .r.open pre{display:block}#checks .r:target{outline:2px solid #0969da}
 #checks .k{content-visibility:auto;contain-intrinsic-size:auto 6000px}
+.finding{border-left:4px solid #cf222e;padding:.1em .8em;margin:.8em 0;break-inside:avoid}
+.finding h3{margin:.3em 0}.sev{text-transform:uppercase;font-size:.8em;padding:0 .3em;
+border-radius:3px;background:#eaeef2}.sev.critical,.sev.high{background:#ffebe9;color:#a40e26}
+.wrap{overflow-wrap:anywhere;word-break:break-all}.signoff td{height:2.2em;width:70%}
 .scroll{overflow-x:auto}.scroll th,.scroll td{white-space:nowrap}
 #filters{position:sticky;top:0;z-index:1;background:#fff;padding:.4em 0;display:none;gap:.5em}
 #filters input{flex:1;padding:.3em}.hidden,#checks .r.hidden{display:none}.muted{color:#57606a}

@@ -16,6 +16,8 @@ from typing import Any
 from ..verdicts import Outcome, Verdict
 from .assets import CSS, JS
 from .combined import Combined, address_family, column_of
+from .findings import open_first
+from .findings_section import findings_section, report_id, signoff_section
 from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
 from .scope_section import scope_section
 from .sections import artifacts_section, history_section, requirements_section, waivers_section
@@ -77,7 +79,9 @@ def render(
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="verdict {headline_class(c)}" id=summary>{e(sentence(c))}</p>',
+        _report_id(c),
         _integrity(signer),
+        findings_section(c, rows),
         _attestation(c),
         _notices(c),
         scope_section(c),
@@ -90,6 +94,7 @@ def render(
     parts += [
         _checks(c, rows),
         artifacts_section(artifacts or {}),
+        signoff_section(),
         f"<script>{JS}</script></body></html>",
     ]
     return "\n".join(parts)
@@ -111,18 +116,54 @@ def _integrity(signer: str) -> str:
     )
 
 
+def _report_id(c: Combined) -> str:
+    starts = sorted(r.meta.started_utc for r in c.runs)
+    ends = sorted(r.meta.finished_utc for r in c.runs)
+    return (
+        f"<p id=report-id class=mono>Report {e(report_id(c))} &middot; assessment period "
+        f"{e(starts[0])} to {e(ends[-1])} (UTC) &middot; {len(c.runs)} run"
+        f"{'s' if len(c.runs) != 1 else ''}</p>"
+    )
+
+
+def _who(run_by: dict[str, str]) -> str:
+    """A person or a CI job, said as such; the raw variables follow."""
+    ci = run_by.get("ci_system")
+    if ci == "github":
+        lead = (
+            f"CI: GitHub Actions {run_by.get('GITHUB_REPOSITORY', '')} "
+            f"{run_by.get('GITHUB_WORKFLOW', '')}, run {run_by.get('GITHUB_RUN_ID', '?')}"
+        )
+    elif ci == "gitlab":
+        lead = (
+            f"CI: GitLab {run_by.get('CI_PROJECT_PATH', '')} pipeline "
+            f"{run_by.get('CI_PIPELINE_ID', '?')}, job {run_by.get('CI_JOB_ID', '?')}"
+        )
+    elif run_by.get("operator"):
+        lead = f"operator: {run_by['operator']} ({run_by.get('user')}@{run_by.get('host')})"
+    else:
+        lead = (
+            f"account {run_by.get('user')}@{run_by.get('host')} (no operator named: set "
+            "PRODWALL_OPERATOR, or run from CI)"
+        )
+    rest = ", ".join(f"{k}={v}" for k, v in sorted(run_by.items()))
+    return f"<b>{e(lead)}</b><br><span class=muted>{e(rest)}</span>"  # fmt: skip
+
+
 def _attestation(c: Combined) -> str:
     rows = []
     for r in c.runs:
         m = r.meta
-        who = ", ".join(f"{k}={v}" for k, v in sorted(m.run_by.items()))
         addrs = ", ".join(m.vantage.addresses) or m.vantage.addresses_note or "-"
+        rev = m.git_revision
+        dirty = " <b class='o reachable'>uncommitted changes</b>" if rev.endswith("+dirty") else ""
         rows.append(
             f"<tr><td>{e(m.vantage.name)}</td><td class=mono>{e(m.vantage.location)}</td>"
             f"<td>{e(m.vantage.environment)}</td><td class=mono>{e(addrs)}</td>"
-            f"<td class=mono>{e(m.started_utc)}<br>{e(m.finished_utc)}</td><td>{e(who)}</td>"
-            f"<td class=mono>{e(m.prodwall_version)}<br>{e(m.git_revision[:19])}</td>"
-            f"<td class=mono title='{e(m.inventory_path)}'>{e(m.inventory_sha256[:16])}…</td>"
+            f"<td class=mono>{e(m.started_utc)}<br>{e(m.finished_utc)}</td>"
+            f"<td>{_who(m.run_by)}</td>"
+            f"<td class='mono wrap'>{e(m.prodwall_version)}<br>{e(rev)}{dirty}</td>"
+            f"<td class='mono wrap' title='{e(m.inventory_path)}'>{e(m.inventory_sha256)}</td>"
             "</tr>"
         )
     scope_rows = []
@@ -262,8 +303,8 @@ def _evidence(v: Verdict, i: int) -> str:
     if v.counts:
         lines.append("probes by outcome: " + ", ".join(f"{n:,} {k}" for k, n in v.counts.items()))
     if v.findings:
-        lines.append("reached production:")
-        lines += [f"  - {f}" for f in v.findings[:MAX_ITEMS]]
+        lines.append("reached production (what answered first):")
+        lines += [f"  - {f}" for f in open_first(v.findings)[:MAX_ITEMS]]
         if len(v.findings) > MAX_ITEMS:
             lines.append(f"  and {len(v.findings) - MAX_ITEMS:,} more in the results JSON")
     if v.inconclusive_items:
@@ -296,7 +337,7 @@ def _evidence(v: Verdict, i: int) -> str:
         lines.append("method: " + ", ".join(ev["methods"]))
     lines += [f"capture: {f['file']} sha256 {f['sha256']}" for f in ev.get("files", [])]
     if ev.get("packets"):
-        lines.append("captured packets (a sample, decoded; the capture holds them all):")
+        lines.append("captured packets (a decoded sample of the capture file):")
         lines += [f"  {line}" for line in ev["packets"]]
     if not lines:
         return ""
