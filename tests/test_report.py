@@ -55,7 +55,9 @@ def test_requirement_view_matrix_and_waivers() -> None:
     assert "waived (reachable)" in page
     assert "RISK-311" in page and "Lee Marsh (CISO)" in page and "2027-01-31" in page
     assert "legacy syslog until migration" in page
-    assert "W-OLD" in page and ">expired<" in page
+    assert "W-OLD" in page and ">expired: no longer applies<" in page
+    # W-1 covers the waived finding; an active waiver nothing used is flagged for review
+    assert ">active, applied<" in page and "every vantage" in page
 
 
 def test_counts_agree_across_views() -> None:
@@ -355,3 +357,13 @@ def test_attestation_names_full_hashes_the_operator_and_a_content_id() -> None:
     assert report_id(c) != report_id(Combined((r,)))
     assert "id=signoff" in page and "Reviewed by (name)" in page
     assert "assessment period 2026-11-27T01:00:00Z to 2026-11-27T01:05:00Z" in page
+
+
+def test_an_active_waiver_nothing_used_is_flagged() -> None:
+    from dataclasses import replace
+
+    r = results("dev", 3, outcomes=[Outcome.BLOCKED] * 3)
+    unused = {**r.waivers[0], "id": "W-STALE", "days_left": 64, "approved": "2026-10-01"}
+    page = html.render(Combined((replace(r, waivers=(unused,)),)))
+    assert "active, UNUSED: review or remove" in page
+    assert "(64 days left)" in page and "approved 2026-10-01" in page

@@ -81,6 +81,8 @@ def assemble(
                 "approver": w.approver,
                 "justification": w.justification,
                 "expires": w.expires.isoformat(),
+                "approved": w.approved.isoformat() if w.approved else "",
+                "days_left": (w.expires - today).days,
                 "state": "expired" if w.is_expired(today) else "active",
             }
             for w in inv.policy.waivers

@@ -177,6 +177,7 @@ class _Approval(_Model):
     approver: NonEmpty
     justification: NonEmpty
     expires: date
+    approved: date | None = Field(default=None, description="when it was approved")
 
     def is_expired(self, today: date) -> bool:
         return self.expires < today

@@ -8,7 +8,8 @@ max-width:1200px;padding:1em 2em;color:#1b1f24}
 h1{font-size:1.6em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #d0d7de;
 padding-bottom:.2em}table{border-collapse:collapse;width:100%;margin:.5em 0}
 th,td{border:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f6f8fa}.o{font-weight:600;white-space:nowrap;border-radius:3px;padding:0 .3em}
+th{background:#f6f8fa}.o{font-weight:600;border-radius:3px;padding:0 .3em;
+display:inline-block;max-width:100%}
 .blocked{background:#dafbe1;color:#116329}.reachable{background:#ffebe9;color:#a40e26}
 .inconclusive{background:#fff8c5;color:#7d4e00}.waived{background:#ddf4ff;color:#0a3069}
 .not-reviewed{background:#eaeef2;color:#57606a}.verdict{font-size:1.15em;padding:.6em .8em;

@@ -72,22 +72,34 @@ def waivers_section(c: Combined) -> str:
         return "<h2 id=waivers>Waivers</h2><p>The inventory declares no waivers.</p>"
     rows = []
     for w in c.waivers:
-        state = w["state"] if w["id"] not in used else "active, applied"
-        cls = "reachable" if w["state"] == "expired" else "waived"
+        if w["state"] == "expired":
+            state, cls = "expired: no longer applies", "reachable"
+        elif w["id"] in used:
+            state, cls = "active, applied", "waived"
+        else:  # nothing it covers was found: it may be stale, or cover the wrong target
+            state, cls = "active, UNUSED: review or remove", "inconclusive"
+        left = w.get("days_left")
+        expiry = f"{w['expires']}" + (f" ({left} days left)" if isinstance(left, int)
+                                      and left >= 0 else "")  # fmt: skip
+        covers = w.get("finding") and (
+            f"finding {w['finding'].get('fingerprint', '')} in {w['finding'].get('path', '')}"
+        )  # fmt: skip
         rows.append(
-            f"<tr><td>{e(w['id'])}</td><td><span class='o {cls}'>{e(state)}</span></td>"
-            f"<td>{e(w['target'])} {e(', '.join(w['services']) or 'all services')}</td>"
+            f"<tr><td>{e(w['id'])}</td><td><span class='o wrap {cls}'>{e(state)}</span></td>"
+            f"<td>{e(w.get('vantage') or 'every vantage')}</td>"
+            f"<td>{e(covers or w['target'])} "
+            f"{e(', '.join(w['services']) or ('' if covers else 'all services'))}</td>"
             f"<td>{e(w.get('control') or 'all')}</td><td>{e(w['ticket'])}</td>"
-            f"<td>{e(w['approver'])}</td><td>{e(w['justification'])}</td>"
-            f"<td>{e(w['expires'])}</td></tr>"
+            f"<td>{e(w['approver'])}<br><span class=muted>approved "
+            f"{e(w.get('approved') or 'date not given')}</span></td>"
+            f"<td>{e(w['justification'])}</td><td>{e(expiry)}</td></tr>"
         )
     return (
         "<h2 id=waivers>Waivers</h2><p class=muted>A waived finding is still reported, as "
         '"waived (reachable)". An expired waiver no longer applies.</p><table><thead><tr>'
-        "<th>id</th><th>state</th><th>covers</th><th>control</th><th>ticket</th>"
-        "<th>approver</th><th>justification</th><th>expires</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
+        "<th>id</th><th>state</th><th>vantage</th><th>covers</th><th>control</th>"
+        "<th>ticket</th><th>approver</th><th>justification</th><th>expires</th></tr></thead>"
+        "<tbody>" + "".join(rows) + "</tbody></table>"
     )
 
 
