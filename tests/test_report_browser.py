@@ -126,3 +126,39 @@ def test_filters_hide_rows_and_matrix_links_land_on_a_row(tmp_path: Path, browse
             "return t?t.className+'|'+t.dataset.o:'missing'})()"
         )
         assert landed.startswith("r|"), landed
+
+
+@pytest.mark.parametrize(("paper", "width", "height"), [("A4", 8.27, 11.69), ("Letter", 8.5, 11.0)])
+def test_printed_pdf_keeps_the_matrix_numbers_its_pages_and_names_the_report(
+    tmp_path: Path, browser: Browser, paper: str, width: float, height: float
+) -> None:
+    """Print to PDF as a reader would (headless Chromium, print media): every matrix
+    column is on the page, pages are numbered, each carries the report id, the
+    disclosure markers do not print."""
+    import base64 as b64
+
+    from pypdf import PdfReader
+
+    from prodwall.report.findings_section import report_id
+
+    c = Combined((results("dev", 60, seed=7), results("test", 60, seed=8)))
+    path = tmp_path / "print.html"
+    path.write_text(html.render(c))
+    browser.open(path.as_uri(), scripts=False)
+    data = browser.call("Page.printToPDF", page=True, paperWidth=width, paperHeight=height,
+                        printBackground=True, displayHeaderFooter=False)["data"]  # fmt: skip
+    pdf = tmp_path / f"report-{paper}.pdf"
+    pdf.write_bytes(b64.b64decode(data))
+    pages = PdfReader(str(pdf)).pages
+    text = [p.extract_text() for p in pages]
+    box = pages[0].mediabox
+    assert abs(float(box.width) - width * 72) < 2 and abs(float(box.height) - height * 72) < 2
+    assert len(pages) > 1
+    for n, page in enumerate(text, 1):
+        assert f"page {n} of {len(pages)}" in page, (paper, n)
+        assert report_id(c) in page
+    whole = "\n".join(text)
+    matrix = whole.split("Reachability matrix")[1].split("Requirements")[0]
+    for column in ("tcp", "udp", "dns"):
+        assert column in matrix, (paper, column, matrix[:500])
+    assert "▼" not in whole and "▶" not in whole

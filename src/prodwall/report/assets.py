@@ -35,8 +35,27 @@ border-radius:3px;background:#eaeef2}.sev.critical,.sev.high{background:#ffebe9;
 #filters{position:sticky;top:0;z-index:1;background:#fff;padding:.4em 0;display:none;gap:.5em}
 #filters input{flex:1;padding:.3em}.hidden,#checks .r.hidden{display:none}.muted{color:#57606a}
 @media print{#filters{display:none!important}#checks pre{display:block}a{color:inherit}
-#checks .k{content-visibility:visible}}
+#checks .k{content-visibility:visible}body{max-width:none;padding:0;font-size:9.5pt}
+h1,h2,h3{break-after:avoid;page-break-after:avoid}tr,.finding,#checks .r{break-inside:avoid}
+.scroll{overflow:visible}.scroll th,.scroll td{white-space:normal}
+table.matrix{table-layout:fixed;font-size:8pt}table.matrix td,table.matrix th{
+overflow-wrap:anywhere;padding:.15em .25em}summary{list-style:none}
+summary::-webkit-details-marker{display:none}summary::marker{content:""}
+#checks .r{grid-template-columns:7em 7em 6em 9em minmax(0,1fr)}}
 """
+
+
+def page_css(report_id: str, results_hash: str) -> str:
+    """Print on A4 or Letter alike (the page's own size, margins in mm): a running header
+    with the report id and the results' hash, page numbers at the foot."""
+    return (
+        "@page{margin:18mm 12mm 16mm 12mm;"
+        f"@top-left{{content:'prodwall report {report_id}';font-size:8pt;color:#57606a}}"
+        f"@top-right{{content:'results sha256 {results_hash[:16]}';font-size:8pt;"
+        "color:#57606a}"
+        "@bottom-right{content:'page ' counter(page) ' of ' counter(pages);font-size:8pt;"
+        "color:#57606a}}"
+    )
 
 
 JS = """

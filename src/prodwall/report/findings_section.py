@@ -21,10 +21,15 @@ METHOD = (
 )
 
 
+def results_hash(c: Combined) -> str:
+    """sha256 of the results this report renders (canonical JSON of every run)."""
+    body = json.dumps([asdict(r) for r in c.runs], sort_keys=True, default=str).encode()
+    return hashlib.sha256(body).hexdigest()
+
+
 def report_id(c: Combined) -> str:
     """Derived from the content: the same verdicts and attestation give the same id."""
-    body = json.dumps([asdict(r) for r in c.runs], sort_keys=True, default=str).encode()
-    return "PW-" + hashlib.sha256(body).hexdigest()[:16].upper()
+    return "PW-" + results_hash(c)[:16].upper()
 
 
 def findings_section(c: Combined, rows: dict[int, str]) -> str:

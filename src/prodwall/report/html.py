@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..verdicts import Outcome, Verdict
-from .assets import CSS, JS
+from .assets import CSS, JS, page_css
 from .combined import Combined, address_family, column_of
 from .findings import open_first
-from .findings_section import findings_section, report_id, signoff_section
+from .findings_section import findings_section, report_id, results_hash, signoff_section
 from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
 from .scope_section import scope_section
 from .sections import artifacts_section, history_section, requirements_section, waivers_section
@@ -76,7 +76,8 @@ def render(
     parts = [
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{e(title)}</title><style>{CSS}{page_css(report_id(c), results_hash(c))}"
+        "</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="verdict {headline_class(c)}" id=summary>{e(sentence(c))}</p>',
         _report_id(c),
@@ -120,7 +121,8 @@ def _report_id(c: Combined) -> str:
     starts = sorted(r.meta.started_utc for r in c.runs)
     ends = sorted(r.meta.finished_utc for r in c.runs)
     return (
-        f"<p id=report-id class=mono>Report {e(report_id(c))} &middot; assessment period "
+        f"<p id=report-id class=mono>Report {e(report_id(c))} &middot; results sha256 "
+        f"{e(results_hash(c))} &middot; assessment period "
         f"{e(starts[0])} to {e(ends[-1])} (UTC) &middot; {len(c.runs)} run"
         f"{'s' if len(c.runs) != 1 else ''}</p>"
     )
