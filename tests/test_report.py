@@ -367,3 +367,43 @@ def test_an_active_waiver_nothing_used_is_flagged() -> None:
     page = html.render(Combined((replace(r, waivers=(unused,)),)))
     assert "active, UNUSED: review or remove" in page
     assert "(64 days left)" in page and "approved 2026-10-01" in page
+
+
+def test_merged_bundle_carries_each_run_with_its_captures_and_chains_manifests(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from prodwall.report.manifest import sha256_file
+
+    folders = []
+    for vantage, seed in (("dev", 1), ("test", 2)):
+        r = results(vantage, 10, seed=seed)
+        folder = tmp_path / vantage
+        (folder / "evidence").mkdir(parents=True)
+        pcap = folder / "evidence" / f"{vantage}-tcp.pcap"
+        pcap.write_bytes(b"\xd4\xc3\xb2\xa1" + vantage.encode() * 10)
+        first = replace(r.verdicts[0], evidence={
+            **r.verdicts[0].evidence,
+            "files": [{"file": f"evidence/{pcap.name}", "sha256": sha256_file(pcap)}]})  # fmt: skip
+        r = replace(r, verdicts=(first, *r.verdicts[1:]))
+        write_results(r, folder / "results.json")
+        write_bundle(Combined((r,)), folder)
+        folders.append(folder)
+    code = main(["merge", *map(str, folders), "-o", str(tmp_path / "m")])
+    assert code == 1
+    merged = tmp_path / "m"
+    for n, vantage in ((1, "dev"), (2, "test")):
+        inner = merged / "runs" / f"0{n}-{vantage}"
+        assert (inner / "evidence" / f"{vantage}-tcp.pcap").is_file()
+        assert (inner / "manifest.json").is_file() and (inner / "results.json").is_file()
+    page = (merged / "report.html").read_text()
+    assert "capture: runs/01-dev/evidence/dev-tcp.pcap sha256" in page
+    outer = json.loads((merged / "manifest.json").read_text())["files"]
+    assert "runs/01-dev/manifest.json" in outer and "runs/02-test/evidence/test-tcp.pcap" in outer
+    assert verify(merged).ok
+    # a capture changed inside the merged bundle: both manifests say so, by its path
+    (merged / "runs" / "01-dev" / "evidence" / "dev-tcp.pcap").write_bytes(b"forged")
+    checked = verify(merged)
+    assert not checked.ok
+    assert checked.changed.count("runs/01-dev/evidence/dev-tcp.pcap") == 2

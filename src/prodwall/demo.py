@@ -104,7 +104,11 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
             )  # fmt: skip
             write_bundle(Combined((runs[profile][FLEET],)), folder)
             # one report per profile, every run merged: what an auditor reads first
-            write_bundle(Combined(tuple(runs[profile].values())), out / profile)
+            write_bundle(
+                Combined(tuple(runs[profile].values())),
+                out / profile,
+                sources=[out / f"{profile}-{v}" for v in runs[profile]],
+            )
     finally:
         if not keep:
             manager.down(lambda m: say(f"  {m}"))

@@ -16,6 +16,10 @@ def _bundle_doc(combined: Any, path: Path) -> dict[str, Any]:
     return {
         "overall": combined.overall.value,
         "exit_code": combined.exit_code(),
+        "coverage": {
+            "partial": combined.coverage().partial,
+            "missing": combined.coverage().missing(),
+        },
         "summary": combined.summary(),
         "report": str(path),
     }
@@ -26,12 +30,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ..report.combined import load
 
     combined = load(args.results)
-    path = write_bundle(combined, args.out, signing_key=args.sign_key)
-    _emit(
-        args,
-        _bundle_doc(combined, path),
-        f"prodwall: {combined.overall.value.upper()}; report: {path}",
-    )
+    # the run folders given are carried inside the bundle, captures and manifests with them
+    path = write_bundle(combined, args.out, signing_key=args.sign_key, sources=args.results)
+    cov = combined.coverage()
+    partial = cov.partial and combined.exit_code() == 3
+    headline = "PARTIAL" if partial else combined.overall.value.upper()
+    text = f"prodwall: {headline}; report: {path}"
+    _emit(args, _bundle_doc(combined, path), text + (f"\n  not covered: {cov.missing()}"
+                                                     if cov.partial else ""))  # fmt: skip
     return combined.exit_code()
 
 

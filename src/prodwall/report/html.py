@@ -70,6 +70,7 @@ def render(
     title: str = "",
     artifacts: dict[str, str] | None = None,
     signer: str = "",
+    prefixes: dict[str, str] | None = None,
 ) -> str:
     title = title or f"prodwall isolation report: {c.runs[0].meta.inventory_name}"
     rows = row_ids(c)
@@ -93,7 +94,7 @@ def render(
     if history:
         parts.append(history_section(history))
     parts += [
-        _checks(c, rows),
+        _checks(c, rows, prefixes or {}),
         artifacts_section(artifacts or {}),
         signoff_section(),
         f"<script>{JS}</script></body></html>",
@@ -253,7 +254,7 @@ def _options(values: Iterable[str]) -> str:
     return "".join(f"<option>{e(v)}</option>" for v in sorted(set(values)))
 
 
-def _checks(c: Combined, ids: dict[int, str]) -> str:
+def _checks(c: Combined, ids: dict[int, str], prefixes: dict[str, str]) -> str:
     verdicts = ordered(c)
     filters = (
         "<div id=filters><input id=q type=search placeholder='search checks, targets, "
@@ -265,7 +266,9 @@ def _checks(c: Combined, ids: dict[int, str]) -> str:
         f"{_options(v.vantage for v in verdicts)}</select><span><b id=shown>{len(verdicts)}"
         f"</b> shown</span></div>"
     )
-    rows = [_row(v, int(ids[id(v)][1:]), c.catalogue) for v in verdicts]
+    rows = [
+        _row(v, int(ids[id(v)][1:]), c.catalogue, prefixes.get(v.vantage, "")) for v in verdicts
+    ]
     # A grid of plain blocks, not a <table>: chunks of 200 rows with content-visibility
     # are skipped by layout until scrolled to (containment does not apply inside tables),
     # which keeps a report of 20,000 checks interactive within about a second.
@@ -281,7 +284,7 @@ def _checks(c: Combined, ids: dict[int, str]) -> str:
     )
 
 
-def _row(v: Verdict, i: int, catalogue: dict[str, Any]) -> str:
+def _row(v: Verdict, i: int, catalogue: dict[str, Any], prefix: str = "") -> str:
     titles = "; ".join(
         f"{catalogue.get(x, {}).get('severity', '')}: {catalogue.get(x, {}).get('title', '')}"
         for x in v.controls
@@ -290,11 +293,11 @@ def _row(v: Verdict, i: int, catalogue: dict[str, Any]) -> str:
         f"<div id=c{i} class=r data-o={v.outcome.value} role=row><span>{badge(v.outcome)}"
         f"</span><span title='{e(titles)}'>{e(' '.join(v.controls))}</span>"
         f"<span>{e(v.vantage)}</span><span class=mono>{e(v.group)}</span>"
-        f"<span>{e(v.reason)}{_evidence(v, i)}</span></div>"
+        f"<span>{e(v.reason)}{_evidence(v, i, prefix)}</span></div>"
     )
 
 
-def _evidence(v: Verdict, i: int) -> str:
+def _evidence(v: Verdict, i: int, prefix: str = "") -> str:
     """The evidence as one preformatted text block, collapsed until its link is followed.
 
     Not <details>: each of those carries a shadow tree, and 20,000 of them made the
@@ -337,7 +340,8 @@ def _evidence(v: Verdict, i: int) -> str:
         )
     if ev.get("methods"):
         lines.append("method: " + ", ".join(ev["methods"]))
-    lines += [f"capture: {f['file']} sha256 {f['sha256']}" for f in ev.get("files", [])]
+    # a capture's path inside this bundle (under runs/ when the report merges run folders)
+    lines += [f"capture: {prefix}{f['file']} sha256 {f['sha256']}" for f in ev.get("files", [])]
     if ev.get("packets"):
         lines.append("captured packets (a decoded sample of the capture file):")
         lines += [f"  {line}" for line in ev["packets"]]

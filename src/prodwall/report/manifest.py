@@ -95,7 +95,8 @@ def write_manifest(folder: Path, signing_key: Path | None = None) -> Path:
     files = {
         str(p.relative_to(folder)): sha256_file(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name not in (MANIFEST, SIGNATURE)
+        # a copied run's own manifest is listed too: this manifest chains it
+        if p.is_file() and str(p.relative_to(folder)) not in (MANIFEST, SIGNATURE)
     }
     doc: dict[str, object] = {
         "schema": "prodwall.manifest/1",
@@ -177,6 +178,14 @@ def verify(folder: Path, public_key: Path | None = None) -> Verification:
             changed.append(name)
     unlisted = sorted(present - set(files) - {MANIFEST, SIGNATURE})
     signature, signature_ok = _check_signature(folder, raw, doc, trusted)
+    for nested in sorted(folder.glob(f"runs/*/{MANIFEST}")):
+        # each copied run against its own manifest: the chain holds end to end
+        inner = verify(nested.parent)
+        where = str(nested.parent.relative_to(folder))
+        changed += [f"{where}/{n}" for n in inner.changed]
+        missing += [f"{where}/{n}" for n in inner.missing]
+        unlisted += [f"{where}/{n}" for n in inner.unlisted]
+        problems += [f"{where}: {p}" for p in inner.problems]
     return Verification(
         tuple(changed), tuple(missing), tuple(unlisted), signature, signature_ok, tuple(problems)
     )
