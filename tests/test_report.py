@@ -407,3 +407,42 @@ def test_merged_bundle_carries_each_run_with_its_captures_and_chains_manifests(
     checked = verify(merged)
     assert not checked.ok
     assert checked.changed.count("runs/01-dev/evidence/dev-tcp.pcap") == 2
+
+
+def test_oscal_validates_against_nist_metaschema_and_links_what_it_names() -> None:
+    """Checked by the `oscal` package's validator, which carries NIST's published support
+    files for every OSCAL release (structure, types, allowed values, cardinality)."""
+    import logging
+
+    oscal_lib = pytest.importorskip("oscal")
+    logging.disable(logging.CRITICAL)
+    try:
+        c = _combined()
+        text = oscal.render(c, {"merged.json": "ab" * 32})
+        checked = oscal_lib.AssessmentResults.loads(text)
+        assert checked.is_valid, checked.validation_errors[:5]
+        broken = json.loads(text)
+        broken["assessment-results"]["results"][0]["findings"][0]["target"]["status"]["state"] = (
+            "maybe"
+        )
+        assert not oscal_lib.AssessmentResults.loads(json.dumps(broken)).is_valid
+    finally:
+        logging.disable(logging.NOTSET)
+    doc = json.loads(text)["assessment-results"]
+    resources = {r["uuid"]: r for r in doc["back-matter"]["resources"]}
+    assert doc["import-ap"]["href"][1:] in resources  # the plan it imports exists
+    assert any(r.get("rlinks", [{}])[0].get("href") == "merged.json" for r in resources.values())
+    result = doc["results"][0]
+    targets = {f["target"]["target-id"] for f in result["findings"]}
+    assert "sc-7.5_smt" in targets and not {"sc-7.5", "ac-4"} & targets
+    frameworks = {p["name"] for f in result["findings"] for p in f.get("props", [])}
+    assert {"pci-dss-4.0.1-requirement", "iso-27001-2022-control", "soc2-2017-criterion"} <= (
+        frameworks
+    )
+    assert all(o["subjects"] for o in result["observations"])
+    risky = [f for f in result["findings"] if f.get("related-risks")]
+    assert risky and all(r["remediations"] for r in result["risks"])
+    # the uuid follows the content: same content, same uuid; other content, another
+    assert json.loads(oscal.render(_combined()))["assessment-results"]["uuid"] == doc["uuid"]
+    other = Combined((results("dev", 10, seed=9),))
+    assert json.loads(oscal.render(other))["assessment-results"]["uuid"] != doc["uuid"]

@@ -49,7 +49,7 @@ def write_bundle(
         encoding="utf-8",
     )
     (out / JUNIT).write_text(junit.render(c), encoding="utf-8")
-    (out / OSCAL).write_text(oscal.render(c), encoding="utf-8")
+    (out / OSCAL).write_text(oscal.render(c, sidecars), encoding="utf-8")
     write_manifest(out, signing_key)
     return out / REPORT
 
