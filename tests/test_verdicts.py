@@ -58,7 +58,7 @@ def test_silence_is_blocked_only_with_a_passing_positive_control() -> None:
 def test_any_crossing_is_reachable_and_listed() -> None:
     verdict = _judge([_obs(Signal.STOPPED, 1), _obs(Signal.CROSSED, 5432)])
     assert verdict.outcome is Outcome.REACHABLE
-    assert verdict.reason == "1 of 2 probes reached production"
+    assert verdict.reason.endswith("(1 of 2 probes reached production)")
     assert verdict.findings == ("198.19.0.5 tcp/5432 (db): saw crossed",)
     assert verdict.counts == {"blocked": 1, "reachable": 1}
 
@@ -115,3 +115,19 @@ def test_evidence_shows_host_filter_distances_and_receiver_losses() -> None:
     assert evidence["receiver"] == receiver
     assert evidence["vantage_filter"] == host
     assert evidence["distances"] == [reading]
+
+
+def test_a_reachable_reason_says_in_words_what_answered() -> None:
+    def opened(port: int, host: str) -> Observation:
+        return Observation("tcp", "198.19.0.5", Signal.CROSSED, "open (SYN-ACK)", host, "tcp",
+                           port)  # fmt: skip
+
+    refused = Observation("tcp", "198.19.0.9", Signal.CROSSED, "refused (RST)", "", "tcp", 22)
+    verdict = _judge([opened(5432, "db"), opened(443, "web"), opened(8443, "web"), refused,
+                      _obs(Signal.STOPPED, 1)])  # fmt: skip
+    assert verdict.reason == (
+        "db answered on 1 port: tcp/5432; web answered on 2 ports: tcp/443, tcp/8443; "
+        "1 other probes were answered from production (4 of 5 probes reached production)"
+    )
+    only_refused = _judge([refused])
+    assert only_refused.reason.startswith("198.19.0.9 tcp/22: refused (RST)")

@@ -138,10 +138,11 @@ def judge(
     )
     reachable = counts[Outcome.REACHABLE.value]
     if reachable:
+        hits = [o for o in obs if _item_outcome(o, positive_control) is Outcome.REACHABLE]
         return replace(
             verdict,
             outcome=Outcome.REACHABLE,
-            reason=f"{reachable} of {total} probes reached production",
+            reason=f"{in_words(hits)} ({reachable:,} of {total:,} probes reached production)",
         )
     if inconclusive:
         why = ""
@@ -246,6 +247,31 @@ def _covers(w: Waiver, o: Observation, controls: tuple[str, ...], vantage: str) 
     if not w.services:
         return True
     return any(s.protocol == o.protocol and s.port == o.port for s in w.services)
+
+
+def in_words(hits: list[Observation]) -> str:
+    """What reached production, said for a reader who is not a network engineer: which
+    host answered on which ports first, then how many other answers there were."""
+    opened: dict[str, list[str]] = {}
+    rest = 0
+    for o in hits:
+        if o.port is not None and "open" in o.detail and "filtered" not in o.detail:
+            opened.setdefault(o.host or o.target, []).append(f"{o.protocol}/{o.port}")
+        else:
+            rest += o.count
+    parts = [
+        f"{host} answered on {len(ports)} port{'s' if len(ports) != 1 else ''}: "
+        + ", ".join(ports[:6])
+        + (f" and {len(ports) - 6} more" if len(ports) > 6 else "")
+        for host, ports in opened.items()
+    ]
+    if rest and not parts:
+        first = next(o for o in hits if not (o.port is not None and "open" in o.detail))
+        more = rest - first.count
+        parts.append(_describe(first) + (f", and {more:,} more like it" if more > 0 else ""))
+    elif rest:
+        parts.append(f"{rest:,} other probes were answered from production")
+    return "; ".join(parts)
 
 
 def _describe(o: Observation) -> str:
