@@ -13,8 +13,9 @@ from .report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_veri
 
 EPILOG = "exit codes: 0 all blocked, 1 something reachable, 2 bad input or usage, 3 inconclusive"
 RESULTS_EPILOG = (
-    "exit codes: 0 every reviewed check blocked (or waived), 1 something reachable, "
-    "2 bad input or usage, 3 inconclusive or nothing reviewed"
+    "exit codes: 0 every reviewed check blocked (or waived) and nothing left uncovered, "
+    "1 something reachable, 2 bad input or usage, 3 inconclusive, nothing reviewed, or "
+    "partial (a planned family not run, a mapped requirement without a reviewed check)"
 )
 EXITS = {
     "validate": "exit codes: 0 every inventory is valid, 2 a problem (each named with file, "
