@@ -199,7 +199,8 @@ def test_the_old_dash_v_vantage_still_works_with_a_note() -> None:
         ("history", "the last night decides", "intact"),
         ("diff", "1 something became reachable (a new check", "all blocked"),
         ("verify", "0 intact", "reachable"),
-        ("run", "3 inconclusive or nothing reviewed", "intact"),
+        ("run", "3 inconclusive, nothing reviewed, or partial", "intact"),
+        ("hosts", "3 inconclusive, nothing reviewed, or partial", "intact"),
     ],
 )
 def test_each_help_gives_its_own_exit_codes(command: str, own: str, foreign: str) -> None:

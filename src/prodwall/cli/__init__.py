@@ -2,7 +2,7 @@
 
 Exit codes, per command, are in each command's --help and in the README:
 `run`, `report`, `merge` and `history` share one table (0 all blocked, 1 something
-reachable, 2 bad input or usage, 3 inconclusive or nothing reviewed); `diff`,
+reachable, 2 bad input or usage, 3 inconclusive, nothing reviewed or partial); `diff`,
 `verify`, `validate`, `plan`, `lab` and `demo` say what theirs mean.
 Every command that prints results takes `--format json`; errors are JSON then too.
 """
