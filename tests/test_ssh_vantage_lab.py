@@ -165,7 +165,7 @@ def test_remote_vantages_find_the_same_leaks_with_the_same_verdicts(
     assert meta["location"].split("://")[0] in ("ssh", "paramiko", "ansible")
     assert any("(mgmt0)" in a for a in meta["addresses"])  # read at the host itself
     # every TCP verdict's capture was written by the runner from what the agent sent back
-    assert (tmp_path / ssh / "evidence" / f"{ssh}-tcp.pcap").is_file()
+    assert (tmp_path / ssh / "evidence" / f"{ssh}-sweeps.pcap").is_file()
 
 
 def test_a_stopped_sshd_makes_the_vantage_inconclusive_not_missing(

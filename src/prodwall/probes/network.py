@@ -179,7 +179,7 @@ def run(
             if pr.kind == err.kind
         ]
     saved = _save_pcap(pcap_packets, plan, evidence_dir)
-    if saved:  # every TCP verdict names the capture of its answers, with its hash
+    if saved:  # every TCP and UDP verdict names the capture of its answers, with its hash
         decoded = packet_evidence.by_address(pcap_packets)
         obs = [
             replace(
@@ -190,7 +190,7 @@ def run(
                     **({"packets": decoded[o.target]} if o.target in decoded else {}),
                 },
             )
-            if o.kind == "tcp"
+            if o.kind in ("tcp", "udp")
             else o
             for o in obs
         ]
@@ -202,7 +202,7 @@ def _save_pcap(
 ) -> dict[str, Any] | None:
     if folder is None or not packets:
         return None
-    path = Path(folder) / f"{plan.vantage_name}-tcp.pcap"
+    path = Path(folder) / f"{plan.vantage_name}-sweeps.pcap"  # TCP and UDP answers
     packets = sorted(packets, key=lambda tp: tp[0])
     return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
 
