@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,13 @@ def test_sealed_routes_are_blocked_but_partial(netns: Netns, tmp_path: Path) -> 
     # no hosts or domains declared: those checks had zero targets and say so
     others = {v["outcome"] for v in results["verdicts"] if v["controls"] != ["NET-ROUTE-01"]}
     assert others == {"not-reviewed"}
+    # each check's own run time travels into its verdict and into JUnit's time
+    assert all(v["evidence"]["seconds"] >= 0 for v in results["verdicts"])
+    junit = ET.parse(tmp_path / "out" / "junit-prodwall.xml").getroot()
+    timed = [c for c in junit.iter("testcase") if c.get("time")]
+    assert len(timed) == len(results["verdicts"])
+    coverage = [s for s in junit if s.get("name") == "prodwall.coverage"]
+    assert coverage and coverage[0].find(".//error").get("type") == "partial"
 
 
 def test_route_through_declared_boundary_passes_a_bypass_does_not(

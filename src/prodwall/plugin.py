@@ -7,6 +7,7 @@ any other pytest suite.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,8 @@ def prodwall(pytestconfig: pytest.Config) -> ProdwallRun:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     run = item.config.stash.get(RUN_KEY, None)
+    if run is not None and call.when == "call":
+        _with_duration(run, report, call.duration)
     # Fail closed: a check that crashed before concluding still gets a verdict.
     if run is not None and report.failed and not run.has_verdict(item.nodeid):
         exc = call.excinfo.typename if call.excinfo else "unknown error"
@@ -182,6 +185,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         run.record(verdict)
         report.user_properties.append((VERDICT_PROPERTY, verdict_json(verdict)))
     return report
+
+
+def _with_duration(run: ProdwallRun, report: pytest.TestReport, seconds: float) -> None:
+    """The check's own run time (the first check of a family includes its probing) into
+    its verdict, for JUnit's time and the results."""
+    props = []
+    for name, value in report.user_properties:
+        if name == VERDICT_PROPERTY:
+            verdict = verdict_from_json(str(value))
+            timed = replace(verdict, evidence={**verdict.evidence, "seconds": round(seconds, 3)})
+            run.retime(verdict, timed)
+            value = verdict_json(timed)
+        props.append((name, value))
+    report.user_properties = props
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -141,6 +141,11 @@ class ProdwallRun:
         if not any((v.check, v.group, v.vantage) == same for v in self.verdicts):
             self.verdicts.append(verdict)
 
+    def retime(self, old: Verdict, new: Verdict) -> None:
+        same = (old.check, old.group, old.vantage)
+        self.verdicts = [new if (v.check, v.group, v.vantage) == same else v
+                         for v in self.verdicts]  # fmt: skip
+
     def has_verdict(self, nodeid: str) -> bool:
         return any(v.check == nodeid for v in self.verdicts)
 

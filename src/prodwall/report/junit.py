@@ -35,6 +35,8 @@ def render(c: Combined) -> str:
             case = ET.SubElement(
                 suite, "testcase", classname=",".join(v.controls), name=f"{v.check} [{vantage}]"
             )
+            if isinstance(v.evidence.get("seconds"), int | float):
+                case.set("time", f"{float(v.evidence['seconds']):.3f}")
             props = ET.SubElement(case, "properties")
             for cid in v.controls:
                 ET.SubElement(props, "property", name="control", value=cid)
