@@ -83,6 +83,15 @@ def test_sealed_is_blocked_with_controls_passed_and_leaky_leaks_are_named(
     assert tv[("DNS-NAME-01", "prod.pwlab.test")]["outcome"] == "blocked"
     assert tcp["evidence"]["last_hops"]["198.19.10.10"] == "198.19.10.10"  # it got there
     assert tv[("NET-TCP-01", v4)]["evidence"]["methods"] == {"raw-syn": 5 * 1103}
+    # the echo replies over the IPv6 path are in the capture too, and named by the verdict
+    icmp6 = dv[("NET-ICMP-01", v6)]
+    assert icmp6["outcome"] == "reachable"
+    assert icmp6["evidence"]["files"] and icmp6["evidence"]["files"][0]["file"].endswith(
+        "dev-sweeps.pcap"
+    )
+    assert any("icmp type 129" in line for line in icmp6["evidence"].get("packets", [])), icmp6[
+        "evidence"
+    ].get("packets")
 
 
 def test_pcap_and_last_hop_are_evidence(runs: tuple[str, dict[str, Any]]) -> None:

@@ -23,6 +23,7 @@ from .network_records import (
     KindError,
     NetworkJob,
     NetworkResult,
+    Packet,
     PortTarget,
     ProbeStatus,
     Sweep,
@@ -90,10 +91,11 @@ def collect(job: NetworkJob) -> NetworkResult:
             udp_sweep_ = None
             errors.append(KindError(kind="udp", message=f"the sweep failed: {_named(exc)}"))
     echoes: list[EchoResult] = []
+    echo_pcap: list[Packet] = []
     if job.icmp:
         _say(f"icmp: {len(job.icmp)} echo requests")
         try:
-            echoes = echo_sweep(list(job.icmp), opts)
+            echoes, echo_pcap = echo_sweep(list(job.icmp), opts)
         except RawSocketsUnavailable:
             errors.append(KindError(kind="icmp", message="raw ICMP sockets need CAP_NET_RAW"))
         except Exception as exc:  # reported as this kind's failure
@@ -103,6 +105,7 @@ def collect(job: NetworkJob) -> NetworkResult:
         tcp=tcp,
         udp=udp_sweep_,
         icmp=tuple(echoes),
+        icmp_pcap=tuple(echo_pcap),
         traces=tuple(traces),
         udp_traces=tuple(udp_traces),
         errors=tuple(errors),

@@ -164,6 +164,7 @@ def run(
                 )
     for e in result.icmp:
         obs.append(_icmp_obs(e, hosts, prod_nets, dist))
+    pcap_packets += _decoded(result.icmp_pcap)
     for err in result.errors:
         obs += [
             Observation(
@@ -179,18 +180,24 @@ def run(
             if pr.kind == err.kind
         ]
     saved = _save_pcap(pcap_packets, plan, evidence_dir)
-    if saved:  # every TCP and UDP verdict names the capture of its answers, with its hash
-        decoded = packet_evidence.by_address(pcap_packets)
+    if saved:  # every TCP, UDP and ICMP verdict names the capture of its answers, with its hash
+        # each verdict's sample is of its own kind's packets (an ICMP error counts for the
+        # probe it quotes): echo replies are not crowded out by a thousand RSTs
+        decoded = {k: packet_evidence.by_address(pcap_packets, k) for k in ("tcp", "udp", "icmp")}
         obs = [
             replace(
                 o,
                 evidence={
                     **o.evidence,
                     "pcap": saved,
-                    **({"packets": decoded[o.target]} if o.target in decoded else {}),
+                    **(
+                        {"packets": decoded[o.kind][o.target]}
+                        if o.target in decoded[o.kind]
+                        else {}
+                    ),
                 },
             )
-            if o.kind in ("tcp", "udp")
+            if o.kind in ("tcp", "udp", "icmp")
             else o
             for o in obs
         ]
@@ -202,7 +209,7 @@ def _save_pcap(
 ) -> dict[str, Any] | None:
     if folder is None or not packets:
         return None
-    path = Path(folder) / f"{plan.vantage_name}-sweeps.pcap"  # TCP and UDP answers
+    path = Path(folder) / f"{plan.vantage_name}-sweeps.pcap"  # TCP, UDP and ICMP answers
     packets = sorted(packets, key=lambda tp: tp[0])
     return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
 

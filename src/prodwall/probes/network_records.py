@@ -200,6 +200,7 @@ class NetworkResult(Record):
     tcp: Sweep | None = None
     udp: Sweep | None = None
     icmp: tuple[EchoResult, ...] = ()
+    icmp_pcap: tuple[Packet, ...] = ()  # the echo replies and ICMP errors, as captured
     traces: tuple[Trace, ...] = ()
     udp_traces: tuple[Trace, ...] = ()
     errors: tuple[KindError, ...] = ()

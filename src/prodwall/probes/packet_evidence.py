@@ -14,7 +14,7 @@ from typing import Any
 MAX_PER_ADDRESS = 6
 
 
-def by_address(packets: list[tuple[float, bytes]]) -> dict[str, list[str]]:
+def by_address(packets: list[tuple[float, bytes]], kind: str = "") -> dict[str, list[str]]:
     """Production-side address -> decoded lines of the packets that involve it, in time
     order; where there are many, the telling ones are kept: SYN-ACKs first, then our
     SYNs (traced probes), RSTs, time-exceeded, and other ICMP errors last."""
@@ -30,11 +30,14 @@ def by_address(packets: list[tuple[float, bytes]]) -> dict[str, list[str]]:
         hops = pkt.ttl if raw[0] >> 4 == 4 else pkt.hlim
         head = f"{stamp} {pkt.src} > {pkt.dst} ttl {hops}"
         concerns = {pkt.src, pkt.dst}
+        about = "icmp"  # which probe kind the packet answers (an error: the probe it quotes)
         if TCP in pkt and not pkt.haslayer(TCPerror):
+            about = "tcp"
             tcp = pkt[TCP]
             line = f"{head} tcp {tcp.sport} > {tcp.dport} [{tcp.flags}] seq {tcp.seq} ack {tcp.ack}"
             rank = 0 if tcp.flags.S and tcp.flags.A else 1 if tcp.flags.S else 2
         elif UDP in pkt and not pkt.haslayer(UDPerror):
+            about = "udp"
             udp = pkt[UDP]
             line = f"{head} udp {udp.sport} > {udp.dport} len {udp.len}"
             rank = 0
@@ -48,7 +51,13 @@ def by_address(packets: list[tuple[float, bytes]]) -> dict[str, list[str]]:
                 concerns.add(inner.dst)
                 quoted = inner.getlayer(TCPerror) or inner.getlayer(UDPerror)
                 port = f":{quoted.dport}" if quoted is not None else ""
+                if inner.haslayer(TCPerror):
+                    about = "tcp"
+                elif inner.haslayer(UDPerror):
+                    about = "udp"
                 line += f" about {inner.src} > {inner.dst}{port}"
+        if kind and about != kind:
+            continue
         for address in concerns:
             found.setdefault(address, []).append((rank, when, line))
     out = {}

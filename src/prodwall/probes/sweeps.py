@@ -3,6 +3,7 @@ per-socket fallbacks where the vantage has no CAP_NET_RAW (weaker evidence, said
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import synscan, udp
 from .codec import ECHO_PORT, ICMP_ECHO, TCP, UDP, Codec
 from .grouping import group_rows, group_sweep
-from .network_records import EchoResult, ProbeRow, ProbeStatus, Sweep, SweepOptions
+from .network_records import EchoResult, Packet, ProbeRow, ProbeStatus, Sweep, SweepOptions
 from .payloads import UDP_PAYLOADS
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 from .vantage_log import say as _say
@@ -74,11 +75,13 @@ def _per_socket(
     )
 
 
-def echo_sweep(targets: list[str], opts: SweepOptions) -> list[EchoResult]:
+def echo_sweep(targets: list[str], opts: SweepOptions) -> tuple[list[EchoResult], list[Packet]]:
     """An echo request to every target on the sweep engine: the same frames past the
-    vantage's own filter, the same receiver, TTLs for the distance reasoning."""
+    vantage's own filter, the same receiver, TTLs for the distance reasoning; with the
+    answers' packets as the engine captured them (the evidence file's share)."""
     blocks = [synscan.Block.of_ranges(t, [(ECHO_PORT, ECHO_PORT)]) for t in dict.fromkeys(targets)]
     r = _raw_sweep(blocks, opts, ICMP_ECHO)
+    captured = [Packet(at=ts, data=base64.b64encode(p).decode()) for ts, p in r.answers_pcap]
     names = {"open": "reply", "filtered-icmp": "filtered-icmp"}
     out = []
     for idx, blk in enumerate(r.blocks):
@@ -96,7 +99,7 @@ def echo_sweep(targets: list[str], opts: SweepOptions) -> list[EchoResult]:
                 sent_as="ethernet frames" if blk.target in r.framed else "kernel",
             )
         )
-    return out
+    return out, captured
 
 
 def udp_sweep(blocks: list[synscan.Block], opts: SweepOptions) -> Sweep:
