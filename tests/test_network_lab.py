@@ -80,6 +80,12 @@ def test_sealed_is_blocked_with_controls_passed_and_leaky_leaks_are_named(
     ), udp["findings"]
     assert tv[("NET-ROUTE-01", v4)]["outcome"] == "reachable"
     assert dv[("DNS-NAME-01", "prod.pwlab.test")]["outcome"] == "reachable"
+    # the DNS probes' own packets, both directions, are a capture the verdict names
+    dns_ev = dv[("DNS-NAME-01", "prod.pwlab.test")]["evidence"]
+    (capture,) = dns_ev["files"]
+    assert capture["file"].endswith("dev-dns.pcap") and capture["packets"] >= 2
+    lines = dns_ev.get("packets", [])
+    assert any(" udp 53 > " in x for x in lines) and any(" > 53 len " in x for x in lines), lines
     assert tv[("DNS-NAME-01", "prod.pwlab.test")]["outcome"] == "blocked"
     assert tcp["evidence"]["last_hops"]["198.19.10.10"] == "198.19.10.10"  # it got there
     assert tv[("NET-TCP-01", v4)]["evidence"]["methods"] == {"raw-syn": 5 * 1103}

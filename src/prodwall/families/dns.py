@@ -31,7 +31,7 @@ class DnsFamily:
         yield from _controls(inv, vantage)
 
     def run(self, probes: tuple[Probe, ...], ctx: RunContext) -> tuple[Observation, ...]:
-        return engine.run(probes, ctx.plan)
+        return engine.run(probes, ctx.plan, ctx.evidence_dir)
 
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
         return {

@@ -7,12 +7,16 @@ a production address is `reachable`; a resolver timeout is `inconclusive`
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+from dataclasses import replace
+from pathlib import Path
 
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe, network_of
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
+from . import packet_evidence
 from .dns_records import (
     AxfrAnswer,
     DnsJob,
@@ -22,6 +26,7 @@ from .dns_records import (
     Reply,
     ServerAnswer,
 )
+from .pcap import write_pcap
 from .protocol import ProtocolError
 
 AGENT = "prodwall.probes.dnsagent"
@@ -32,7 +37,9 @@ def _domain_of(name: str, domains: list[str]) -> str:
     return max((d for d in domains if name == d or name.endswith("." + d)), key=len, default="")
 
 
-def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
+def run(
+    probes: tuple[Probe, ...], plan: Plan, evidence_dir: Path | None = None
+) -> tuple[Observation, ...]:
     if not probes:
         return ()
     domains = [p.target for p in probes if p.kind == "dns-axfr"]
@@ -65,7 +72,33 @@ def run(probes: tuple[Probe, ...], plan: Plan) -> tuple[Observation, ...]:
             obs.append(_resolver_obs(r.server, proto, reply, hosts.get(r.server), prod))
     obs += [_control_obs(r, hosts.get(r.server)) for r in result.controls]
     obs += [_axfr_obs(r) for r in result.axfr]
-    return tuple(obs)
+    return tuple(_with_capture(obs, result, plan, evidence_dir))
+
+
+def _with_capture(
+    obs: list[Observation], result: DnsResult, plan: Plan, folder: Path | None
+) -> list[Observation]:
+    """The probes' own packets as a capture file each DNS verdict names, with a decoded
+    sample per server; or why there is none."""
+    if folder is None:
+        return obs
+    if not result.packets:
+        note = result.capture_note or "no DNS packet was captured"
+        return [replace(o, evidence={**o.evidence, "capture": note}) for o in obs]
+    packets = sorted(((p.at, base64.b64decode(p.data)) for p in result.packets),
+                     key=lambda tp: tp[0])  # fmt: skip
+    path = Path(folder) / f"{plan.vantage_name}-dns.pcap"
+    saved = {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
+    decoded = packet_evidence.by_address(packets)
+    out = []
+    for o in obs:
+        servers = [o.evidence.get("server"), *o.evidence.get("nameservers", [])]
+        if o.kind in ("dns-resolver", "dns-control"):
+            servers.append(o.target)
+        sample = [line for s in servers if s for line in decoded.get(str(s), [])][:20]
+        out.append(replace(o, evidence={**o.evidence, "pcap": saved,
+                                        **({"packets": sample} if sample else {})}))  # fmt: skip
+    return out
 
 
 def _control_obs(r: ServerAnswer, host: str | None) -> Observation:

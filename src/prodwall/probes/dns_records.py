@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .network_records import Packet
 from .protocol import Record
 
 
@@ -66,3 +67,5 @@ class DnsResult(Record):
     resolvers: tuple[ServerAnswer, ...] = ()
     controls: tuple[ServerAnswer, ...] = ()
     axfr: tuple[AxfrAnswer, ...] = ()
+    packets: tuple[Packet, ...] = ()  # the probes' own packets, both directions, captured
+    capture_note: str = ""  # why there is no capture ("": captured)

@@ -21,6 +21,7 @@ import dns.xfr
 import dns.zone
 
 from .dns_records import AxfrAnswer, DnsJob, DnsResult, DnsStatus, NameAnswer, Reply, ServerAnswer
+from .dnscapture import DnsCapture
 
 TIMEOUT_S = 2.0
 
@@ -108,18 +109,27 @@ def probe(job: DnsJob) -> DnsResult:
     except dns.resolver.NoResolverConfiguration:
         own = []
     zone = (job.zones or (".",))[0]
-    with ThreadPoolExecutor(max_workers=32) as pool:
+    capture = DnsCapture({*own, *job.resolvers, *job.controls})
+    with capture, ThreadPoolExecutor(max_workers=32) as pool:
         names = [pool.submit(_resolve, n) for n in job.names]
         resolvers = [pool.submit(_server, s, zone) for s in job.resolvers]
         controls = [pool.submit(_server, s, zone) for s in job.controls]
         servers = [*own, *job.resolvers]
         axfr = [pool.submit(_axfr, s, z) for z in job.zones for s in servers]
-        return DnsResult(
-            names=tuple(f.result() for f in names),
-            resolvers=tuple(f.result() for f in resolvers),
-            controls=tuple(f.result() for f in controls),
-            axfr=tuple(f.result() for f in axfr),
+        answers = (
+            tuple(f.result() for f in names),
+            tuple(f.result() for f in resolvers),
+            tuple(f.result() for f in controls),
+            tuple(f.result() for f in axfr),
         )
+    return DnsResult(
+        names=answers[0],
+        resolvers=answers[1],
+        controls=answers[2],
+        axfr=answers[3],
+        packets=tuple(capture.packets),
+        capture_note=capture.note,
+    )
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
