@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,7 +135,7 @@ def test_printed_pdf_keeps_the_matrix_numbers_its_pages_and_names_the_report(
 ) -> None:
     """Print to PDF as a reader would (headless Chromium, print media): every matrix
     column is on the page, pages are numbered, each carries the report id, the
-    disclosure markers do not print."""
+    disclosure markers do not print, the sections are bookmarks."""
     import base64 as b64
 
     from pypdf import PdfReader
@@ -146,7 +147,8 @@ def test_printed_pdf_keeps_the_matrix_numbers_its_pages_and_names_the_report(
     path.write_text(html.render(c))
     browser.open(path.as_uri(), scripts=False)
     data = browser.call("Page.printToPDF", page=True, paperWidth=width, paperHeight=height,
-                        printBackground=True, displayHeaderFooter=False)["data"]  # fmt: skip
+                        printBackground=True, displayHeaderFooter=False,
+                        generateTaggedPDF=True, generateDocumentOutline=True)["data"]  # fmt: skip
     pdf = tmp_path / f"report-{paper}.pdf"
     pdf.write_bytes(b64.b64decode(data))
     pages = PdfReader(str(pdf)).pages
@@ -162,3 +164,10 @@ def test_printed_pdf_keeps_the_matrix_numbers_its_pages_and_names_the_report(
     for column in ("tcp", "udp", "dns"):
         assert column in matrix, (paper, column, matrix[:500])
     assert "▼" not in whole and "▶" not in whole
+
+    # the sections are the PDF's bookmarks, from the page's own headings
+    def titles(outline: Any) -> list[str]:
+        return [t for m in outline for t in (titles(m) if isinstance(m, list) else [m.title])]
+
+    marks = titles(PdfReader(str(pdf)).outline)
+    assert {"Scope and limitations", "Sign-off", "Requirements"} <= set(marks), marks
