@@ -83,6 +83,25 @@ _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _ARN_RE = re.compile(r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
 
 
+_SECRET_ARN_RE = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$"
+)
+
+
+_PARAMETER_ARN_RE = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.-]{1,1011}$"
+)
+
+
+_REGION_RE = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+_ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+_ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+(?::\d{1,5})?/?$")
+
+
 _BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -180,6 +199,44 @@ AccountId = Annotated[str, BeforeValidator(_account)]
 RoleArn = Annotated[
     str,
     BeforeValidator(_regex(_ARN_RE, "an IAM role ARN", "arn:aws:iam::111122223333:role/deploy")),
+]
+
+
+SecretArn = Annotated[
+    str,
+    BeforeValidator(
+        _regex(
+            _SECRET_ARN_RE,
+            "a Secrets Manager secret ARN",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbCdEf",
+        )
+    ),
+]
+
+
+ParameterArn = Annotated[
+    str,
+    BeforeValidator(
+        _regex(
+            _PARAMETER_ARN_RE,
+            "an SSM parameter ARN",
+            "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/db/url",
+        )
+    ),
+]
+
+
+Region = Annotated[str, BeforeValidator(_regex(_REGION_RE, "an AWS region", "eu-west-1"))]
+
+
+OrgId = Annotated[
+    str, BeforeValidator(_regex(_ORG_RE, "an AWS Organizations id", "o-a1b2c3d4e5"))
+]
+
+
+EndpointUrl = Annotated[
+    str,
+    BeforeValidator(_regex(_ENDPOINT_RE, "an endpoint URL", "http://127.0.0.1:5000")),
 ]
 
 

@@ -25,12 +25,17 @@ from .fields import (
     ApiServer,
     BucketName,
     Domain,
+    EndpointUrl,
     Location,
     Name,
     Network,
     NonEmpty,
+    OrgId,
+    ParameterArn,
     Ports,
+    Region,
     RoleArn,
+    SecretArn,
     SecretFp,
     ServiceField,
     SshFp,
@@ -61,6 +66,14 @@ class CloudAccounts(_Model):
     aws_accounts: list[AccountId] = Field(default_factory=list)
     role_arns: list[RoleArn] = Field(default_factory=list)
     buckets: list[BucketName] = Field(default_factory=list)
+    secrets: list[SecretArn] = Field(
+        default_factory=list,
+        description="production: Secrets Manager secrets no non-production identity may get",
+    )
+    parameters: list[ParameterArn] = Field(
+        default_factory=list,
+        description="production: SSM parameters no non-production identity may get",
+    )
     kubernetes_api_servers: list[ApiServer] = Field(default_factory=list)
 
 
@@ -165,6 +178,11 @@ class Vantage(_Model):
     )
     ansible_inventory: str | None = Field(
         default=None, description="ansible:// vantages: the Ansible inventory naming the host"
+    )
+    ec2_instance: bool = Field(
+        default=False,
+        description="the vantage is an EC2 instance: its instance metadata credentials are "
+        "among the identities tried (IMDSv2)",
     )
 
     @property
@@ -336,6 +354,47 @@ class SecretScan(_Model):
     )
 
 
+class Aws(_Model):
+    """How the AWS estate is read. The accounts are the environments' `cloud.aws_accounts`."""
+
+    regions: list[Region] = Field(
+        default_factory=lambda: ["us-east-1"], min_length=1, description="regions read"
+    )
+    audit_role: str | None = Field(
+        default=None,
+        pattern=r"^[\w+=,.@-]{1,64}$",
+        description="the read-only role assumed in every listed account for the configuration "
+        "proof (`prodwall cloud`): arn:aws:iam::ACCOUNT:role/<audit_role>",
+    )
+    audit_via: RoleArn | None = Field(
+        default=None,
+        description="a hub role assumed first, from which each account's audit role is assumed "
+        "(role chaining)",
+    )
+    organization_id: OrgId | None = Field(
+        default=None,
+        description="the AWS Organization every listed account belongs to: a policy granting "
+        "this organization grants the non-production accounts too",
+    )
+    endpoint_url: EndpointUrl | None = Field(
+        default=None,
+        description="the runner's AWS endpoint, for a simulator (moto); unset: AWS itself",
+    )
+    simulated: bool = Field(
+        default=False,
+        description="the estate is a simulator (moto): every result is labelled simulated, and "
+        "a cross-account success it allows is judged by the policy that governs it",
+    )
+    concurrency: int = Field(default=8, ge=1, le=64, description="accounts x regions at once")
+    max_attempts: int = Field(
+        default=5, ge=1, le=10, description="attempts per API call (throttling: backoff)"
+    )
+    homes: list[NonEmpty] = Field(
+        default_factory=lambda: ["/root", "/home/*"],
+        description="home directories (globs) whose ~/.aws files are read at the vantage",
+    )
+
+
 class Inventory(_Model):
     version: Literal[1]
     name: NonEmpty
@@ -345,6 +404,7 @@ class Inventory(_Model):
     scope: Scope = Field(default_factory=Scope)
     probing: Probing = Field(default_factory=Probing)
     secret_scan: SecretScan = Field(default_factory=SecretScan)
+    aws: Aws = Field(default_factory=Aws)
 
     def production(self) -> dict[str, Environment]:
         return {n: e for n, e in self.environments.items() if e.is_production}
