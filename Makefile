@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LAB_DEBS := iproute2 nftables dnsmasq openssh-server util-linux chromium python3 python3-numpy auditd aide
+LAB_DEBS := iproute2 nftables dnsmasq openssh-server util-linux chromium python3 python3-numpy python3-boto3 auditd aide
 PYTEST_ARGS ?=
 
 .PHONY: test demo lint typecheck lab-packages clean
@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,ansible]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ansible,lab]'
 	touch $(STAMP)
 
 # Debian packages for the lab (and chromium for the report's browser test): only as root (namespaces need it anyway), and

@@ -19,7 +19,8 @@ from .services import PortSet
 Expect = Literal["blocked", "answer", "closed"]
 # What a probe puts on the wire towards its target: the scope guard holds
 # "packets" and "lookup" targets to the production networks.
-Sends = Literal["nothing", "lookup", "packets"]
+# api: read-only calls to a cloud provider's API endpoints, never to a production address
+Sends = Literal["nothing", "lookup", "api", "packets"]
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,34 @@ def fleet_plan(inv: Inventory, hosts: str, today: date) -> Plan:
     )
 
 
+RUNNER = "runner"
+
+
+def runner_plan(inv: Inventory, today: date) -> Plan:
+    """The families' proofs run from the runner itself, not from a vantage (the cloud
+    configuration, read through audit roles): every family with a `runner_plan`."""
+    probes: list[Probe] = []
+    for family in registry().values():
+        planner = getattr(family, "runner_plan", None)
+        if planner is not None:
+            probes += [p for p in planner(inv, today) if p.kind in family.kinds]
+    stand_in = Vantage.model_construct(
+        location="local", environment="(runner)", secret_scan=False, ec2_instance=False
+    )
+    counts: Counter[str] = Counter()
+    for probe in probes:
+        counts[probe.kind] += probe.count
+    plan = Plan(
+        inv.name, RUNNER, stand_in, tuple(probes), today, dict(counts), inv.probing,
+        inv.production_networks(),
+    )
+    guard(plan, inv)
+    return plan
+
+
 def _declared_only(inv: Inventory) -> Iterator[Probe]:
-    """What the inventory declares for families still to come (cloud)."""
+    """What the inventory declares for kinds no installed family may run (a family
+    that owns the kind plans it itself)."""
     for env_name, env in inv.production().items():
         for arn in env.cloud.role_arns:
             yield Probe(

@@ -18,7 +18,7 @@ from .controls import load_catalogue
 from .errors import ProdwallError
 from .families import registry
 from .inventory import load_inventory
-from .planning import build_plan, fleet_plan
+from .planning import build_plan, fleet_plan, runner_plan
 from .session import VERDICT_PROPERTY, ProdwallRun, control_ids, verdict_from_json, verdict_json
 from .verdicts import Outcome, Verdict
 
@@ -35,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--controls", help="control catalogue (default: controls.yaml beside checks)")
     group.addoption("--max-probes", type=int, help="lower the inventory's probe cap for this run")
     group.addoption(
+        "--from-runner",
+        action="store_true",
+        help="run the proofs that read from the runner itself (the cloud configuration, "
+        "through audit roles) instead of a vantage's probes",
+    )
+    group.addoption(
         "--inventory-label",
         help="the inventory's name in the results when --inventory is a pipe (set by prodwall run)",
     )
@@ -49,13 +55,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     vantage = config.getoption("--vantage")
     hosts = getattr(config.option, "hosts", None)  # testinfra's --hosts: a fleet run
-    if not vantage and not hosts:
+    from_runner = bool(config.getoption("--from-runner"))
+    chosen = [bool(vantage), bool(hosts), from_runner]
+    if not any(chosen):
         raise pytest.UsageError(
-            "--inventory needs --vantage NAME (a vantage of the inventory), or testinfra's "
-            "--hosts for host checks across hosts"
+            "--inventory needs --vantage NAME (a vantage of the inventory), testinfra's "
+            "--hosts for host checks across hosts, or --from-runner for the cloud "
+            "configuration proof"
         )
-    if vantage and hosts:
-        raise pytest.UsageError("give --vantage or --hosts, not both")
+    if sum(chosen) > 1:
+        raise pytest.UsageError("give one of --vantage, --hosts and --from-runner")
     if hosts:
         from .vantages.backends import ansible_beside_us
 
@@ -74,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         if vantage:
             plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
+        elif from_runner:
+            plan = runner_plan(loaded.inventory, today)
         else:
             plan = fleet_plan(loaded.inventory, str(hosts), today)
     except ProdwallError as exc:

@@ -43,6 +43,8 @@ class HostsRun:
     sudo: bool = False
     workers: int = 1  # pytest-xdist's -n
 
+    check_file = HOST_CHECKS
+
     def pytest_args(self) -> list[str]:
         out = ["--hosts", self.hosts]
         for flag, value in (
@@ -59,6 +61,19 @@ class HostsRun:
         return out
 
 
+CLOUD_CHECKS = "test_cloud.py"
+
+
+@dataclass(frozen=True)
+class RunnerRun:
+    """The proofs read from the runner itself: the cloud configuration, via audit roles."""
+
+    check_file = CLOUD_CHECKS
+
+    def pytest_args(self) -> list[str]:
+        return ["--from-runner"]
+
+
 def run_checks(
     inventory: LoadedInventory,
     vantage: str,
@@ -68,7 +83,7 @@ def run_checks(
     max_probes: int | None = None,
     quiet: bool = False,
     inside: tuple[str, ...] = (),
-    hosts: HostsRun | None = None,
+    hosts: HostsRun | RunnerRun | None = None,
 ) -> Results:
     """Run the suite; raise ChecksDidNotComplete when pytest itself broke down.
 
@@ -82,8 +97,8 @@ def run_checks(
     results_path.unlink(missing_ok=True)  # never read a previous run's verdicts
     where = [str(checks), *(str(folder) for folder in family_check_folders())]
     who = ["--vantage", vantage]
-    if hosts is not None:  # host checks across testinfra's hosts, not a vantage
-        where = [str(checks / HOST_CHECKS)]
+    if hosts is not None:  # host checks across testinfra's hosts, or the runner's own proofs
+        where = [str(checks / hosts.check_file)]
         who = hosts.pytest_args()
     cmd = [
         *inside,  # e.g. `ip netns exec NS`: run where the vantage is reachable from

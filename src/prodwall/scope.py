@@ -135,7 +135,7 @@ def _check(
     try:
         target = ipaddress.ip_network(probe.target, strict=True)
     except ValueError:
-        if probe.sends == "nothing":
+        if probe.sends in ("nothing", "api"):
             return []  # a name, an ARN, a count: nothing is sent to it
         return [f"{label}: target is not an address or network"]
     if probe.is_control:

@@ -16,7 +16,7 @@ from ..inventory.loader import LoadedInventory
 from ..inventory.model import Inventory
 from ..plan import Plan
 from ..planning import build_plan
-from ..runner import HostsRun, run_checks
+from ..runner import HostsRun, RunnerRun, run_checks
 from ..scope import effective
 from .output import UsageError, _emit
 
@@ -221,6 +221,28 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     return _run_and_report(args, loaded, "", out, hosts)
 
 
+def cmd_cloud(args: argparse.Namespace) -> int:
+    """The cloud configuration proof from the runner; the same bundle as `run`."""
+    from ..planning import runner_plan
+
+    loaded = _load(args)
+    plan = runner_plan(loaded.inventory, datetime.now(UTC).date())
+    if not plan.probes:
+        raise InputError([Problem(
+            str(loaded.path), None, "environments.*.cloud.aws_accounts",
+            "no environment lists an AWS account: there is no estate to read",
+            "list each environment's accounts under cloud.aws_accounts")])
+    if not loaded.inventory.aws.audit_role:
+        raise InputError([Problem(
+            str(loaded.path), None, "aws.audit_role",
+            "not set: the configuration proof reads every account through a read-only role",
+            "name the role prodwall assumes in each listed account, e.g. "
+            "aws: {audit_role: prodwall-audit}")])
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out: Path = args.out or Path("reports") / f"{stamp}-cloud"
+    return _run_and_report(args, loaded, "", out, RunnerRun())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ..report.manifest import signer_fingerprint, signing_key_path
 
@@ -240,7 +262,7 @@ def _run_and_report(
     loaded: LoadedInventory,
     vantage: str,
     out: Path,
-    hosts: HostsRun | None,
+    hosts: HostsRun | RunnerRun | None,
 ) -> int:
     from ..report.bundle import write_bundle
     from ..report.combined import Combined

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .. import __version__
-from .inventory_cmds import cmd_hosts, cmd_plan, cmd_run, cmd_schema, cmd_validate
+from .inventory_cmds import cmd_cloud, cmd_hosts, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from .lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
 from .output import _Parser
 from .report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_verify
@@ -25,6 +25,7 @@ EXITS = {
     "schema": "exit codes: 0",
     "run": RESULTS_EPILOG,
     "hosts": RESULTS_EPILOG,
+    "cloud": RESULTS_EPILOG,
     "report": RESULTS_EPILOG + " (judged from the results given)",
     "merge": RESULTS_EPILOG + " (judged from all results given)",
     "history": "exit codes: the last night decides: 0 all blocked, 1 something reachable, "
@@ -135,6 +136,18 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
     h.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     h.set_defaults(func=cmd_hosts)
+
+    c = command(
+        "cloud",
+        "read the AWS estate from the runner through each account's read-only audit role "
+        "(network paths, trust, stored strings) and write the bundle",
+    )
+    _inventory_arg(c)
+    c.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-cloud)")
+    c.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    c.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    c.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    c.set_defaults(func=cmd_cloud)
 
     lab = sub.add_parser(
         "lab",
