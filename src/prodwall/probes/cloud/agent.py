@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from ..secrets.attribute import aws_account_of
@@ -220,9 +221,13 @@ def _refusal(index: int, target: Any, call: str, exc: Exception) -> Attempt:
 
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
-    return type(exc).__name__
+    if not isinstance(response, dict):
+        return type(exc).__name__
+    code = str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
+    if code.isdigit():  # a bare HTTP status: the body may still name the error
+        named = re.search(r"<Code>(\w+)</Code>", str(response.get("Error", {}).get("Message", "")))
+        code = named.group(1) if named else code
+    return code
 
 
 def _request_id(source: Any) -> str:

@@ -7,6 +7,7 @@ so the caller can say exactly what could not be read."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,10 @@ from ...inventory.model import Aws
 from . import readonly
 
 SESSION_NAME = "prodwall-audit"
-# what a simulator answers for an operation it does not implement (not AWS's behaviour)
+# what a simulator answers where it falls short of AWS (an operation it does not implement,
+# a signature of its own it fails to verify): a limit of the simulation, not AWS's answer
 UNIMPLEMENTED = ("NotImplemented", "InternalFailure", "InternalError", "ResponseParserError",
-                 "404")
+                 "404", "500", "SignatureDoesNotMatch")
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class Auditor:
             code = _code(exc)
             if self.aws.simulated and code in UNIMPLEMENTED:
                 with self.ledger.lock:
-                    self.ledger.limits.append(f"{name}: not implemented by the simulator")
+                    self.ledger.limits.append(f"{name}: the simulator cannot answer it ({code})")
                 return []
             with self.ledger.lock:
                 self.ledger.failures.append(
@@ -151,6 +153,10 @@ def _pascal(op: str) -> str:
 
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
-    return type(exc).__name__
+    if not isinstance(response, dict):
+        return type(exc).__name__
+    code = str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
+    if code.isdigit():  # a bare HTTP status: the body may still name the error
+        named = re.search(r"<Code>(\w+)</Code>", str(response.get("Error", {}).get("Message", "")))
+        code = named.group(1) if named else code
+    return code

@@ -76,6 +76,8 @@ def run(probes: tuple[Probe, ...], inv: Inventory,
         for account in nonprod:
             for f in facts[account].regions.values():
                 seen += stored.find(f, envs, key, prod)
+    # a peering is read from both of its accounts: one finding
+    seen = list({(s.kind, s.account, s.detail): s for s in seen}.values())
     seen += _failures(auditor, prod)
     seen += _summaries(kinds, facts, prod, nonprod, auditor, inv.aws.regions)
     simulated = inv.aws.simulated

@@ -22,4 +22,4 @@ class Seen:
     region: str = ""
     arn: str = ""
     call: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)

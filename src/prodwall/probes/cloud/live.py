@@ -10,6 +10,7 @@ secret's resource policy), read through the audit role: moto does not enforce th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ...inventory.model import Inventory, Vantage
@@ -18,6 +19,7 @@ from ...vantages.agent import AgentError, run_agent
 from ...verdicts import Observation, Signal
 from ..protocol import ProtocolError
 from ..secrets.runner import run_key
+from .audit import UNIMPLEMENTED
 from .audit_runner import accounts
 from .records import (
     BUCKET,
@@ -77,8 +79,14 @@ def observe(result: CloudResult, job: CloudJob, inv: Inventory,
     simulated = inv.aws.simulated
     out = [_tagged(o, simulated) for o in _identities(result, prod, known)]
     rejudge = Rejudge(inv) if simulated else None
+    limits: list[str] = []
     for target in job.targets:
         tried = [a for a in result.attempts if a.kind == target.kind and a.target == target.name]
+        if simulated:  # where the simulator falls short of AWS: a limit, not AWS's answer
+            short = [a for a in tried if a.outcome == "error" and a.code in UNIMPLEMENTED]
+            limits += [f"{a.call} {a.target}: the simulator cannot answer it ({a.code})"
+                       for a in short]
+            tried = [a for a in tried if a not in short]
         if not [a for a in tried if a.identity >= 0] and target.kind != BUCKET:
             out.append(_tagged(_untried(target, result), simulated))
         for attempt in tried:
@@ -102,6 +110,9 @@ def observe(result: CloudResult, job: CloudJob, inv: Inventory,
                 detail = f"{name}: {attempt.call} {target.name} could not tell ({attempt.code})"
             out.append(_tagged(Observation(target.kind, target.account, signal, detail,
                                            evidence=evidence), simulated))
+    if limits:
+        out = [replace(o, evidence={**o.evidence, "limits": limits}) if o.kind != IDENTITY
+               else o for o in out]
     return out
 
 
@@ -175,7 +186,5 @@ def _untried(target: Target, result: CloudResult) -> Observation:
 def _tagged(o: Observation, simulated: bool) -> Observation:
     if not simulated:
         return o
-    from dataclasses import replace
-
     return replace(o, detail=f"[simulated] {o.detail}",
                    evidence={**o.evidence, "simulated": True})
