@@ -46,7 +46,7 @@ aws:
   audit_role: {audit_role}
   endpoint_url: "{url}"
   simulated: true
-  homes: ["{homes}"]
+  homes: ["{homes}/*"]
 """
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-READ_PREFIXES = ("Describe", "List", "Get", "Head", "BatchGet", "Lookup")
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "BatchGet", "Lookup", "Search")
 # not prefixed as reads, but reads all the same: who am I, and the probes' own question
 ALSO_READS = frozenset(
     {"AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetCallerIdentity"}

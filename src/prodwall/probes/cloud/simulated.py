@@ -18,13 +18,17 @@ class Rejudge:
         self.inv = inv
         self._auditor: Any = None
 
+    def auditor(self) -> Any:
+        """The runner's audit access (its own credentials, then the audit role)."""
+        from .audit import Auditor
+
+        return Auditor(self.inv.aws)
+
     def _policy(self, target: Target) -> tuple[str, str] | None:
         if not self.inv.aws.audit_role:
             return None
-        from .audit import Auditor
-
         if self._auditor is None:
-            self._auditor = Auditor(self.inv.aws)
+            self._auditor = self.auditor()
         a, acct = self._auditor, target.account
         region = target.region or self.inv.aws.regions[0]
         if target.kind == ROLE:
