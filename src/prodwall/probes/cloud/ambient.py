@@ -195,7 +195,7 @@ def _container(env: dict[str, str], region: str, endpoint: str, timeout: float,
     try:
         from botocore.utils import ContainerMetadataFetcher
 
-        fetcher = ContainerMetadataFetcher(timeout=timeout, num_attempts=2)
+        fetcher = ContainerMetadataFetcher()  # its own short timeout and retries
         headers = {}
         token = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
         if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
