@@ -15,13 +15,13 @@ from .errors import EXIT_OK, EXIT_REACHABLE
 from .families import registry
 from .fingerprint import KEY_ENV
 from .inventory import load_inventory
-from .lab import manager
+from .lab import cloud_estate, manager
 from .lab.leaks import FINGERPRINT_KEY, GROUND_TRUTH, Leak
 from .lab.topology import ANSIBLE_HOSTS, LAB_DIR, RUNNER_NS
 from .report.bundle import write_bundle
 from .report.combined import Combined
 from .results import Results
-from .runner import HostsRun, run_checks
+from .runner import HostsRun, RunnerRun, run_checks
 from .verdicts import Outcome
 
 LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab.yaml"
@@ -32,6 +32,8 @@ INSIDE = {v: ("ip", "netns", "exec", RUNNER_NS) for v in ("dev-ssh", "test-ssh")
 # the host checks across the lab's three hosts (prod-db as a read-only auditor), the way a
 # fleet is checked: testinfra's ansible:// hosts, two at a time with pytest-xdist
 FLEET = "fleet"
+# the AWS configuration proof, read from the runner through the lab estate's audit roles
+CLOUD = "cloud"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ def judge_ground_truth(leaky: dict[str, Results]) -> list[LeakResult]:
             continue
         results = leaky.get(leak.vantage)
         found = results is not None and any(
-            v.outcome is Outcome.REACHABLE and leak.control in v.controls and v.group == leak.group
+            v.outcome is Outcome.REACHABLE
+            and leak.control in v.controls
+            and v.group == leak.group
+            and (not leak.evidence or any(leak.evidence in f for f in v.findings))
             for v in results.verdicts
         )
         out.append(LeakResult(leak, "found" if found else "missed"))
@@ -83,6 +88,8 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
     loaded = load_inventory(inventory)  # read once for every run
     # the lab's secrets are fingerprinted under its published key (lab.yaml holds them so)
     os.environ.setdefault(KEY_ENV, FINGERPRINT_KEY.decode())
+    # the runner's own AWS identity (the lab's audit key), as a CI job's would be
+    os.environ.update(cloud_estate.runner_environment())
     runs: dict[str, dict[str, Results]] = {}
     try:
         for profile in manager.PROFILES:
@@ -103,6 +110,13 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
                 hosts=HostsRun("ansible://all", str(ANSIBLE_HOSTS), workers=2),
             )  # fmt: skip
             write_bundle(Combined((runs[profile][FLEET],)), folder)
+            say(f"reading the lab's AWS estate through its audit roles ({profile})")
+            folder = out / f"{profile}-{CLOUD}"
+            runs[profile][CLOUD] = run_checks(
+                loaded, "", folder, quiet=True, inside=("ip", "netns", "exec", RUNNER_NS),
+                hosts=RunnerRun(),
+            )
+            write_bundle(Combined((runs[profile][CLOUD],)), folder)
             # one report per profile, every run merged: what an auditor reads first
             write_bundle(
                 Combined(tuple(runs[profile].values())),

@@ -11,6 +11,7 @@ from . import keys
 from .firewall import ruleset
 from .topology import (
     ANSIBLE_HOSTS,
+    AWS_LINK,
     BYPASS_V4,
     HOSTS,
     KNOWN_HOSTS,
@@ -102,6 +103,19 @@ def _management_links() -> None:
     )
 
 
+def _aws_link() -> None:
+    """runner <-> the shared namespace's AWS endpoint, over a /30 of its own."""
+    shared = ZONES["shared"].ns
+    runner_addr, api_addr = AWS_LINK
+    run_quiet("ip", "link", "add", "api0", "netns", shared, "type", "veth",
+              "peer", "name", "api-shared", "netns", RUNNER_NS)
+    run_quiet("ip", "-n", shared, "addr", "add", f"{api_addr}/{MGMT_PLEN}", "dev", "api0")
+    run_quiet("ip", "-n", RUNNER_NS, "addr", "add", f"{runner_addr}/{MGMT_PLEN}", "dev",
+              "api-shared")
+    run_quiet("ip", "-n", shared, "link", "set", "api0", "up")
+    run_quiet("ip", "-n", RUNNER_NS, "link", "set", "api-shared", "up")
+
+
 def build_network(profile: str, progress: Callable[[str], None]) -> None:
     """Everything of the lab that is kernel state, in the order it depends on."""
     progress("namespaces and links")
@@ -162,6 +176,7 @@ def build_network(profile: str, progress: Callable[[str], None]) -> None:
         run_quiet("ip", "-n", zone.ns, "-6", "route", "add", "fd00::/8", "via", zone.gateway6)
     progress("management links runner -> dev and test hosts (ssh only)")
     _management_links()
+    _aws_link()
     if profile == "leaky":
         progress("planting the bypass link test -> prod")
         test, prod = ZONES["test"], ZONES["prod"]

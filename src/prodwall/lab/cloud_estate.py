@@ -27,7 +27,7 @@ from .leaks import (
     PROD_DB_PASSWORD,
     TEST_AWS_ACCOUNT,
 )
-from .topology import HOSTS
+from .topology import AWS_LINK, AWS_PORT, HOSTS, LAB_DIR
 
 AUDIT_ACCOUNT = "333344445555"
 AUDIT_KEY_ID = aws_key_id_for(AUDIT_ACCOUNT, b"pwlb3")
@@ -40,6 +40,7 @@ PROD_SECRET = f"arn:aws:secretsmanager:{REGION}:{PROD_AWS_ACCOUNT}:secret:prod/d
 PROD_PARAMETER = f"arn:aws:ssm:{REGION}:{PROD_AWS_ACCOUNT}:parameter/prod/db/url"
 TEST_PARAMETER = "/test/app/database_url"
 PROD_VPC, TEST_VPC = "198.19.20.0/24", "198.18.20.0/24"  # the accounts' VPCs (no packets)
+RUNNER_ENDPOINT = f"http://{AWS_LINK[1]}:{AWS_PORT}"  # as lab.yaml's aws.endpoint_url
 READ_ONLY = ["ec2:Describe*", "ec2:Get*", "ec2:Search*", "iam:Get*", "iam:List*", "s3:Get*",
              "s3:List*", "kms:Get*", "kms:List*", "kms:Describe*", "secretsmanager:Get*",
              "secretsmanager:List*", "secretsmanager:Describe*", "sns:Get*", "sns:List*",
@@ -191,6 +192,29 @@ def _network(url: str, prod: Keys, test: Keys, leaky: bool) -> None:
     p.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx_id)
     t.create_route(RouteTableId=t_rt, DestinationCidrBlock=PROD_VPC,
                    VpcPeeringConnectionId=pcx_id)
+
+
+def runner_files() -> dict[str, str]:
+    """The runner's own AWS files (its audit key): LAB_DIR/aws/credentials and config."""
+    return {
+        "credentials": f"[default]\naws_access_key_id = {AUDIT_KEY_ID}\n"
+        f"aws_secret_access_key = {AUDIT_SECRET}\n",
+        "config": f"[default]\nregion = {REGION}\n",
+    }
+
+
+def runner_environment() -> dict[str, str]:
+    """What a process on the lab's runner needs to reach AWS as the runner."""
+    folder = LAB_DIR / "aws"
+    return {
+        "AWS_SHARED_CREDENTIALS_FILE": str(folder / "credentials"),
+        "AWS_CONFIG_FILE": str(folder / "config"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def vantage_endpoint() -> str:
+    return f"http://{HOSTS['aws-api'].v4()}:{AWS_PORT}"
 
 
 def enforce(url: str) -> None:

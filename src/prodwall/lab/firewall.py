@@ -7,14 +7,14 @@ Both are counted and logged.
 
 from __future__ import annotations
 
-from .topology import BYPASS_V4, HOSTS, ZONES
+from .topology import AWS_PORT, BYPASS_V4, HOSTS, ZONES
 
 TABLE = "prodwall_lab"
 
 
 def ruleset(profile: str) -> str:
     dev, test, shared, prod = (ZONES[n] for n in ("dev", "test", "shared", "prod"))
-    art = HOSTS["artifacts"]
+    art, aws = HOSTS["artifacts"], HOSTS["aws-api"]
     allowed = [
         # allowed flows of inventories/lab.yaml: dev and test may use the artifact mirror
         f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {art.v4()} '
@@ -26,6 +26,11 @@ def ruleset(profile: str) -> str:
         "tcp dport 81 counter accept",
         f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {art.v6()} '
         "tcp dport 81 counter accept",
+        # the lab's AWS endpoint, reachable from dev and test as AWS's endpoints are
+        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {aws.v4()} '
+        f"tcp dport {AWS_PORT} counter accept",
+        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {aws.v6()} '
+        f"tcp dport {AWS_PORT} counter accept",
         # every zone may reach the shared zone's ICMP echo (a control for ICMP probes)
         f"ip daddr {shared.v4} icmp type echo-request counter accept",
         f"ip6 daddr {shared.v6} icmpv6 type echo-request counter accept",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..probes.secrets.attribute import aws_key_id_for
 from . import keys
-from .topology import HOSTS, ZONES
+from .topology import AWS_PORT, HOSTS, ZONES
 
 FINGERPRINT_KEY = b"prodwall-lab-fingerprint-key-not-secret"
 PROD_DB_PASSWORD = "pwlab-Prod-DB-2026!k9"
@@ -32,6 +32,7 @@ class Leak:
     vantage: str  # lab.yaml vantage it is seen from
     group: str  # the check's target group: a production network, or the host
     description: str
+    evidence: str = ""  # text one of the verdict's findings must hold (several leaks, one check)
 
 
 PROD4, PROD6 = ZONES["prod"].v4, ZONES["prod"].v6
@@ -168,6 +169,59 @@ GROUND_TRUTH: tuple[Leak, ...] = (
         "logs",
         "prod-db's app log holds a card number and the production database password",
     ),
+    # AWS (the lab's moto estate): test-ci's key, then the estate read by the audit roles
+    Leak(
+        "aws-identity",
+        "cloud",
+        "CLOUD-IDENT-01",
+        "test-ssh",
+        PROD_AWS_ACCOUNT,
+        "test-ci's ambient AWS identity is a user of the production account",
+    ),
+    Leak(
+        "aws-live-access",
+        "cloud",
+        "CLOUD-DENY-01",
+        "test-ssh",
+        PROD_AWS_ACCOUNT,
+        "with it, test-ci reads the production bucket, secret and parameter",
+    ),
+    Leak(
+        "aws-cross-account-trust",
+        "cloud",
+        "CLOUD-TRUST-01",
+        "cloud",
+        PROD_AWS_ACCOUNT,
+        "the production deploy role trusts the test account",
+        "role/prod-deploy",
+    ),
+    Leak(
+        "aws-bucket-policy",
+        "cloud",
+        "CLOUD-TRUST-01",
+        "cloud",
+        PROD_AWS_ACCOUNT,
+        "the production ledger bucket's policy grants the test account",
+        "pwlab-prod-ledger",
+    ),
+    Leak(
+        "aws-peering-route",
+        "cloud",
+        "CLOUD-NET-01",
+        "cloud",
+        PROD_AWS_ACCOUNT,
+        "a VPC peering and a test route into the production VPC",
+        "to pcx-",
+    ),
+    Leak(
+        "aws-prod-string",
+        "cloud",
+        "CLOUD-STRINGS-01",
+        "cloud",
+        TEST_AWS_ACCOUNT,
+        "a test account SSM parameter holds the production database URL",
+        "/test/app/database_url",
+    ),
 )
 
 
@@ -193,6 +247,10 @@ def host_files(host: str, profile: str) -> dict[str, str]:
             files["/root/.ssh/known_hosts"] = (
                 f"{db.v4()} {keys.public_line(keys.host_key_purpose('prod-db'))}\n"
             )
+    # the lab's AWS endpoint (a simulator) stands in for AWS in the hosts' environment
+    endpoint = f"AWS_ENDPOINT_URL=http://{HOSTS['aws-api'].v4()}:{AWS_PORT}\n"
+    if host == "dev-ws":
+        files["/root/.ssh/environment"] = endpoint
     if host == "test-ci":
         key_id, secret = (
             (PROD_AWS_KEY_ID, PROD_AWS_SECRET) if leaky else (DEV_AWS_KEY_ID, DEV_AWS_SECRET)
@@ -200,8 +258,9 @@ def host_files(host: str, profile: str) -> dict[str, str]:
         files["/root/.aws/credentials"] = (
             f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
         )
+        files["/root/.aws/config"] = "[default]\nregion = us-east-1\n"
         files["/root/.ssh/environment"] = (
-            f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"
+            f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n" + endpoint
         )
     return files
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import leaks, prodhost, services
+from . import cloud_estate, leaks, prodhost, services
 from .build import LabError, build_network
 from .firewall import ruleset
 from .topology import (
@@ -175,6 +175,8 @@ def build_id(profile: str) -> str:
         *(repr(sorted(leaks.etc_files(z, profile).items())) for z in ZONES),
         repr(sorted(prodhost.etc_files(profile).items())),
         repr(prodhost.log_files(profile)),
+        repr(sorted(cloud_estate.runner_files().items())),
+        repr(cloud_estate.READ_ONLY),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -194,6 +196,11 @@ def _write_files(profile: str) -> None:
         for name, text in leaks.etc_files(zone.name, profile).items():
             (etc / name).write_text(text)
     prodhost.write(profile)
+    runner_aws = LAB_DIR / "aws"  # the runner's own AWS key: the audit roles' entry
+    runner_aws.mkdir(parents=True, exist_ok=True)
+    for name, text in cloud_estate.runner_files().items():
+        (runner_aws / name).write_text(text)
+        (runner_aws / name).chmod(0o600)
     for host in HOSTS:
         root = services.host_root(host)
         for sub in ("root", "srv"):

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import keys, prodhost
-from .topology import DOMAIN, HOSTS, LAB_DIR, MGMT, ROUTER_NS, ZONES, LabHost, hosts_in
+from .topology import (
+    AWS_PORT,
+    DOMAIN,
+    HOSTS,
+    LAB_DIR,
+    MGMT,
+    ROUTER_NS,
+    ZONES,
+    LabHost,
+    hosts_in,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,12 @@ def plan_services(profile: str) -> list[Service]:
                         argv += [f"--{proto}", f"{addr},{port}"]
                         listens.append((proto, addr, port))
             out.append(Service(f"listener-{zone.name}", zone.ns, tuple(argv), tuple(listens)))
+    out.append(Service(
+        "aws-moto", ZONES["shared"].ns,
+        (sys.executable, "-m", "prodwall.lab.cloud_server", "--profile", profile,
+         "--port", str(AWS_PORT)),
+        (("tcp", "0.0.0.0", AWS_PORT),),  # noqa: S104 - inside the lab namespace
+    ))
     if profile == "sealed":  # the production host's audit daemon, in its namespace
         argv = host_view(prodhost.HOST, prodhost.auditd_argv())[4:]
         out.append(Service("auditd-prod-db", ZONES["prod"].ns, tuple(argv), ()))

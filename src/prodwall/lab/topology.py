@@ -85,6 +85,8 @@ HOSTS: dict[str, LabHost] = {
         LabHost("dev-ws", "dev", 10, sshd=True, dns_name="ws"),
         LabHost("test-ci", "test", 10, sshd=True, dns_name="ci"),
         LabHost("artifacts", "shared", 10, tcp=(80,), dns_name="artifacts"),
+        # the lab's AWS endpoint (moto, a simulator): reachable from every zone, as AWS is
+        LabHost("aws-api", "shared", 20, dns_name="aws"),
         LabHost("prod-db", "prod", 10, tcp=(5432,), sshd=True, dns_name="db"),
         LabHost("prod-web", "prod", 20, tcp=(443, 8443), dns_name="web"),
         LabHost("prod-k8s", "prod", 30, tcp=(6443,), dns_name="k8s"),
@@ -105,6 +107,10 @@ MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
     "prod-db": ("198.18.200.9", "198.18.200.10"),
 }
 MGMT_USER = {"prod-db": "auditor"}  # the others are logged into as root
+# The runner's own path to the lab's AWS endpoint (where a CI job reaches AWS's API):
+# (runner address, endpoint address) on a /30 into the shared namespace.
+AWS_PORT = 4566
+AWS_LINK = ("198.18.200.13", "198.18.200.14")
 SSH_CONFIG = LAB_DIR / "ssh_config"
 KNOWN_HOSTS = LAB_DIR / "known_hosts"
 ANSIBLE_HOSTS = LAB_DIR / "ansible-hosts.yml"  # the three hosts, for --hosts=ansible://
