@@ -53,9 +53,12 @@ def collect(job: CloudJob, env: dict[str, str] | None = None) -> CloudResult:
         identities.append(identity)
         sessions.append(session)
     attempts = []
+    # one credential found in several places (a key in the environment and in a file) is
+    # tried once, under its first source
+    first = {id(s): i for i, s in reversed(list(enumerate(sessions))) if s is not None}
     for target in job.targets:
         for index, session in enumerate(sessions):
-            if session is not None:
+            if session is not None and first[id(session)] == index:
                 attempts.append(asker.attempt(index, session, target, identities[index].endpoint))
         if target.kind == BUCKET:  # a public bucket needs no credential at all
             endpoint = next((i.endpoint for i in identities if i.endpoint), "")
