@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from prodwall.demo import FLEET, VANTAGES, judge_ground_truth, sealed_findings
+from prodwall.demo import CLOUD, FLEET, VANTAGES, judge_ground_truth, sealed_findings
 from prodwall.families import registry
-from prodwall.lab import leaks, prodhost
+from prodwall.lab import cloud_estate, leaks, prodhost
 from prodwall.lab.leaks import GROUND_TRUTH
 from prodwall.report.manifest import verify
 from prodwall.results import read_results
@@ -30,7 +30,7 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     runs = {
         profile: {
             v: read_results(tmp_path / f"{profile}-{v}" / "results.json")
-            for v in (*VANTAGES, FLEET)
+            for v in (*VANTAGES, FLEET, CLOUD)
         }
         for profile in ("sealed", "leaky")
     }
@@ -51,6 +51,17 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         "ansible://test-ci",
         "ansible://prod-db",
     }
+    # the AWS estate: every configuration check from the runner, and both ssh hosts'
+    # identities tried against production, each blocked
+    cloud = runs["sealed"][CLOUD].verdicts
+    assert sorted(v.check.split("::")[1].split("[")[0] for v in cloud) == [
+        "test_no_network_path_joins_production_to_non_production",
+        "test_no_production_policy_grants_a_non_production_account",
+        "test_no_stored_string_points_into_production",
+    ]
+    for vantage in ("dev-ssh", "test-ssh"):
+        tried = [v for v in runs["sealed"][vantage].verdicts if "test_cloud.py" in v.check]
+        assert len(tried) == 2 and {v.outcome for v in tried} == {Outcome.BLOCKED}, vantage
     assert {v.group for v in fleet if v.vantage == "ansible://prod-db"} == {
         "banner",
         "privilege",
@@ -72,8 +83,8 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     for profile in ("sealed", "leaky"):
         page = (tmp_path / profile / "report.html").read_text()
         assert (
-            "From 7 vantages (ansible://dev-ws, ansible://prod-db, ansible://test-ci, dev, "
-            "dev-ssh, test, test-ssh)"
+            "From 8 vantages (ansible://dev-ws, ansible://prod-db, ansible://test-ci, dev, "
+            "dev-ssh, runner, test, test-ssh)"
         ) in page
         assert verify(tmp_path / profile).ok
     assert "Production is NOT isolated" in (tmp_path / "leaky" / "report.html").read_text()
@@ -83,6 +94,7 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         leaks.PROD_AWS_SECRET,
         leaks.PROD_AWS_KEY_ID,
         leaks.DEV_AWS_SECRET,
+        cloud_estate.AUDIT_SECRET,
         prodhost.PLANTED_PAN,
         " ".join(prodhost.PLANTED_PAN[i : i + 4] for i in range(0, 16, 4)),
     ]

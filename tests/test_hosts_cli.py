@@ -37,4 +37,4 @@ def test_the_plugin_refuses_a_vantage_and_hosts_together() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 4
-    assert "give --vantage or --hosts, not both" in done.stderr
+    assert "give one of --vantage, --hosts and --from-runner" in done.stderr

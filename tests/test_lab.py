@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from conftest import REPO
-from prodwall.demo import FLEET
+from prodwall.demo import CLOUD, FLEET
 from prodwall.families.secrets import SOURCES as SECRET_SOURCES
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys, leaks
-from prodwall.lab.topology import HOSTS, LAB_DIR, MGMT, NETNS_ETC, ZONES, namespaces
+from prodwall.lab.topology import AWS_PORT, HOSTS, LAB_DIR, MGMT, NETNS_ETC, ZONES, namespaces
 from prodwall.probes.hosts.guard_judge import PROD_ASPECTS
 
 HELPER = str(Path(__file__).with_name("nethelper.py"))
@@ -48,6 +48,7 @@ def test_lab_inventory_matches_topology() -> None:
         expected = {("tcp", p) for p in host.tcp} | {("udp", p) for p in host.udp}
         expected |= {("tcp", 22)} if host.sshd else set()
         expected |= {("udp", 53), ("tcp", 53)} if host.dns else set()
+        expected |= {("tcp", AWS_PORT)} if host.name == "aws-api" else set()  # moto
         assert ports == expected, host.name
     assert {n: v.location for n, v in inv.vantages.items()} == {
         "dev": "netns:pwlab-dev",
@@ -81,7 +82,7 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
     inv = load_inventory(REPO / "inventories" / "lab.yaml").inventory
     prod_nets = {str(n) for n in inv.environments["production"].networks}
     for leak in leaks.GROUND_TRUTH:
-        assert leak.vantage in inv.vantages or leak.vantage == FLEET
+        assert leak.vantage in inv.vantages or leak.vantage in (FLEET, CLOUD)
         prod_domains = set(inv.environments["production"].dns_domains)
         assert (
             leak.group in prod_nets
@@ -90,8 +91,9 @@ def test_ground_truth_names_lab_vantages_and_groups() -> None:
             or leak.group in SECRET_SOURCES
             or leak.group in ("name-resolution", "ssh", "live", "kube")
             or leak.group in PROD_ASPECTS
+            or leak.group in {a for e in inv.environments.values() for a in e.cloud.aws_accounts}
         )
-    assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 17
+    assert len({leak.id for leak in leaks.GROUND_TRUTH}) == len(leaks.GROUND_TRUTH) == 23
 
 
 def test_lab_without_root_says_what_is_needed(

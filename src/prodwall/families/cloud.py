@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
-from ..probes.cloud import audit_runner, live
+from ..probes.cloud.accounts import accounts, targets
 from ..probes.cloud.findings import CONFIG_KINDS, NETWORK, STRINGS, TRUST
 from ..probes.cloud.records import IDENTITY, LIVE_KINDS
 from ..verdicts import Observation
@@ -43,20 +43,20 @@ class CloudFamily:
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         """At a vantage standing for a host of its own: its identities, then each
         production resource the inventory lists, tried with each."""
-        prod, _, _ = audit_runner.accounts(inv)
+        prod, _, _ = accounts(inv)
         if not vantage.secret_scan or not prod:
             return
         for account, env in prod.items():
             yield Probe(IDENTITY, account, env, "no AWS identity at the vantage belongs to "
                         "this production account (offline, then sts:GetCallerIdentity)",
                         sends="api")
-        for target in live.targets(inv):
+        for target in targets(inv):
             yield Probe(target.kind, target.name, prod.get(target.account, ""),
                         WHAT[target.kind], sends="api")
 
     def runner_plan(self, inv: Inventory, today: date) -> Iterator[Probe]:
         """From the runner, through the audit roles: the configuration proof."""
-        prod, nonprod, _ = audit_runner.accounts(inv)
+        prod, nonprod, _ = accounts(inv)
         for account, env in prod.items():
             yield Probe(NETWORK, account, env, "no VPC peering, route, transit gateway, "
                         "endpoint service, security group, network ACL or RAM share joins "
@@ -72,13 +72,15 @@ class CloudFamily:
     def run(self, probes: tuple[Probe, ...], ctx: RunContext) -> tuple[Observation, ...]:
         if ctx.inventory is None:
             raise ValueError("the cloud family needs the inventory in its run context")
+        from ..probes.cloud import audit_runner, live  # boto3 and the agent: only to run
+
         at_vantage = tuple(p for p in probes if p.kind in VANTAGE_KINDS)
         from_runner = tuple(p for p in probes if p.kind in CONFIG_KINDS)
         return (live.run(at_vantage, ctx.plan, ctx.inventory)
                 + audit_runner.run(from_runner, ctx.inventory))
 
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
-        prod, nonprod, _ = audit_runner.accounts(inv)
+        prod, nonprod, _ = accounts(inv)
         return {"aws_prod_account": list(prod), "aws_nonprod_account": list(nonprod)}
 
 

@@ -15,22 +15,9 @@ from ...plan import Probe
 from ...verdicts import Observation, Signal
 from ..secrets.runner import environment_maps, run_key
 from . import estate, grants, paths, stored
+from .accounts import NONPROD_TIERS, accounts
 from .audit import Auditor
 from .findings import NETWORK, STRINGS, TRUST, Seen
-
-NONPROD_TIERS = ("dev", "test", "staging")
-
-
-def accounts(inv: Inventory) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """(production, non-production, other) accounts -> environment name."""
-    prod: dict[str, str] = {}
-    nonprod: dict[str, str] = {}
-    other: dict[str, str] = {}
-    for name, env in inv.environments.items():
-        into = prod if env.is_production else nonprod if env.tier in NONPROD_TIERS else other
-        for account in env.cloud.aws_accounts:
-            into.setdefault(account, name)
-    return prod, nonprod, other
 
 
 def sides(inv: Inventory) -> paths.Sides:

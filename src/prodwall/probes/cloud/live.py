@@ -19,14 +19,11 @@ from ...vantages.agent import AgentError, run_agent
 from ...verdicts import Observation, Signal
 from ..protocol import ProtocolError
 from ..secrets.runner import run_key
+from .accounts import accounts, targets
 from .audit import UNIMPLEMENTED
-from .audit_runner import accounts
 from .records import (
     BUCKET,
     IDENTITY,
-    PARAMETER,
-    ROLE,
-    SECRET,
     CloudJob,
     CloudResult,
     Identity,
@@ -35,23 +32,6 @@ from .records import (
 from .simulated import Rejudge
 
 AGENT = "prodwall.probes.cloud.agent"
-
-
-def targets(inv: Inventory) -> list[Target]:
-    out = []
-    for env in inv.production().values():
-        home = env.cloud.aws_accounts[0] if env.cloud.aws_accounts else ""
-        for arn in env.cloud.role_arns:
-            out.append(Target(kind=ROLE, name=arn, account=arn.split(":")[4], region=""))
-        for bucket in env.cloud.buckets:
-            out.append(Target(kind=BUCKET, name=bucket, account=home, region=""))
-        for arn in env.cloud.secrets:
-            parts = arn.split(":")
-            out.append(Target(kind=SECRET, name=arn, account=parts[4], region=parts[3]))
-        for arn in env.cloud.parameters:
-            parts = arn.split(":")
-            out.append(Target(kind=PARAMETER, name=arn, account=parts[4], region=parts[3]))
-    return out
 
 
 def run(probes: tuple[Probe, ...], plan: Plan, inv: Inventory) -> tuple[Observation, ...]:
