@@ -15,7 +15,7 @@ from ..inventory import advice, load_inventory
 from ..inventory.loader import LoadedInventory
 from ..inventory.model import Inventory
 from ..plan import Plan
-from ..planning import build_plan
+from ..planning import RUNNER, build_plan, runner_plan
 from ..runner import HostsRun, RunnerRun, run_checks
 from ..scope import effective
 from .output import UsageError, _emit
@@ -86,7 +86,14 @@ def _load(args: argparse.Namespace) -> LoadedInventory:
 
 def _plan(args: argparse.Namespace, loaded: LoadedInventory | None = None) -> Plan:
     loaded = loaded or _load(args)
-    return build_plan(loaded.inventory, args.vantage, datetime.now(UTC).date(), args.max_probes)
+    today = datetime.now(UTC).date()
+    if getattr(args, "from_runner", False):
+        if args.vantage:
+            raise UsageError("give --vantage NAME or --from-runner, not both")
+        return runner_plan(loaded.inventory, today)
+    if not args.vantage:
+        raise UsageError("give --vantage NAME (a vantage of the inventory), or --from-runner")
+    return build_plan(loaded.inventory, args.vantage, today, args.max_probes)
 
 
 def _public_networks(plan: Plan) -> list[str]:
@@ -122,7 +129,7 @@ def _unported(plan: Plan, inv: Inventory) -> list[str]:
 def cmd_plan(args: argparse.Namespace) -> int:
     loaded = _load(args)
     plan = _plan(args, loaded)
-    warnings = advice.warnings(loaded.inventory, plan.planned_on, args.vantage)
+    warnings = advice.warnings(loaded.inventory, plan.planned_on, args.vantage or "")
     public = _public_networks(plan)
     unported = _unported(plan, loaded.inventory)
     seconds = _sweep_seconds(plan)
@@ -164,18 +171,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
         )
     for warning in warnings:
         print(f"prodwall: {warning}", file=sys.stderr)
-    out.write(
-        f"Plan for '{plan.inventory_name}' from vantage {plan.vantage_name} "
-        f"({v.location}, environment {v.environment}). Nothing is sent by `plan`.\n\n"
+    where = (
+        "the runner itself (read-only AWS API calls through each account's audit role)"
+        if plan.vantage_name == RUNNER
+        else f"vantage {plan.vantage_name} ({v.location}, environment {v.environment})"
     )
-    out.write(f"{'kind':<14}{'probes':>12}\n")
+    out.write(f"Plan for '{plan.inventory_name}' from {where}. Nothing is sent by `plan`.\n\n")
+    wide = max((len(k) for k in plan.counts), default=4) + 2
+    out.write(f"{'kind':<{wide}}{'probes':>12}\n")
     for kind, count in plan.counts.items():
-        out.write(f"{kind:<14}{count:>12,}\n")
-    out.write(f"{'total':<14}{plan.total:>12,}\n")
-    out.write(
-        f"estimated network sweep time: about {seconds:,.0f} s at {plan.probing.rate:,} "
-        f"packets/s (every silent probe sent {1 + plan.probing.retries} times)\n"
-    )
+        out.write(f"{kind:<{wide}}{count:>12,}\n")
+    out.write(f"{'total':<{wide}}{plan.total:>12,}\n")
+    if plan.vantage_name == RUNNER:
+        unported = []  # no packets from the runner: API reads only
+    else:
+        out.write(
+            f"estimated network sweep time: about {seconds:,.0f} s at {plan.probing.rate:,} "
+            f"packets/s (every silent probe sent {1 + plan.probing.retries} times)\n"
+        )
     for line in unported:
         out.write(line + "\n")
     out.write("\n")
@@ -187,12 +200,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 where = f"{p.protocol}/{port}" if port is not None else (p.protocol or "-")
                 out.write(f"{p.kind}\t{address}\t{where}\t{p.expect}\t{p.why}\n")
         return EXIT_OK
-    out.write(f"{'kind':<13}{'target':<40}{'proto/ports':<22}{'count':>9}  {'expect':<8}why\n")
+    kw = max((len(p.kind) for p in plan.probes), default=4) + 2
+    tw = min(max((len(p.target) for p in plan.probes), default=6), 72) + 2
+    out.write(f"{'kind':<{kw}}{'target':<{tw}}{'proto/ports':<22}{'count':>9}  {'expect':<8}why\n")
     for p in plan.probes:
         ports = f"{p.protocol}/{p.ports}" if p.ports else (p.protocol or "-")
         if len(ports) > 21:
             ports = ports[:18] + "..."
-        out.write(f"{p.kind:<13}{p.target:<40}{ports:<22}{p.count:>9,}  {p.expect:<8}{p.why}\n")
+        target = p.target if len(p.target) <= tw - 2 else p.target[: tw - 5] + "..."
+        out.write(f"{p.kind:<{kw}}{target:<{tw}}{ports:<22}{p.count:>9,}  {p.expect:<8}{p.why}\n")
     return EXIT_OK
 
 

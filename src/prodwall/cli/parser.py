@@ -88,7 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
 
     pl = command("plan", "show every probe a run would send; send nothing")
-    _inv_args(pl)
+    _inv_args(pl, vantage_required=False)
+    pl.add_argument(
+        "--from-runner",
+        action="store_true",
+        help="the proofs `prodwall cloud` reads from the runner (instead of --vantage)",
+    )
     pl.add_argument(
         "--expand",
         action="store_true",
@@ -250,11 +255,11 @@ def _inventory_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _inv_args(p: argparse.ArgumentParser) -> None:
+def _inv_args(p: argparse.ArgumentParser, vantage_required: bool = True) -> None:
     _inventory_arg(p)
     p.add_argument(
         "--vantage",
-        required=True,
+        required=vantage_required,
         help="vantage name from the inventory (`-v NAME` still works, deprecated)",
     )
     p.add_argument(
