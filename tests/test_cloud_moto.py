@@ -266,3 +266,76 @@ def test_cli_cloud_without_an_audit_role_is_a_clear_error(tmp_path: Path) -> Non
                           text=True, timeout=120)
     assert done.returncode == 2
     assert "aws.audit_role" in done.stderr and str(path) in done.stderr
+
+
+def test_cli_run_from_a_vantage_and_merge_with_the_runners_proof(
+    estate: str, tmp_path: Path
+) -> None:
+    """`prodwall run --vantage` with the production key on the vantage, then `merge` with
+    the runner's `prodwall cloud`: one report holding all five cloud checks."""
+    lab.build(estate, "leaky")
+    lab.enforce(estate)
+    path = _inventory(tmp_path, cloud_env.inventory_a(estate, tmp_path / "homes"))
+    env = {**cloud_env.aws_environment(estate, tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([*PRODWALL, "cloud", "-i", str(path), "-o", str(tmp_path / "c"), "-q"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    vantage_env = cloud_env.aws_environment(estate, tmp_path / "homes",
+                                            lab.Keys(PROD_AWS_KEY_ID, PROD_AWS_SECRET))
+    done = subprocess.run(
+        [*PRODWALL, "run", "-i", str(path), "--vantage", "here", "-o", str(tmp_path / "v"),
+         "-q", "--", "-k", "test_cloud"],
+        capture_output=True, text=True, timeout=300,
+        env={**vantage_env, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    verdicts = json.loads((tmp_path / "v" / "results.json").read_text())["verdicts"]
+    reached = sorted(v["check"].split("::")[1].split("[")[0] for v in verdicts
+                     if v["outcome"] == "reachable")
+    assert reached == ["test_aws_denies_the_vantage_identities_on_production",
+                       "test_no_identity_at_the_vantage_belongs_to_production"]
+    done = subprocess.run([*PRODWALL, "merge", str(tmp_path / "c"), str(tmp_path / "v"),
+                           "-o", str(tmp_path / "m"), "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    page = (tmp_path / "m" / "report.html").read_text()
+    for control in ("CLOUD-IDENT-01", "CLOUD-DENY-01", "CLOUD-NET-01", "CLOUD-TRUST-01",
+                    "CLOUD-STRINGS-01"):
+        assert control in page
+    everything = done.stdout + "".join(
+        p.read_text(errors="replace") for p in (tmp_path / "m").rglob("*") if p.is_file())
+    for secret in (PROD_AWS_SECRET, PROD_AWS_KEY_ID, PROD_DB_PASSWORD):
+        assert secret not in everything
+
+
+def test_cli_cloud_with_no_answer_is_inconclusive_never_a_pass(tmp_path: Path) -> None:
+    """An endpoint that does not answer: every read fails, and the run says so (exit 3)."""
+    text = cloud_env.inventory_a("http://127.0.0.1:9", tmp_path / "homes").replace(
+        "  simulated: true\n", "  simulated: false\n  max_attempts: 1\n")
+    path = _inventory(tmp_path, text)
+    env = cloud_env.aws_environment("http://127.0.0.1:9", tmp_path)
+    done = subprocess.run([*PRODWALL, "cloud", "-i", str(path), "-o", str(tmp_path / "o"), "-q"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**env, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 3, done.stdout + done.stderr
+    verdicts = json.loads((tmp_path / "o" / "results.json").read_text())["verdicts"]
+    assert {v["outcome"] for v in verdicts} == {"inconclusive"} and len(verdicts) == 3
+    assert all("could not tell" in v["reason"] for v in verdicts)
+
+
+def test_cli_plan_from_the_runner_sends_nothing(tmp_path: Path) -> None:
+    path = _inventory(tmp_path, cloud_env.inventory_a("http://127.0.0.1:9", tmp_path))
+    done = subprocess.run([*PRODWALL, "plan", "-i", str(path), "--from-runner"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Nothing is sent by `plan`" in done.stdout
+    for kind in ("cloud-network", "cloud-trust", "cloud-strings"):
+        assert kind in done.stdout
+    done = subprocess.run([*PRODWALL, "plan", "-i", str(path), "--vantage", "here"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    for kind in ("cloud-identity", "cloud-role", "cloud-bucket", "cloud-secret",
+                 "cloud-parameter"):
+        assert kind in done.stdout
+    done = subprocess.run([*PRODWALL, "plan", "-i", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "--from-runner" in done.stderr
