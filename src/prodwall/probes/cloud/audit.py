@@ -57,6 +57,7 @@ class Auditor:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._no_way: dict[str, Exception] = {}
 
     def for_check(self, purpose: str) -> Auditor:
         """Failures of this thread's calls from now on leave `purpose` open."""
@@ -101,6 +102,19 @@ class Auditor:
              **kwargs: Any) -> list[Any] | None:
         """Every page's `result` items, or None when the call failed (the failure is kept)."""
         name = f"{service}:{_pascal(op)}"
+        try:
+            if account in self._no_way:  # asked once: an assume that failed is not retried
+                raise self._no_way[account]
+            self.session(account)
+        except readonly.RefusedCall:
+            raise
+        except Exception as exc:  # no way into the account: said as the assume that failed
+            with self.ledger.lock:
+                self._no_way.setdefault(account, exc)
+                self.ledger.failures.append(Failure(
+                    account, region, f"sts:AssumeRole {self.role_arn(account)}", _code(exc),
+                    getattr(self._local, "purpose", "")))
+            return None
         try:
             client = self.client(account, region, service)
             if client.can_paginate(op):
