@@ -54,21 +54,32 @@ def _validate(path: str, stdin: bytes | None = None) -> tuple[int, str, float, f
     return proc.returncode, err.decode(), seconds, _peak_rss(path, stdin)
 
 
+# A small launcher forks and execs the CLI, and reports the child's own peak RSS: forked
+# from pytest itself, the child's peak would start at pytest's size (every test module
+# and what it imported), not prodwall's.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_RDWR)
+    if sys.argv[2] == "devnull":
+        os.dup2(fd, 0)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.execv(sys.executable, [sys.executable, "-m", "prodwall.cli", "validate", sys.argv[1]])
+_, _, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+"""
+
+
 def _peak_rss(path: str, stdin: bytes | None) -> float:
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            if stdin is None:
-                fd = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(fd, 0)
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
-            os.execv(sys.executable, [sys.executable, "-m", "prodwall.cli", "validate", path])
-        finally:
-            os._exit(127)
-    _, _, usage = os.wait4(pid, 0)
-    return usage.ru_maxrss / 1024
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, path, "devnull" if stdin is None else "stdin"],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
+    return int(done.stdout.decode().strip().splitlines()[-1]) / 1024
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:

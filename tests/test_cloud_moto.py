@@ -339,3 +339,23 @@ def test_cli_plan_from_the_runner_sends_nothing(tmp_path: Path) -> None:
     done = subprocess.run([*PRODWALL, "plan", "-i", str(path)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "--from-runner" in done.stderr
+
+
+def test_a_vantage_without_credentials_proves_no_identity_but_no_denial(
+    estate: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No identity at all: CLOUD-IDENT-01 is blocked (every source read, none held one);
+    the denial probes had nothing to try with, so they prove nothing (inconclusive)."""
+    lab.build(estate, "sealed")
+    lab.enforce(estate)
+    path = _inventory(tmp_path, cloud_env.inventory_a(estate, tmp_path / "homes"))
+    monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE")
+    monkeypatch.delenv("AWS_CONFIG_FILE")
+    seen = _at_vantage(path)
+    identity = [o for o in seen if o.kind == "cloud-identity"]
+    assert [o.signal for o in identity] == [Signal.STOPPED]
+    assert "no AWS credential at the vantage" in identity[0].detail
+    live = [o for o in seen if o.kind != "cloud-identity"]
+    assert {o.kind for o in live} == {"cloud-role", "cloud-bucket", "cloud-secret",
+                                      "cloud-parameter"}
+    assert {o.signal for o in live} == {Signal.FAILED}, [o.detail for o in live]

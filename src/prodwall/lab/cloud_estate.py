@@ -21,6 +21,9 @@ from ..probes.secrets.attribute import aws_key_id_for
 from .leaks import (
     DEV_AWS_KEY_ID,
     DEV_AWS_SECRET,
+    DEVWS_AWS_ACCOUNT,
+    DEVWS_AWS_KEY_ID,
+    DEVWS_AWS_SECRET,
     PROD_AWS_ACCOUNT,
     PROD_AWS_KEY_ID,
     PROD_AWS_SECRET,
@@ -106,7 +109,12 @@ def build(url: str, profile: str) -> None:
     prod, test = seed_keys(PROD_AWS_ACCOUNT), seed_keys(TEST_AWS_ACCOUNT)
     plant_user(AUDIT_ACCOUNT, "prodwall-runner", Keys(AUDIT_KEY_ID, AUDIT_SECRET),
                policy(allow(["sts:AssumeRole", "sts:GetCallerIdentity"])))
-    audit_roles(url, {PROD_AWS_ACCOUNT: prod, TEST_AWS_ACCOUNT: test})
+    dev = seed_keys(DEVWS_AWS_ACCOUNT)
+    audit_roles(url, {PROD_AWS_ACCOUNT: prod, TEST_AWS_ACCOUNT: test, DEVWS_AWS_ACCOUNT: dev})
+    plant_user(DEVWS_AWS_ACCOUNT, "ws-developer", Keys(DEVWS_AWS_KEY_ID, DEVWS_AWS_SECRET),
+               policy(allow(["s3:*", "ssm:*", "secretsmanager:*"],
+                            f"arn:aws:*:*:{DEVWS_AWS_ACCOUNT}:*"),
+                      allow(["sts:GetCallerIdentity"])))
     plant_user(PROD_AWS_ACCOUNT, "prod-deployer", Keys(PROD_AWS_KEY_ID, PROD_AWS_SECRET),
                policy(allow("*")))
     own = f"arn:aws:*:*:{TEST_AWS_ACCOUNT}:*"

@@ -21,6 +21,9 @@ PROD_AWS_KEY_ID = aws_key_id_for(PROD_AWS_ACCOUNT, b"pwlb1")
 PROD_AWS_SECRET = "pwlabProdSecretKey0000000000000000000001"
 DEV_AWS_KEY_ID = aws_key_id_for(TEST_AWS_ACCOUNT, b"pwlb2")
 DEV_AWS_SECRET = "pwlabDevSecretKey00000000000000000000001"
+DEVWS_AWS_ACCOUNT = "210987654321"  # the developers' account: dev-ws's own key is of it
+DEVWS_AWS_KEY_ID = aws_key_id_for(DEVWS_AWS_ACCOUNT, b"pwlb4")
+DEVWS_AWS_SECRET = "pwlabDevWsSecretKey000000000000000000001"
 PROD_K8S = f"https://{HOSTS['prod-k8s'].fqdn()}:6443"
 
 
@@ -249,8 +252,12 @@ def host_files(host: str, profile: str) -> dict[str, str]:
             )
     # the lab's AWS endpoint (a simulator) stands in for AWS in the hosts' environment
     endpoint = f"AWS_ENDPOINT_URL=http://{HOSTS['aws-api'].v4()}:{AWS_PORT}\n"
-    if host == "dev-ws":
+    if host == "dev-ws":  # a developer's own key, of the dev account
         files["/root/.ssh/environment"] = endpoint
+        files["/root/.aws/credentials"] = (
+            f"[default]\naws_access_key_id = {DEVWS_AWS_KEY_ID}\n"
+            f"aws_secret_access_key = {DEVWS_AWS_SECRET}\n"
+        )
     if host == "test-ci":
         key_id, secret = (
             (PROD_AWS_KEY_ID, PROD_AWS_SECRET) if leaky else (DEV_AWS_KEY_ID, DEV_AWS_SECRET)

@@ -110,7 +110,7 @@ MGMT_USER = {"prod-db": "auditor"}  # the others are logged into as root
 # The runner's own path to the lab's AWS endpoint (where a CI job reaches AWS's API):
 # (runner address, endpoint address) on a /30 into the shared namespace.
 AWS_PORT = 4566
-AWS_LINK = ("198.18.200.13", "198.18.200.14")
+AWS_LINK = ("198.18.200.253", "198.18.200.254")
 SSH_CONFIG = LAB_DIR / "ssh_config"
 KNOWN_HOSTS = LAB_DIR / "known_hosts"
 ANSIBLE_HOSTS = LAB_DIR / "ansible-hosts.yml"  # the three hosts, for --hosts=ansible://

@@ -22,7 +22,6 @@ from ..secrets.runner import run_key
 from .accounts import accounts, targets
 from .audit import UNIMPLEMENTED
 from .records import (
-    BUCKET,
     IDENTITY,
     CloudJob,
     CloudResult,
@@ -67,7 +66,7 @@ def observe(result: CloudResult, job: CloudJob, inv: Inventory,
             limits += [f"{a.call} {a.target}: the simulator cannot answer it ({a.code})"
                        for a in short]
             tried = [a for a in tried if a not in short]
-        if not [a for a in tried if a.identity >= 0] and target.kind != BUCKET:
+        if not [a for a in tried if a.identity >= 0]:
             out.append(_tagged(_untried(target, result), simulated))
         for attempt in tried:
             who = result.identities[attempt.identity] if attempt.identity >= 0 else None
@@ -157,10 +156,11 @@ def _untried(target: Target, result: CloudResult) -> Observation:
             "a credential at the vantage could not be resolved"
         return Observation(target.kind, target.account, Signal.FAILED,
                            f"{target.name}: not tried ({why})", evidence=evidence)
-    return Observation(target.kind, target.account, Signal.STOPPED,
-                       f"{target.name}: no AWS credential at the vantage to try it with "
-                       f"({len(result.read)} sources read; AWS refuses unsigned calls to it)",
-                       evidence=evidence)
+    # nothing was tried with an identity: nothing is proven (CLOUD-IDENT-01 says whether
+    # the vantage holds none); a bucket's unsigned request, if answered, stands beside this
+    return Observation(target.kind, target.account, Signal.FAILED,
+                       f"{target.name}: no AWS identity at the vantage to try it with "
+                       f"({len(result.read)} sources read): nothing proven", evidence=evidence)
 
 
 def _tagged(o: Observation, simulated: bool) -> Observation:
