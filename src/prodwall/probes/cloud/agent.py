@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from typing import Any
 
 from ..secrets.attribute import aws_account_of
 from . import readonly
 from .ambient import Found, discover
+from .answers import error_code, request_id
 from .records import BUCKET, PARAMETER, ROLE, SECRET, Attempt, CloudJob, CloudResult, Identity
 
 DENIED = frozenset({
@@ -121,10 +121,10 @@ class _Asker:
             session = self._session_for(f)
             answer = self.client(session, "sts", f.endpoint).get_caller_identity()
         except Exception as exc:
-            return _replace(offline, error=_code(exc), request_id=_request_id(exc)), None
+            return _replace(offline, error=error_code(exc), request_id=request_id(exc)), None
         identity = _replace(offline, account=str(answer.get("Account", "")),
                             arn=str(answer.get("Arn", "")),
-                            request_id=_request_id(answer))
+                            request_id=request_id(answer))
         self._cache[cache_key] = (identity, session)
         return identity, session
 
@@ -176,7 +176,7 @@ class _Asker:
                 arn = str(got.get("AssumedRoleUser", {}).get("Arn", ""))
                 got = {"ResponseMetadata": got.get("ResponseMetadata", {})}  # credentials dropped
                 return Attempt(identity=index, kind=target.kind, target=target.name, call=call,
-                               outcome="allowed", request_id=_request_id(got),
+                               outcome="allowed", request_id=request_id(got),
                                detail=f"became {arn}")
             if target.kind == BUCKET:
                 return self._bucket(index, self.client(session, "s3", endpoint), target, call)
@@ -191,7 +191,7 @@ class _Asker:
                 )
                 detail = (f"returned a {got.get('Parameter', {}).get('Type', '?')} parameter "
                           "(value discarded)")
-            rid = _request_id(got)
+            rid = request_id(got)
             del got  # the value goes nowhere
             return Attempt(identity=index, kind=target.kind, target=target.name, call=call,
                            outcome="allowed", request_id=rid, detail=detail)
@@ -211,36 +211,15 @@ class _Asker:
             except Exception:
                 return first
         return Attempt(identity=index, kind=target.kind, target=target.name, call=call,
-                       outcome="allowed", request_id=_request_id(got),
+                       outcome="allowed", request_id=request_id(got),
                        detail="the bucket answered")
 
 
 def _refusal(index: int, target: Any, call: str, exc: Exception) -> Attempt:
-    code = _code(exc)
+    code = error_code(exc)
     outcome = "denied" if code in DENIED else "error"
     return Attempt(identity=index, kind=target.kind, target=target.name, call=call,
-                   outcome=outcome, code=code, request_id=_request_id(exc))
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return type(exc).__name__
-    code = str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
-    if code.isdigit():  # a bare HTTP status: the body may still name the error
-        named = re.search(r"<Code>(\w+)</Code>", str(response.get("Error", {}).get("Message", "")))
-        code = named.group(1) if named else code
-    return code
-
-
-def _request_id(source: Any) -> str:
-    response = source if isinstance(source, dict) else getattr(source, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    meta = response.get("ResponseMetadata", {})
-    headers = meta.get("HTTPHeaders", {})
-    return str(meta.get("RequestId") or headers.get("x-amz-request-id")
-               or headers.get("x-amzn-requestid") or "")
+                   outcome=outcome, code=code, request_id=request_id(exc))
 
 
 def _replace(identity: Identity, **changes: str) -> Identity:

@@ -53,7 +53,7 @@ def discover(job: CloudJob, env: dict[str, str] | None = None) -> Discovery:
         out.found.append(base)
     for files in _file_sets(job, env):
         _profiles(files, env, region, endpoint, base, out)
-    _container(env, region, endpoint, job.timeout, out)
+    _container(env, region, endpoint, out)
     if job.ec2_instance:
         out.found += _instance(env, region, endpoint, job.timeout, out)
     return out
@@ -184,8 +184,7 @@ def _profile(
     return None
 
 
-def _container(env: dict[str, str], region: str, endpoint: str, timeout: float,
-               out: Discovery) -> None:
+def _container(env: dict[str, str], region: str, endpoint: str, out: Discovery) -> None:
     full, relative = (env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI", ""),
                       env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ""))
     if not (full or relative):

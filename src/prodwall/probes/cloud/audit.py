@@ -7,7 +7,6 @@ so the caller can say exactly what could not be read."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from typing import Any
 
 from ...inventory.model import Aws
 from . import readonly
+from .answers import error_code
 
 SESSION_NAME = "prodwall-audit"
 # what a simulator answers where it falls short of AWS (an operation it does not implement,
@@ -112,7 +112,7 @@ class Auditor:
             with self.ledger.lock:
                 self._no_way.setdefault(account, exc)
                 self.ledger.failures.append(Failure(
-                    account, region, f"sts:AssumeRole {self.role_arn(account)}", _code(exc),
+                    account, region, f"sts:AssumeRole {self.role_arn(account)}", error_code(exc),
                     getattr(self._local, "purpose", "")))
             return None
         try:
@@ -128,7 +128,7 @@ class Auditor:
         except readonly.RefusedCall:
             raise
         except Exception as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if self.aws.simulated and code in UNIMPLEMENTED:
                 with self.ledger.lock:
                     self.ledger.limits.append(f"{name}: the simulator cannot answer it ({code})")
@@ -163,14 +163,3 @@ def _items(page: Any, result: str) -> list[Any]:
 
 def _pascal(op: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in op.split("_"))
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return type(exc).__name__
-    code = str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
-    if code.isdigit():  # a bare HTTP status: the body may still name the error
-        named = re.search(r"<Code>(\w+)</Code>", str(response.get("Error", {}).get("Message", "")))
-        code = named.group(1) if named else code
-    return code

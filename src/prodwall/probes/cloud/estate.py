@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answers import error_code
 from .audit import Auditor
 
 Text = tuple[str, str, str]  # (ARN, the call that read it, the text)
@@ -128,7 +129,7 @@ def read_global(a: Auditor, facts: AccountFacts, region: str, production: bool) 
             got = client.get_bucket_policy(Bucket=name)
             policy = str(got.get("Policy", ""))
         except Exception as exc:
-            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            code = error_code(exc)
             if code != "NoSuchBucketPolicy":
                 a.call(acct, region, "s3", "get_bucket_policy", "", Bucket=name)  # recorded
                 continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...inventory.model import Inventory
 from ...verdicts import Signal
+from .answers import error_code
 from .policy import GRANTS, NONE, TRUST_ACTIONS, Asker, read
 from .records import BUCKET, ROLE, SECRET, Identity, Target
 
@@ -40,7 +41,7 @@ class Rejudge:
                 got = a.client(acct, region, "s3").get_bucket_policy(Bucket=target.name)
                 return str(got.get("Policy", "")), "bucket policy"
             except Exception as exc:
-                code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+                code = error_code(exc)
                 return ("", "bucket policy") if code == "NoSuchBucketPolicy" else None
         if target.kind == SECRET:
             got = a.one(acct, region, "secretsmanager", "get_resource_policy",
