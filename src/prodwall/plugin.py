@@ -48,8 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(*ids): control ids a check gives evidence for")
-    _state["worker"] = hasattr(config, "workerinput")
-    _verdicts_seen.clear()
+    if not hasattr(config, "workerinput"):  # the process that writes the results
+        collector = VerdictCollector()
+        config.stash[COLLECTOR_KEY] = collector
+        config.pluginmanager.register(collector, "prodwall-verdict-collector")
     inventory = config.getoption("--inventory", None)
     if not inventory:
         return
@@ -206,33 +208,36 @@ def _with_duration(run: ProdwallRun, report: pytest.TestReport, seconds: float) 
         if name == VERDICT_PROPERTY:
             verdict = verdict_from_json(str(value))
             timed = replace(verdict, evidence={**verdict.evidence, "seconds": round(seconds, 3)})
-            run.retime(verdict, timed)
+            run.record(timed, update=True)
             value = verdict_json(timed)
         props.append((name, value))
     report.user_properties = props
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+class VerdictCollector:
     """Verdicts travel with their reports: under pytest-xdist a worker's verdicts reach
-    the controller this way, which alone writes the results. Taken off the report there,
-    so junit.xml and pytest-html keep only the short properties."""
-    props = getattr(report, "user_properties", None)
-    if not props or _state.get("worker"):
-        return
-    kept = []
-    for name, value in props:
-        if name == VERDICT_PROPERTY:
-            _verdicts_seen.append(verdict_from_json(str(value)))
-        else:
-            kept.append((name, value))
-    report.user_properties = kept
+    the controller this way, which alone writes the results. Registered on that process
+    only; it takes the verdict off each report, so junit.xml and pytest-html keep only
+    the short properties."""
+
+    def __init__(self) -> None:
+        self.seen: list[Verdict] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = getattr(report, "user_properties", None)
+        if not props:
+            return
+        kept = []
+        for name, value in props:
+            if name == VERDICT_PROPERTY:
+                self.seen.append(verdict_from_json(str(value)))
+            else:
+                kept.append((name, value))
+        report.user_properties = kept
 
 
-_verdicts_seen: list[Verdict] = []
-
-
-_state: dict[str, bool] = {}
+COLLECTOR_KEY = pytest.StashKey[VerdictCollector]()
 
 
 def _host_id(item: pytest.Item) -> str:
@@ -258,7 +263,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput"):
         return  # a pytest-xdist worker: its verdicts went to the controller with its reports
     if run is not None:
-        for verdict in _verdicts_seen:
+        for verdict in session.config.stash[COLLECTOR_KEY].seen:
             run.record(verdict)
     if run is not None and target:
         run.write(Path(target))

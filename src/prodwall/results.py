@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import Counter
@@ -62,6 +63,10 @@ class Results:
         return overall_outcome(self.verdicts)
 
     def coverage(self) -> Coverage:
+        return self._coverage
+
+    @functools.cached_property
+    def _coverage(self) -> Coverage:  # worked out once: every view of the report asks
         return coverage_of(self.verdicts, self.catalogue, self.not_run)
 
     def exit_code(self) -> int:

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 from .assembly import assemble
 from .controls import Control
 from .families import RunContext, registry
-from .fleet import place
+from .fleet import FleetHost, place
 from .inventory import LoadedInventory
 from .plan import Plan
 from .results import Results, write_results
@@ -42,6 +42,7 @@ class ProdwallRun:
     not_automated: tuple[dict[str, str], ...] = ()  # requirements no check covers yet
     _observed: dict[str, tuple[Observation, ...]] = field(default_factory=dict)
     _hosts: dict[tuple[str, str], HostView] = field(default_factory=dict)
+    _placed: dict[str, FleetHost] = field(default_factory=dict)
 
     @property
     def vantage_name(self) -> str:
@@ -60,7 +61,10 @@ class ProdwallRun:
         return self._hosts[key]
 
     def _probe_host(self, family: str, host: Any) -> HostView:
-        placed = place(host, self.loaded.inventory, self.sudo)
+        hid = host.backend.get_pytest_id()
+        if hid not in self._placed:  # placed once (ansible-inventory is slow), for every family
+            self._placed[hid] = place(host, self.loaded.inventory, self.sudo)
+        placed = self._placed[hid]
         if placed.vantage is None:
             return HostView(placed.id, placed.why, (), ())
         fam = registry()[family]
@@ -134,17 +138,16 @@ class ProdwallRun:
         _to_pytest(verdict)
         return verdict
 
-    def record(self, verdict: Verdict) -> None:
+    def record(self, verdict: Verdict, update: bool = False) -> None:
         """Once per check, target group and vantage: a verdict a worker of pytest-xdist
-        reached also arrives with its report, on the process that writes the results."""
+        reached also arrives with its report, on the process that writes the results.
+        `update`: the same verdict, completed (its run time), replaces the one recorded."""
         same = (verdict.check, verdict.group, verdict.vantage)
-        if not any((v.check, v.group, v.vantage) == same for v in self.verdicts):
+        known = [i for i, v in enumerate(self.verdicts) if (v.check, v.group, v.vantage) == same]
+        if not known:
             self.verdicts.append(verdict)
-
-    def retime(self, old: Verdict, new: Verdict) -> None:
-        same = (old.check, old.group, old.vantage)
-        self.verdicts = [new if (v.check, v.group, v.vantage) == same else v
-                         for v in self.verdicts]  # fmt: skip
+        elif update:
+            self.verdicts[known[0]] = verdict
 
     def has_verdict(self, nodeid: str) -> bool:
         return any(v.check == nodeid for v in self.verdicts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from collections import Counter
@@ -28,7 +29,7 @@ MERGED_SCHEMA = "prodwall.merged/1"
 class Combined:
     runs: tuple[Results, ...]
 
-    @property
+    @functools.cached_property
     def verdicts(self) -> tuple[Verdict, ...]:
         return tuple(v for r in self.runs for v in r.verdicts)
 
@@ -41,6 +42,10 @@ class Combined:
         return exit_code_for(self.overall, self.coverage().partial)
 
     def coverage(self) -> Coverage:
+        return self._coverage
+
+    @functools.cached_property
+    def _coverage(self) -> Coverage:  # worked out once: every view of the report asks
         not_run = {k for r in self.runs for k in r.not_run}
         return coverage_of(self.verdicts, self.catalogue, not_run)
 

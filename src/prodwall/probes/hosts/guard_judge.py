@@ -81,6 +81,13 @@ def _banner(f: ProductionFacts, env: Environment, inv: Inventory, k: bool) -> It
         )
 
 
+# sshd settings a production host must have at "no" (also inside every Match block)
+_MUST_BE_NO = (
+    ("permitrootlogin", "PermitRootLogin", ": root logs in directly"),
+    ("passwordauthentication", "PasswordAuthentication", ""),
+)
+
+
 def _privilege(
     f: ProductionFacts, env: Environment, inv: Inventory, k: bool
 ) -> Iterator[Observation]:
@@ -89,22 +96,15 @@ def _privilege(
     if not f.sshd_configs:
         yield _obs("privilege", Signal.FAILED, "no sshd configuration was found to read")
     else:
-        root = sshd.get("permitrootlogin")
-        if root.value.lower() != "no":
-            yield _obs(
-                "privilege",
-                Signal.CROSSED,
-                f"PermitRootLogin {root.value} ({root.where}): root logs in directly",
-                where=root.where,
-            )
-        password = sshd.get("passwordauthentication")
-        if password.value.lower() != "no":
-            yield _obs(
-                "privilege",
-                Signal.CROSSED,
-                f"PasswordAuthentication {password.value} ({password.where})",
-                where=password.where,
-            )
+        for key, name, what in _MUST_BE_NO:
+            setting = sshd.get(key)
+            if setting.value.lower() != "no":
+                yield _obs(
+                    "privilege",
+                    Signal.CROSSED,
+                    f"{name} {setting.value} ({setting.where}){what}",
+                    where=setting.where,
+                )
         kbd, pam = sshd.get("kbdinteractiveauthentication"), sshd.get("usepam")
         if kbd.value.lower() != "no" and pam.value.lower() == "yes":
             yield _obs(
@@ -115,10 +115,7 @@ def _privilege(
                 where=kbd.where,
             )
         for key, setting, criteria in sshd.conditional:
-            weak = (key == "permitrootlogin" and setting.value.lower() != "no") or (
-                key == "passwordauthentication" and setting.value.lower() != "no"
-            )
-            if weak:
+            if key in {k for k, _, _ in _MUST_BE_NO} and setting.value.lower() != "no":
                 yield _obs(
                     "privilege",
                     Signal.CROSSED,

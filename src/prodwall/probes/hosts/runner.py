@@ -234,6 +234,12 @@ class _Judge:
         return ""
 
 
+def _egress_unknown(target: str, why: str) -> Observation:
+    """A ruleset that cannot be read proves nothing: the egress check is inconclusive."""
+    return Observation("host", target, Signal.FAILED, f"egress filter: {why}",
+                       evidence={"aspect": "egress"})
+
+
 def egress_observations(
     result: HostsResult, inv: Inventory, allowed: set[tuple[str, str, int]]
 ) -> Iterator[Observation]:
@@ -244,13 +250,7 @@ def egress_observations(
     read = []
     for rs in result.rulesets:
         if rs.error:
-            yield Observation(
-                "host",
-                rs.tool,
-                Signal.FAILED,
-                f"egress filter: {rs.error}",
-                evidence={"aspect": "egress"},
-            )
+            yield _egress_unknown(rs.tool, rs.error)
             return
         try:
             more, more_base = (
@@ -259,25 +259,14 @@ def egress_observations(
                 else egress.from_iptables(rs.text, 6 if rs.tool.startswith("ip6") else 4, rs.tool)
             )
         except (ValueError, KeyError, TypeError) as exc:
-            yield Observation(
-                "host",
-                rs.tool,
-                Signal.FAILED,
-                f"egress filter: {rs.tool}'s output could not be read ({type(exc).__name__})",
-                evidence={"aspect": "egress"},
-            )
+            yield _egress_unknown(rs.tool, f"{rs.tool}'s output could not be read "
+                                  f"({type(exc).__name__})")
             return
         chains.update(more)
         base += more_base
         read.append(rs.tool)
     if not read:
-        yield Observation(
-            "host",
-            "egress",
-            Signal.FAILED,
-            "egress filter: no ruleset was read",
-            evidence={"aspect": "egress"},
-        )
+        yield _egress_unknown("egress", "no ruleset was read")
         return
     for net, outcome in egress.judge(networks, chains, base, allowed).items():
         signal = Signal.STOPPED if outcome.dropped else Signal.CROSSED
