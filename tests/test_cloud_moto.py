@@ -310,7 +310,7 @@ def test_cli_run_from_a_vantage_and_merge_with_the_runners_proof(
 def test_cli_cloud_with_no_answer_is_inconclusive_never_a_pass(tmp_path: Path) -> None:
     """An endpoint that does not answer: every read fails, and the run says so (exit 3)."""
     text = cloud_env.inventory_a("http://127.0.0.1:9", tmp_path / "homes").replace(
-        "  simulated: true\n", "  simulated: false\n  max_attempts: 1\n")
+        "  simulated: true\n", "  simulated: true\n  max_attempts: 1\n")
     path = _inventory(tmp_path, text)
     env = cloud_env.aws_environment("http://127.0.0.1:9", tmp_path)
     done = subprocess.run([*PRODWALL, "cloud", "-i", str(path), "-o", str(tmp_path / "o"), "-q"],
@@ -359,3 +359,20 @@ def test_a_vantage_without_credentials_proves_no_identity_but_no_denial(
     assert {o.kind for o in live} == {"cloud-role", "cloud-bucket", "cloud-secret",
                                       "cloud-parameter"}
     assert {o.signal for o in live} == {Signal.FAILED}, [o.detail for o in live]
+
+
+def test_an_endpoint_outside_aws_needs_a_declared_simulator(tmp_path: Path) -> None:
+    """The runner signs with its own credentials wherever endpoint_url points."""
+    text = cloud_env.inventory_a("http://198.18.3.20:4566", tmp_path).replace(
+        "  simulated: true\n", "")
+    path = _inventory(tmp_path, text)
+    done = subprocess.run([*PRODWALL, "validate", str(path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    line = text.splitlines().index("aws:") + 1
+    assert f"{path}:{line}" in done.stderr and "simulated: true" in done.stderr
+    aws_ok = text.replace('"http://198.18.3.20:4566"', '"https://sts.eu-west-1.amazonaws.com"')
+    path.write_text(aws_ok)
+    done = subprocess.run([*PRODWALL, "validate", str(path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr

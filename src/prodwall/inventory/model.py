@@ -394,6 +394,21 @@ class Aws(_Model):
         description="home directories (globs) whose ~/.aws files are read at the vantage",
     )
 
+    @model_validator(mode="after")
+    def _endpoint_is_aws_or_a_simulator(self) -> Aws:
+        # the runner signs its calls with its own credentials (a session token included)
+        # wherever endpoint_url points: outside AWS only for a declared simulator
+        host = (self.endpoint_url or "").split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+        if self.endpoint_url and not self.simulated and not host.endswith(
+            (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+        ):
+            raise ValueError(
+                f"endpoint_url {self.endpoint_url} is not an AWS endpoint: the runner's "
+                "credentials would be presented to it; set simulated: true for a simulator "
+                "(moto), or point it at an amazonaws.com endpoint"
+            )
+        return self
+
 
 class Inventory(_Model):
     version: Literal[1]
