@@ -59,8 +59,10 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     assert sorted(v.check.split("::")[1].split("[")[0] for v in cloud) == [
         "test_no_network_path_joins_production_to_non_production",
         "test_no_production_policy_grants_a_non_production_account",
-        "test_no_stored_string_points_into_production",
+        "test_no_stored_string_points_into_production",  # the developers' account
+        "test_no_stored_string_points_into_production",  # the test account
     ]
+    assert {v.outcome for v in cloud} == {Outcome.BLOCKED}
     for vantage in ("dev-ssh", "test-ssh"):
         tried = [v for v in runs["sealed"][vantage].verdicts if "test_cloud.py" in v.check]
         assert len(tried) == 2 and {v.outcome for v in tried} == {Outcome.BLOCKED}, vantage
