@@ -68,10 +68,12 @@ class Placer:
         return next((n for n in self.nonprod_cidrs if _overlaps(cidr, n)), None)
 
     def prod_overlap(self, cidr: Net) -> tuple[str, ...]:
-        return tuple(a for net, accounts in self.sides.prod_networks.items()
-                     if _overlaps(cidr, net) for a in accounts) + tuple(
-            a for vid, (owner, cidrs) in self.vpcs.items() for a in self.of_vpc(vid)
-            if any(_overlaps(cidr, c) for c in cidrs))
+        """The production accounts whose networks or VPCs `cidr` reaches into, once each."""
+        found = [a for net, accounts in self.sides.prod_networks.items()
+                 if _overlaps(cidr, net) for a in accounts]
+        found += [a for vid, (_, cidrs) in self.vpcs.items() for a in self.of_vpc(vid)
+                  if any(_overlaps(cidr, c) for c in cidrs)]
+        return tuple(dict.fromkeys(found))
 
 
 def find(sides: Sides, facts: list[RegionFacts]) -> Iterator[Seen]:
