@@ -137,7 +137,7 @@ def test_a_throttled_read_is_retried_with_backoff_then_read() -> None:
     _Throttling.calls = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        aws = Aws(audit_role="prodwall-audit", max_attempts=4,
+        aws = Aws(audit_role="prodwall-audit", max_attempts=4, simulated=True,
                   endpoint_url=f"http://127.0.0.1:{server.server_address[1]}")
         base = boto3.session.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="x",
                                      region_name="us-east-1")
@@ -148,7 +148,7 @@ def test_a_throttled_read_is_retried_with_backoff_then_read() -> None:
         assert len(_Throttling.calls) == 3 and auditor.ledger.failures == []
         # with a single attempt allowed, the same throttling is a failure, kept and named
         _Throttling.calls = []
-        once = Auditor(Aws(audit_role="prodwall-audit", max_attempts=1,
+        once = Auditor(Aws(audit_role="prodwall-audit", max_attempts=1, simulated=True,
                            endpoint_url=aws.endpoint_url), base=base)
         once._sessions[PROD_AWS_ACCOUNT] = readonly.guard_session(base)
         assert once.call(PROD_AWS_ACCOUNT, "us-east-1", "ec2", "describe_vpcs", "Vpcs") is None
