@@ -181,3 +181,26 @@ def test_the_guard_refuses_a_mutating_call_before_it_is_sent(moto: str) -> None:
 ])
 def test_what_counts_as_a_read(operation: str, read: bool) -> None:
     assert readonly.is_read(operation) is read
+
+
+def test_hostile_aws_files_are_named_not_read(tmp_path: Path) -> None:
+    """A credentials file that is a link to /dev/zero, a FIFO, or huge: named unreadable,
+    never read to the end (the agent runs as root on the vantage)."""
+    import os
+
+    homes = tmp_path / "home"
+    for user, make in (("zero", "zero"), ("fifo", "fifo"), ("huge", "huge")):
+        aws = homes / user / ".aws"
+        aws.mkdir(parents=True)
+        if make == "zero":
+            (aws / "credentials").symlink_to("/dev/zero")
+        elif make == "fifo":
+            os.mkfifo(aws / "credentials")
+        else:
+            (aws / "credentials").write_bytes(b"[default]\n" + b"x = y\n" * 400_000)
+    got = collect(_job(tmp_path, timeout=2), {"AWS_EC2_METADATA_DISABLED": "true"})
+    assert got.identities == ()
+    said = "\n".join(got.unreadable)
+    assert "zero/.aws/credentials: not a regular file" in said
+    assert "fifo/.aws/credentials: not a regular file" in said
+    assert "huge/.aws/credentials: 2400010 bytes" in said

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..secrets.attribute import aws_account_of
 from . import readonly
-from .ambient import Found, discover
+from .ambient import Found, discover, read_small
 from .answers import error_code, request_id
 from .records import BUCKET, PARAMETER, ROLE, SECRET, Attempt, CloudJob, CloudResult, Identity
 
@@ -142,8 +142,7 @@ class _Asker:
             from botocore import UNSIGNED
             from botocore.config import Config
 
-            with open(f.token_file, encoding="utf-8") as handle:
-                token = handle.read().strip()
+            token = read_small(f.token_file).strip()
             anonymous = readonly.guard_session(self.boto3.session.Session(region_name=f.region))
             sts = readonly.client(anonymous, "sts", endpoint_url=f.endpoint or None,
                                   config=self.config.merge(Config(signature_version=UNSIGNED)))

@@ -12,10 +12,27 @@ from __future__ import annotations
 import configparser
 import glob
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from .records import CloudJob
+
+
+def read_small(path: str) -> str:
+    """A regular file of sane size, whole; ValueError saying why not. A link to /dev/zero
+    or a FIFO must not hang or exhaust the agent (it runs as root on the vantage)."""
+    with open(path, "rb", opener=_nonblocking) as raw:
+        info = os.fstat(raw.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ValueError(f"{info.st_size} bytes, over {MAX_FILE_BYTES}")
+        return raw.read(MAX_FILE_BYTES + 1).decode("utf-8", "replace")
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
 
 
 @dataclass(frozen=True)
@@ -95,16 +112,23 @@ def _file_sets(job: CloudJob, env: dict[str, str]) -> list[tuple[str, str]]:
     return unique
 
 
+MAX_FILE_BYTES = 1 << 20  # an AWS config file is a few KiB; more is not read
+
+
 def _read(path: str, out: Discovery) -> configparser.RawConfigParser | None:
-    if not path or not os.path.exists(path):
+    if not path or not os.path.lexists(path):
         return None
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            parser.read_file(handle)
+        text = read_small(path)
     except OSError as exc:
         out.unreadable.append(f"{path}: {exc.strerror}")
         return None
+    except ValueError as exc:  # not a regular file, or too large: not read
+        out.unreadable.append(f"{path}: {exc}")
+        return None
+    try:
+        parser.read_string(text, source=path)
     except configparser.Error as exc:  # the file is broken: its content is not quoted
         out.unreadable.append(f"{path}: not an AWS config file ({type(exc).__name__})")
         return None
@@ -198,8 +222,7 @@ def _container(env: dict[str, str], region: str, endpoint: str, out: Discovery) 
         headers = {}
         token = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
         if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
-            with open(env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], encoding="utf-8") as f:
-                token = f.read().strip()
+            token = read_small(env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).strip()
         if token:
             headers["Authorization"] = token
         got: dict[str, Any] = (
