@@ -18,6 +18,7 @@ from . import readonly
 from .answers import error_code
 
 SESSION_NAME = "prodwall-audit"
+NO_POLICY = ("NoSuchBucketPolicy",)  # S3's way of saying a bucket has no policy
 # what a simulator answers where it falls short of AWS (an operation it does not implement,
 # a signature of its own it fails to verify): a limit of the simulation, not AWS's answer
 UNIMPLEMENTED = ("NotImplemented", "InternalFailure", "InternalError", "ResponseParserError",
@@ -99,8 +100,9 @@ class Auditor:
             return self._clients[key]
 
     def call(self, account: str, region: str, service: str, op: str, result: str,
-             **kwargs: Any) -> list[Any] | None:
-        """Every page's `result` items, or None when the call failed (the failure is kept)."""
+             absent: tuple[str, ...] = (), **kwargs: Any) -> list[Any] | None:
+        """Every page's `result` items, or None when the call failed (the failure is kept).
+        `absent`: error codes that mean "there is none" (no bucket policy): no items."""
         name = f"{service}:{_pascal(op)}"
         try:
             if account in self._no_way:  # asked once: an assume that failed is not retried
@@ -129,6 +131,8 @@ class Auditor:
             raise
         except Exception as exc:
             code = error_code(exc)
+            if code in absent:
+                return []
             if self.aws.simulated and code in UNIMPLEMENTED:
                 with self.ledger.lock:
                     self.ledger.limits.append(f"{name}: the simulator cannot answer it ({code})")
@@ -138,10 +142,14 @@ class Auditor:
                     Failure(account, region, name, code, getattr(self._local, "purpose", "")))
             return None
 
-    def one(self, account: str, region: str, service: str, op: str, **kwargs: Any) -> Any:
-        """One call's whole answer (a dict), or None when it failed."""
-        got = self.call(account, region, service, op, "", **kwargs)
-        return got[0] if got else None
+    def one(self, account: str, region: str, service: str, op: str,
+            absent: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """One call's whole answer (a dict; {} when `absent` says there is none), or None
+        when it failed."""
+        got = self.call(account, region, service, op, "", absent, **kwargs)
+        if got is None:
+            return None
+        return got[0] if got else {}
 
     def _count(self) -> None:
         with self.ledger.lock:

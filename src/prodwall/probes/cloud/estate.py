@@ -11,8 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answers import error_code
-from .audit import Auditor
+from .audit import NO_POLICY, Auditor
 
 Text = tuple[str, str, str]  # (ARN, the call that read it, the text)
 
@@ -124,17 +123,10 @@ def read_global(a: Auditor, facts: AccountFacts, region: str, production: bool) 
                             doc if isinstance(doc, str) else json.dumps(doc)))
     for bucket in a.call(acct, region, "s3", "list_buckets", "Buckets") or []:
         name = bucket["Name"]
-        try:
-            client = a.client(acct, region, "s3")
-            got = client.get_bucket_policy(Bucket=name)
-            policy = str(got.get("Policy", ""))
-        except Exception as exc:
-            code = error_code(exc)
-            if code != "NoSuchBucketPolicy":
-                a.call(acct, region, "s3", "get_bucket_policy", "", Bucket=name)  # recorded
-                continue
-            policy = ""
-        facts.buckets.append((f"arn:aws:s3:::{name}", "s3:GetBucketPolicy", policy))
+        got = a.one(acct, region, "s3", "get_bucket_policy", NO_POLICY, Bucket=name)
+        if got is not None:
+            facts.buckets.append((f"arn:aws:s3:::{name}", "s3:GetBucketPolicy",
+                                  str(got.get("Policy", ""))))
 
 
 def read_strings(a: Auditor, f: RegionFacts) -> None:

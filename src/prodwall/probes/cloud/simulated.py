@@ -9,7 +9,7 @@ from typing import Any
 
 from ...inventory.model import Inventory
 from ...verdicts import Signal
-from .answers import error_code
+from .audit import NO_POLICY
 from .policy import GRANTS, NONE, TRUST_ACTIONS, Asker, read
 from .records import BUCKET, ROLE, SECRET, Identity, Target
 
@@ -37,12 +37,8 @@ class Rejudge:
             doc = (got or {}).get("Role", {}).get("AssumeRolePolicyDocument")
             return (doc if isinstance(doc, str) else _json(doc), "trust policy") if got else None
         if target.kind == BUCKET:
-            try:
-                got = a.client(acct, region, "s3").get_bucket_policy(Bucket=target.name)
-                return str(got.get("Policy", "")), "bucket policy"
-            except Exception as exc:
-                code = error_code(exc)
-                return ("", "bucket policy") if code == "NoSuchBucketPolicy" else None
+            got = a.one(acct, region, "s3", "get_bucket_policy", NO_POLICY, Bucket=target.name)
+            return (str(got.get("Policy", "")), "bucket policy") if got is not None else None
         if target.kind == SECRET:
             got = a.one(acct, region, "secretsmanager", "get_resource_policy",
                         SecretId=target.name)
