@@ -15,14 +15,26 @@ from datetime import date
 
 from .errors import VantageError
 from .families import executed_kinds, registry
-from .inventory.model import Inventory, Vantage
+from .inventory.model import Inventory, Probing, Vantage
 from .plan import Plan, Probe
 from .scope import guard
 
 
+def shared_rate(probing: Probing, share: int) -> Probing:
+    """This vantage's part of a rate the inventory says is shared across a fleet."""
+    if probing.rate_scope != "shared" or share <= 1:
+        return probing
+    return probing.model_copy(update={"rate": max(1, probing.rate // share)})
+
+
 def build_plan(
-    inv: Inventory, vantage_name: str, today: date, max_probes: int | None = None
+    inv: Inventory,
+    vantage_name: str,
+    today: date,
+    max_probes: int | None = None,
+    rate_share: int = 1,
 ) -> Plan:
+    """`rate_share`: how many vantages a fleet runs at once; a shared rate is divided."""
     vantage = inv.vantages.get(vantage_name)
     if vantage is None:
         known = ", ".join(sorted(inv.vantages)) or "(none declared)"
@@ -45,7 +57,7 @@ def build_plan(
         tuple(probes),
         today,
         dict(counts),
-        inv.probing,
+        shared_rate(inv.probing, rate_share),
         production,
     )
     guard(plan, inv, max_probes=max_probes)

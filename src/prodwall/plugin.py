@@ -35,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--controls", help="control catalogue (default: controls.yaml beside checks)")
     group.addoption("--max-probes", type=int, help="lower the inventory's probe cap for this run")
     group.addoption(
+        "--rate-share",
+        type=int,
+        default=1,
+        help="one of N vantages sending at once: a shared probing rate is divided by N",
+    )
+    group.addoption(
         "--from-runner",
         action="store_true",
         help="run the proofs that read from the runner itself (the cloud configuration, "
@@ -84,7 +90,13 @@ def pytest_configure(config: pytest.Config) -> None:
             raw=base64.b64decode(worker[INVENTORY_BYTES]) if INVENTORY_BYTES in worker else None,
         )
         if vantage:
-            plan = build_plan(loaded.inventory, vantage, today, config.getoption("--max-probes"))
+            plan = build_plan(
+                loaded.inventory,
+                vantage,
+                today,
+                config.getoption("--max-probes"),
+                max(1, config.getoption("--rate-share") or 1),
+            )
         elif from_runner:
             plan = runner_plan(loaded.inventory, today)
         else:

@@ -282,11 +282,13 @@ def _run_and_report(
 ) -> int:
     from ..report.bundle import write_bundle
     from ..report.combined import Combined
-    from ..report.manifest import signer_fingerprint, signing_key_path
+    from ..report.manifest import sha256_file, signer_fingerprint, signing_key_path
 
     sign_key = signing_key_path(args.sign_key)
     signer_fingerprint(sign_key)  # a bad key is found now, not after the probes
     extra = list(args.pytest_args) + ["-v"] * args.verbose
+    if getattr(args, "rate_share", 1) > 1:
+        extra += ["--rate-share", str(args.rate_share)]
     results = run_checks(
         loaded,
         vantage,
@@ -309,6 +311,8 @@ def _run_and_report(
         "results": str(out / "results.json"),
         "report": str(report),
         "signed": sign_key is not None,
+        # what `prodwall fleet` checks the fetched copy against
+        "manifest_sha256": sha256_file(out / "manifest.json"),
         "notices": list(results.notices),
     }
     headline = (

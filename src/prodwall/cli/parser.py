@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from .. import __version__
+from .fleet_cmds import cmd_ci, cmd_fleet, cmd_zipapp
 from .inventory_cmds import cmd_cloud, cmd_hosts, cmd_plan, cmd_run, cmd_schema, cmd_validate
 from .lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
 from .output import _Parser
@@ -26,6 +27,13 @@ EXITS = {
     "run": RESULTS_EPILOG,
     "hosts": RESULTS_EPILOG,
     "cloud": RESULTS_EPILOG,
+    "fleet": RESULTS_EPILOG + " (over every intended vantage: one that returned no verified "
+    "run is inconclusive, so 3 unless something is reachable)",
+    "zipapp": "exit codes: 0 written, 2 usage",
+    "ci": "exit codes: 0 nothing newly reachable, no expired waiver, no coverage lost; "
+    "1 a newly reachable finding or an expired waiver (--fail-on any: any reachable "
+    "finding); 3 coverage lost: a check newly inconclusive or no longer run, or a fleet "
+    "vantage not covered (--fail-on any: any inconclusive verdict); 2 usage",
     "report": RESULTS_EPILOG + " (judged from the results given)",
     "merge": RESULTS_EPILOG + " (judged from all results given)",
     "history": "exit codes: the last night decides: 0 all blocked, 1 something reachable, "
@@ -115,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="Ed25519 key to sign the manifest (default $PRODWALL_SIGNING_KEY)",
     )
+    r.add_argument(
+        "--rate-share",
+        type=_positive,
+        default=1,
+        help="this run is one of N vantages sending at once (set by `prodwall fleet`): "
+        "with probing.rate_scope: shared, it sends at rate/N",
+    )
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     r.set_defaults(func=cmd_run)
 
@@ -153,6 +168,55 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
     c.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     c.set_defaults(func=cmd_cloud)
+
+    f = command(
+        "fleet",
+        "run the suite on every host of an Ansible inventory as its own vantage (prodwall "
+        "copied there as one file), verify each bundle, merge them into one report",
+    )
+    _inventory_arg(f)
+    f.add_argument("--hosts", required=True, metavar="ANSIBLE_INVENTORY",
+                   help="the Ansible inventory of the vantage hosts")  # fmt: skip
+    f.add_argument("--limit", "-l", help="an Ansible host pattern (a group, say)")
+    f.add_argument(
+        "--forks",
+        type=_positive,
+        help="hosts run at once (default: Ansible's own setting, ansible.cfg or ANSIBLE_FORKS)",
+    )
+    f.add_argument("--zipapp", type=Path, help="a prodwall.pyz to ship (default: build one)")
+    f.add_argument(
+        "--pyz-cache", help="where hosts unpack prodwall.pyz (default /var/tmp/prodwall-UID)"
+    )
+    f.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-fleet)")
+    f.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    f.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    f.set_defaults(func=cmd_fleet)
+
+    z = command("zipapp", "write prodwall as one runnable file (prodwall.pyz) for vantage hosts")
+    z.add_argument("--out", "-o", type=Path, default=Path("prodwall.pyz"))
+    z.set_defaults(func=cmd_zipapp)
+
+    ci = command(
+        "ci",
+        "judge tonight's results against last night's for a CI job: fail on newly reachable "
+        "findings, expired waivers and lost coverage",
+    )
+    ci.set_defaults(format="text")
+    for option in ci._actions:
+        if option.dest == "format":
+            option.choices = ["text", "json", "github"]
+            option.help = "json: one document; github: workflow annotations and a job summary"
+    ci.add_argument("results", type=Path, help="tonight's run or merged folder (or its json)")
+    ci.add_argument("--previous", type=Path, help="last night's (a missing path: first night)")
+    ci.add_argument(
+        "--fail-on",
+        choices=["new", "any"],
+        default="new",
+        help="new: only what last night did not have (default); any: every reachable "
+        "finding and every inconclusive verdict",
+    )
+    ci.add_argument("--summary", type=Path, help="append a Markdown summary here")
+    ci.set_defaults(func=cmd_ci)
 
     lab = sub.add_parser(
         "lab",

@@ -294,6 +294,11 @@ class Probing(_Model):
     )
     icmp: bool = True
     rate: int = Field(default=20_000, ge=1, le=2_000_000, description="packets per second")
+    rate_scope: Literal["per-vantage", "shared"] = Field(
+        default="per-vantage",
+        description="per-vantage: every vantage sends at `rate`; shared: `rate` is the budget "
+        "of the boundary, divided among the vantages a fleet runs at once",
+    )
     retries: int = Field(default=1, ge=0, le=5, description="retransmissions of silent probes")
     wait_seconds: float = Field(
         default=1.0, ge=0.1, le=30, description="answer window of every probe's first packet"

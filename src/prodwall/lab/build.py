@@ -13,6 +13,8 @@ from .topology import (
     ANSIBLE_HOSTS,
     AWS_LINK,
     BYPASS_V4,
+    FLEET_ANSIBLE_HOSTS,
+    FLEET_HOSTS,
     HOSTS,
     KNOWN_HOSTS,
     LAB_DIR,
@@ -87,18 +89,32 @@ def _management_links() -> None:
         "  BatchMode yes\n"
         "  ConnectTimeout 5\n"
     )
-    ANSIBLE_HOSTS.write_text(
+    ANSIBLE_HOSTS.write_text(_ansible_inventory(("dev-ws", "test-ci", "prod-db"), by="zone"))
+    FLEET_ANSIBLE_HOSTS.write_text(_ansible_inventory(FLEET_HOSTS, by="tier"))
+
+
+def _ansible_inventory(names: tuple[str, ...], by: str) -> str:
+    """An Ansible inventory of lab hosts over their management links, grouped by zone
+    (dev, test, prod) or by tier (the fleet's dev and test groups)."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        zone = ZONES[HOSTS[name].zone]
+        groups.setdefault(zone.name if by == "zone" else zone.tier, []).append(name)
+    return (
         "all:\n  vars:\n"
         "    ansible_connection: ssh\n"
         "    ansible_python_interpreter: /usr/bin/python3\n"
         f"    ansible_ssh_common_args: -F {SSH_CONFIG}\n"
         "  children:\n"
         + "".join(
-            f"    {group}:\n      hosts:\n        {name}:\n"
-            f"          ansible_host: {host_addr}\n"
-            f"          ansible_user: {MGMT_USER.get(name, 'root')}\n"
-            for name, (_, host_addr) in MGMT.items()
-            for group in (HOSTS[name].zone,)
+            f"    {group}:\n      hosts:\n"
+            + "".join(
+                f"        {name}:\n"
+                f"          ansible_host: {MGMT[name][1]}\n"
+                f"          ansible_user: {MGMT_USER.get(name, 'root')}\n"
+                for name in members
+            )
+            for group, members in groups.items()
         )
     )
 

@@ -15,22 +15,20 @@ TABLE = "prodwall_lab"
 def ruleset(profile: str) -> str:
     dev, test, shared, prod = (ZONES[n] for n in ("dev", "test", "shared", "prod"))
     art, aws = HOSTS["artifacts"], HOSTS["aws-api"]
+    # every dev and test segment (the fleet's six included) is treated as dev or test is
+    dev_ifs = _ifs("dev")
+    test_ifs = _ifs("test")
+    both = f"{{ {dev_ifs[2:-2]}, {test_ifs[2:-2]} }}"
     allowed = [
         # allowed flows of inventories/lab.yaml: dev and test may use the artifact mirror
-        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {art.v4()} '
-        "tcp dport 80 counter accept",
-        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {art.v6()} '
-        "tcp dport 80 counter accept",
+        f"iifname {both} ip daddr {art.v4()} tcp dport 80 counter accept",
+        f"iifname {both} ip6 daddr {art.v6()} tcp dport 80 counter accept",
         # the known-closed control port on the mirror answers with a RST from the host
-        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {art.v4()} '
-        "tcp dport 81 counter accept",
-        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {art.v6()} '
-        "tcp dport 81 counter accept",
+        f"iifname {both} ip daddr {art.v4()} tcp dport 81 counter accept",
+        f"iifname {both} ip6 daddr {art.v6()} tcp dport 81 counter accept",
         # the lab's AWS endpoint, reachable from dev and test as AWS's endpoints are
-        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip daddr {aws.v4()} '
-        f"tcp dport {AWS_PORT} counter accept",
-        f'iifname {{ "{dev.router_if}", "{test.router_if}" }} ip6 daddr {aws.v6()} '
-        f"tcp dport {AWS_PORT} counter accept",
+        f"iifname {both} ip daddr {aws.v4()} tcp dport {AWS_PORT} counter accept",
+        f"iifname {both} ip6 daddr {aws.v6()} tcp dport {AWS_PORT} counter accept",
         # every zone may reach the shared zone's ICMP echo (a control for ICMP probes)
         f"ip daddr {shared.v4} icmp type echo-request counter accept",
         f"ip6 daddr {shared.v6} icmpv6 type echo-request counter accept",
@@ -46,9 +44,12 @@ def ruleset(profile: str) -> str:
             "counter accept",
             "# planted: an IPv6 rule the IPv4 rules forget",
             f'iifname "{dev.router_if}" ip6 daddr {prod.v6} counter accept',
+            "# planted: a fleet segment's own hole, dev3 -> prod-k8s kube API",
+            f'iifname "{ZONES[FLEET_LEAK_ZONE].router_if}" ip daddr {HOSTS["prod-k8s"].v4()} '
+            "tcp dport 6443 counter accept",
         ]
     refuse_dev = (
-        f'iifname "{dev.router_if}" log prefix "pwlab reject dev: " level info counter '
+        f'iifname {dev_ifs} log prefix "pwlab reject dev: " level info counter '
         "reject with icmpx type admin-prohibited"
     )
     body = "\n    ".join([*allowed, *holes, refuse_dev])
@@ -59,7 +60,7 @@ table inet {TABLE} {{
     ct state established,related counter accept
     ct state invalid counter drop
     {body}
-    iifname "{test.router_if}" log prefix "pwlab drop test: " level info counter drop
+    iifname {test_ifs} log prefix "pwlab drop test: " level info counter drop
     log prefix "pwlab drop: " level info counter drop
   }}
   chain input {{
@@ -73,6 +74,15 @@ table inet {TABLE} {{
   }}
 }}
 """
+
+
+FLEET_LEAK_ZONE = "dev3"
+
+
+def _ifs(tier: str) -> str:
+    """The router's interfaces into every zone of a tier, as an nftables set."""
+    names = ", ".join(f'"{z.router_if}"' for z in ZONES.values() if z.tier == tier)
+    return f"{{ {names} }}"
 
 
 __all__ = ["BYPASS_V4", "TABLE", "ruleset"]

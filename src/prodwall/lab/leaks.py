@@ -227,6 +227,20 @@ GROUND_TRUTH: tuple[Leak, ...] = (
     ),
 )
 
+# The fleet's own planted leak (leaky profile): seen only from that segment's host, by
+# `prodwall fleet` with inventories/lab-fleet.yaml; the suite's vantages never stand there.
+FLEET_GROUND_TRUTH: tuple[Leak, ...] = (
+    Leak(
+        "fleet-segment-hole",
+        "network",
+        "NET-TCP-01",
+        "dev3-ws",
+        PROD4,
+        f"firewall accepts the dev3 segment -> prod-k8s {HOSTS['prod-k8s'].v4()} tcp/6443",
+        evidence=f"{HOSTS['prod-k8s'].v4()} tcp/6443",
+    ),
+)
+
 
 def host_files(host: str, profile: str) -> dict[str, str]:
     """Files of a host's own filesystem view: path (/root/..., /srv/..., /etc/...) -> text."""
@@ -268,6 +282,12 @@ def host_files(host: str, profile: str) -> dict[str, str]:
         files["/root/.aws/config"] = "[default]\nregion = us-east-1\n"
         files["/root/.ssh/environment"] = (
             f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n" + endpoint
+        )
+    if HOSTS[host].sshd and host not in ("dev-ws", "test-ci", "prod-db"):
+        # the fleet segments' hosts: an ordinary app config (their own database), so the
+        # secrets family has files to read there (an empty scan proves nothing)
+        files["/srv/app/config/app.yml"] = (
+            f"database: postgres://app:devpass@{HOSTS[host].fqdn()}:5432/app\n"
         )
     return files
 

@@ -42,7 +42,12 @@ def host_view(host: str, argv: list[str]) -> list[str]:
     if host == prodhost.HOST:
         script += prodhost.mount_script()
     script += 'exec "$@"'
-    return ["ip", "netns", "exec", ZONES[h.zone].ns, "sh", "-c", script, "sh", *argv]
+    # A PID namespace of its own (and its own /proc), as a real host has: the fleet runs
+    # on every host at once, and one host's sessions (test-ci's carries a production key
+    # in its environment) must not show in another host's process scan. Not prod-db: its
+    # audit daemon runs beside its sshd, and its host checks must see it.
+    own_pids = [] if host == prodhost.HOST else ["unshare", "--pid", "--fork", "--mount-proc"]
+    return ["ip", "netns", "exec", ZONES[h.zone].ns, *own_pids, "sh", "-c", script, "sh", *argv]
 
 
 def plan_services(profile: str) -> list[Service]:

@@ -76,6 +76,12 @@ ZONES: dict[str, Zone] = {
         Zone("test", "test", "198.18.2.0/24", "fd00:18:2::/64"),
         Zone("shared", "shared", "198.18.3.0/24", "fd00:18:3::/64"),
         Zone("prod", "production", "198.19.10.0/24", "fd00:19:10::/64"),
+        # the fleet: six more dev and test segments, one host each (`prodwall fleet`)
+        *(
+            Zone(f"{tier}{n}", tier, f"198.18.{base + n}.0/24", f"fd00:18:{base + n}::/64")
+            for tier, base in (("dev", 10), ("test", 20))
+            for n in (2, 3, 4)
+        ),
     )
 }
 
@@ -92,6 +98,11 @@ HOSTS: dict[str, LabHost] = {
         LabHost("prod-k8s", "prod", 30, tcp=(6443,), dns_name="k8s"),
         LabHost("prod-dns", "prod", 53, dns=True, dns_name="ns1"),
         LabHost("prod-log", "prod", 60, udp=(514,), dns_name="log"),
+        *(
+            LabHost(f"{tier}{n}-{role}", f"{tier}{n}", 10, sshd=True, dns_name=role)
+            for tier, role in (("dev", "ws"), ("test", "ci"))
+            for n in (2, 3, 4)
+        ),
     )
 }
 
@@ -105,7 +116,18 @@ MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
     "test-ci": ("198.18.200.5", "198.18.200.6"),
     # the auditors' path to the production host: a read-only account, nothing routed
     "prod-db": ("198.18.200.9", "198.18.200.10"),
+    # the fleet segments' hosts, on 198.18.201.0/24: one /30 each
+    **{
+        name: (f"198.18.201.{4 * i + 1}", f"198.18.201.{4 * i + 2}")
+        for i, name in enumerate(
+            f"{tier}{n}-{role}" for tier, role in (("dev", "ws"), ("test", "ci")) for n in (2, 3, 4)
+        )
+    },
 }
+# The fleet: every dev and test segment's host (8), for `prodwall fleet` over Ansible.
+FLEET_HOSTS = ("dev-ws", "dev2-ws", "dev3-ws", "dev4-ws", "test-ci", "test2-ci", "test3-ci",
+               "test4-ci")  # fmt: skip
+FLEET_ANSIBLE_HOSTS = LAB_DIR / "ansible-fleet.yml"  # the 8, in groups dev and test
 MGMT_USER = {"prod-db": "auditor"}  # the others are logged into as root
 # The runner's own path to the lab's AWS endpoint (where a CI job reaches AWS's API):
 # (runner address, endpoint address) on a /30 into the shared namespace.

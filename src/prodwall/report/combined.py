@@ -23,11 +23,14 @@ from ..results import (
 from ..verdicts import Outcome, Verdict
 
 MERGED_SCHEMA = "prodwall.merged/1"
+MERGED_FILE = "merged.json"
 
 
 @dataclass(frozen=True)
 class Combined:
     runs: tuple[Results, ...]
+    # a fleet run's intended vs covered vantages (prodwall fleet), carried into merged.json
+    fleet: dict[str, Any] | None = None
 
     @functools.cached_property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -117,8 +120,12 @@ def address_family(group: str) -> str:
 
 def load(paths: list[Path]) -> Combined:
     runs: list[Results] = []
+    fleets: list[dict[str, Any]] = []
     for path in paths:
         runs.extend(_load_one(path))
+        fleet = _fleet_of(path)
+        if fleet is not None:
+            fleets.append(fleet)
     if not runs:
         raise InputError(
             [
@@ -131,12 +138,25 @@ def load(paths: list[Path]) -> Combined:
                 )
             ]
         )
-    return Combined(tuple(runs))
+    # one fleet's account survives a re-render; several fleets merged have no single one
+    return Combined(tuple(runs), fleets[0] if len(fleets) == 1 and len(paths) == 1 else None)
+
+
+def _fleet_of(path: Path) -> dict[str, Any] | None:
+    path = path / MERGED_FILE if path.is_dir() and (path / MERGED_FILE).exists() else path
+    if path.is_dir() or path.name != MERGED_FILE:
+        return None
+    head = read_json(path, "cannot read", "pass a results.json or merged.json")
+    fleet = head.get("fleet") if isinstance(head, dict) else None
+    return fleet if isinstance(fleet, dict) else None
 
 
 def _load_one(path: Path) -> list[Results]:
     if path.is_dir():
-        path = path / "results.json"
+        merged = path / MERGED_FILE
+        path = merged if merged.exists() and not (path / "results.json").exists() else (
+            path / "results.json"
+        )
     head = read_json(path, "cannot read", "pass a results.json or merged.json")
     if isinstance(head, dict) and head.get("schema") == MERGED_SCHEMA:
         return [
@@ -147,12 +167,14 @@ def _load_one(path: Path) -> list[Results]:
 
 
 def write_merged(combined: Combined, path: Path) -> None:
-    data = {
+    data: dict[str, Any] = {
         "schema": MERGED_SCHEMA,
         "runs": [asdict(r) for r in combined.runs],
         "summary": combined.summary(),
         "overall": combined.overall.value,
     }
+    if combined.fleet is not None:
+        data["fleet"] = combined.fleet
     path.write_text(json.dumps(data, indent=1, default=str) + "\n")
 
 

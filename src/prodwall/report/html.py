@@ -18,6 +18,7 @@ from .assets import CSS, JS, page_css
 from .combined import Combined, address_family, column_of
 from .findings import open_first
 from .findings_section import findings_section, report_id, results_hash, signoff_section
+from .fleet_section import fleet_section
 from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
 from .scope_section import scope_section
 from .sections import artifacts_section, history_section, requirements_section, waivers_section
@@ -84,6 +85,7 @@ def render(
         _report_id(c),
         _integrity(signer),
         findings_section(c, rows),
+        fleet_section(c),
         _attestation(c),
         _notices(c),
         scope_section(c),

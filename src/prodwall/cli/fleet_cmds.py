@@ -1,0 +1,121 @@
+"""fleet, zipapp and ci: many vantages as one run, and the nightly job's judgement."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import EXIT_OK
+from .output import UsageError, _emit
+
+
+def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    def say(message: str) -> None:
+        if not args.quiet and args.format != "json":
+            print(message, file=sys.stderr, flush=True)
+
+    return say
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from ..fleetrun.orchestrate import FleetOptions, run_fleet
+    from .inventory_cmds import _load
+
+    loaded = _load(args)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out: Path = args.out or Path("reports") / f"{stamp}-fleet"
+    opts = FleetOptions(
+        hosts_file=args.hosts,
+        limit=args.limit,
+        forks=args.forks,
+        zipapp=args.zipapp,
+        sign_key=args.sign_key,
+        pyz_cache=args.pyz_cache,
+    )
+    done = run_fleet(loaded, opts, out, _progress(args))
+    c = done.combined
+    covered = [h for h in done.hosts if h.covered]
+    failed = [h for h in done.hosts if not h.covered]
+    doc = {
+        "overall": c.overall.value,
+        "exit_code": c.exit_code(),
+        "summary": c.summary(),
+        "intended": [h.target.host for h in done.hosts],
+        "covered": [h.target.host for h in covered],
+        "failed": {h.target.host: {"stage": h.stage, "error": h.error} for h in failed},
+        "folder": str(out),
+        "report": str(done.report),
+    }
+    lines = [f"  {h.target.host:<16} {h.target.vantage or '-':<16} "
+             f"{h.results.overall.value if h.results else 'NOT COVERED: ' + h.stage}"
+             for h in done.hosts]  # fmt: skip
+    lines += [f"  {h.target.host}: {h.error.splitlines()[0][:300]}" for h in failed]
+    headline = "PARTIAL" if c.exit_code() == 3 and c.coverage().partial else c.overall.value
+    lines.append(
+        f"\nprodwall fleet: {headline.upper()}: {len(covered)} of {len(done.hosts)} intended "
+        f"vantages covered; report: {done.report}"
+    )
+    _emit(args, doc, "\n".join(lines))
+    return c.exit_code()
+
+
+def cmd_zipapp(args: argparse.Namespace) -> int:
+    from ..fleetrun.zipapp import build
+
+    app = build(args.out)
+    doc = {"path": str(app.path), "sha256": app.sha256, "python": app.python,
+           "size": app.size, "distributions": list(app.distributions)}  # fmt: skip
+    _emit(args, doc, f"{app.path}: {app.size / 1e6:.1f} MB, {app.python}, sha256 {app.sha256}")
+    return EXIT_OK
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from ..report.ci_gate import gate, github_annotations, markdown, text
+    from ..report.combined import load
+
+    check_ci_args(args)
+    current = load([args.results])
+    previous = None
+    notes = []
+    if args.previous is not None:
+        if args.previous.exists():
+            previous = load([args.previous])
+        else:
+            notes.append(
+                f"no previous results at {args.previous}: every reachable finding counts as new"
+            )
+    g = gate(current, previous)
+    code = g.exit_code(strict=args.fail_on == "any")
+    report = str(args.results / "report.html") if args.results.is_dir() else ""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if args.summary or (summary and args.format == "github"):
+        target = args.summary or Path(str(summary))
+        with target.open("a", encoding="utf-8") as f:
+            f.write(markdown(g, code, report))
+    if args.format == "github":
+        for line in [*notes, *github_annotations(g), text(g, code)]:
+            print(line)
+        return code
+    doc = {
+        "exit_code": code,
+        "first_night": g.first_night,
+        "new_reachable": [f.__dict__ for f in g.new_reachable],
+        "expired_waivers": list(g.expired_waivers),
+        "coverage_lost": list(g.regressions),
+        "still_reachable": [f.__dict__ for f in g.known_reachable],
+        "inconclusive": len(g.inconclusive),
+        "notes": notes,
+    }
+    for note in notes:
+        if args.format == "text":
+            print(f"prodwall: note: {note}", file=sys.stderr)
+    _emit(args, doc, text(g, code))
+    return code
+
+
+def check_ci_args(args: argparse.Namespace) -> None:
+    if not args.results.exists():
+        raise UsageError(f"{args.results}: no such results folder or file")

@@ -1,0 +1,165 @@
+"""One fleet run, start to end: map hosts to vantages, ship prodwall, run the shipped
+playbook, verify what comes back, and write one merged, signed report.
+
+The work folder (the inventory's bytes, this run's signing key, the fetched bundles)
+is private to the run (0700) and removed at the end, whatever happened."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..inventory.loader import LoadedInventory
+from ..report.bundle import write_bundle
+from ..report.combined import Combined
+from ..report.manifest import keygen, signer_fingerprint, signing_key_path
+from ..runmeta import utc_now
+from . import zipapp
+from .collect import HostResult, failure, judge_host
+from .drive import forks, run_playbook
+from .hostmap import ansible_tool, check_locations, intended
+from .merge import fleet_record, missing_run
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    hosts_file: str
+    limit: str | None = None
+    forks: int | None = None  # None: Ansible's own setting (ansible.cfg, ANSIBLE_FORKS)
+    zipapp: Path | None = None  # None: built from this installation
+    sign_key: Path | None = None  # the merged bundle's signer (default $PRODWALL_SIGNING_KEY)
+    pyz_cache: str | None = None  # where hosts unpack prodwall (default /var/tmp/prodwall-UID)
+
+
+@dataclass(frozen=True)
+class FleetOutcome:
+    combined: Combined
+    report: Path
+    hosts: tuple[HostResult, ...]
+
+
+def run_fleet(
+    loaded: LoadedInventory, opts: FleetOptions, out: Path, progress: Progress
+) -> FleetOutcome:
+    sign_key = signing_key_path(opts.sign_key)
+    signer_fingerprint(sign_key)  # a bad key stops the run before any host is touched
+    started = utc_now()
+    targets = intended(opts.hosts_file, opts.limit, loaded.inventory)
+    check_locations(targets, loaded)
+    runnable = [t for t in targets if t.vantage]
+    fork_count = forks(opts.forks)
+    share = max(1, min(fork_count, len(runnable)))
+    progress(
+        f"fleet: {len(targets)} intended vantage hosts, {len(runnable)} mapped to vantages; "
+        f"Ansible forks {fork_count}"
+        + (f", shared rate {loaded.inventory.probing.rate:,}/s split {share} ways"
+           if loaded.inventory.probing.rate_scope == "shared" else "")
+    )  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="prodwall-fleet-"))
+    try:
+        facts, hosts = _play(loaded, opts, runnable, work, fork_count, share, progress)
+        hosts += [failure(t, "mapping", t.problem) for t in targets if not t.vantage]
+        order = {t.host: i for i, t in enumerate(targets)}
+        hosts.sort(key=lambda h: order[h.target.host])
+        runs = [h.results if h.results is not None else missing_run(h, loaded, started)
+                for h in hosts]  # fmt: skip
+        record = fleet_record(
+            hosts,
+            {**facts, "hosts_inventory": opts.hosts_file, "limit": opts.limit or "",
+             "forks": fork_count, "rate_share": share},
+        )  # fmt: skip
+        combined = Combined(tuple(runs), fleet=record)
+        report = write_bundle(
+            combined,
+            out,
+            signing_key=sign_key,
+            sources=[h.run_dir for h in hosts if h.run_dir is not None],
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return FleetOutcome(combined, report, tuple(hosts))
+
+
+def _play(
+    loaded: LoadedInventory,
+    opts: FleetOptions,
+    runnable: list[Any],
+    work: Path,
+    fork_count: int,
+    share: int,
+    progress: Progress,
+) -> tuple[dict[str, Any], list[HostResult]]:
+    if not runnable:
+        return {}, []
+    inventory = work / "inventory.yaml"
+    inventory.write_bytes(loaded.raw)
+    inventory.chmod(0o600)
+    private, public = keygen(work / "fleet-run-signer")  # this run's only: proves freshness
+    if opts.zipapp is not None:
+        app = zipapp.describe(opts.zipapp)
+    else:
+        progress("fleet: building prodwall.pyz from this installation")
+        app = zipapp.build(work / "prodwall.pyz")
+    progress(f"fleet: prodwall.pyz {app.size / 1e6:.1f} MB ({app.python}), {app.sha256[:16]}")
+    limit_file = work / "hosts.txt"
+    limit_file.write_text("".join(f"{t.host}\n" for t in runnable))
+    collect = work / "collect"
+    variables = {
+        "prodwall_zipapp": str(app.path),
+        "prodwall_inventory": str(inventory),
+        "prodwall_sign_key": str(private),
+        "prodwall_collect": str(collect),
+        "prodwall_rate_share": share,
+        "prodwall_vantages": {
+            t.host: {"vantage": t.vantage, "python": t.python, "become": t.become}
+            for t in runnable
+        },
+    }
+    if opts.pyz_cache:
+        variables["prodwall_pyz_cache"] = opts.pyz_cache
+    extra = work / "vars.json"
+    extra.write_text(json.dumps(variables))
+    extra.chmod(0o600)
+    play = run_playbook(
+        opts.hosts_file, limit_file, extra, work / "events.jsonl", opts.forks, progress
+    )
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for event in play.events:
+        by_host.setdefault(str(event.get("host")), []).append(event)
+    hosts = []
+    for t in runnable:
+        events = by_host.get(t.host, [])
+        if not events:
+            hosts.append(failure(
+                t, "ansible-playbook",
+                f"Ansible reported nothing for this host (ansible-playbook exit "
+                f"{play.returncode}): {play.output_tail[-2000:]}",
+            ))  # fmt: skip
+            continue
+        hosts.append(judge_host(t, events, collect, public, loaded.sha256))
+    facts = {
+        "zipapp_sha256": app.sha256,
+        "zipapp_python": app.python,
+        "ansible": _ansible_version(),
+        "ansible_playbook_exit": play.returncode,
+    }
+    return facts, hosts
+
+
+def _ansible_version() -> str:
+    try:
+        done = subprocess.run(
+            [ansible_tool("ansible-playbook"), "--version"], capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        return done.stdout.splitlines()[0].strip() if done.stdout else ""
+    except Exception:  # the version is a fact for the report, not a reason to fail
+        return ""

@@ -1,0 +1,163 @@
+"""`prodwall ci`: tonight's results against last night's, as a CI job wants them judged.
+
+The job fails (exit 1) on what is new and bad: a reachable finding that last night did
+not have (a check that became reachable, or a reachable check with a finding it did not
+have), or a waiver that has expired. It fails with 3 when coverage went backwards
+(a check became inconclusive or vanished, a fleet vantage returned no verified run).
+`strict` fails on every reachable finding and every inconclusive verdict instead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE
+from ..verdicts import Outcome, Verdict
+from .combined import Combined
+from .compare import diff
+
+
+@dataclass(frozen=True)
+class Finding:
+    vantage: str
+    check: str
+    controls: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Gate:
+    new_reachable: tuple[Finding, ...]
+    known_reachable: tuple[Finding, ...]
+    expired_waivers: tuple[dict[str, Any], ...]
+    regressions: tuple[str, ...]  # became inconclusive, no longer checked, vantage not covered
+    inconclusive: tuple[Finding, ...]
+    first_night: bool
+    notes: tuple[str, ...] = field(default=())
+
+    def exit_code(self, strict: bool = False) -> int:
+        if self.new_reachable or self.expired_waivers or (strict and self.known_reachable):
+            return EXIT_REACHABLE
+        if self.regressions or (strict and self.inconclusive):
+            return EXIT_INCONCLUSIVE
+        return EXIT_OK
+
+
+def _reachable(v: Verdict) -> bool:
+    return v.outcome is Outcome.REACHABLE
+
+
+def _findings(v: Verdict) -> list[Finding]:
+    lines = list(v.findings) or [v.reason]
+    return [Finding(v.vantage, v.check, v.controls, line) for line in lines]
+
+
+def gate(current: Combined, previous: Combined | None) -> Gate:
+    before = {(v.vantage, v.check): v for v in previous.verdicts} if previous else {}
+    new: list[Finding] = []
+    known: list[Finding] = []
+    for v in current.verdicts:
+        if not _reachable(v):
+            continue
+        old = before.get((v.vantage, v.check))
+        was_reachable = old is not None and _reachable(old)
+        seen = set(old.findings) if old is not None and was_reachable else set()
+        for f in _findings(v):
+            # a finding line seen last night is known; a check reachable both nights
+            # without finding lines is compared as a whole
+            is_known = was_reachable and (f.text in seen or not v.findings)
+            (known if is_known else new).append(f)
+    regressions = []
+    if previous is not None:
+        for ch in diff(previous, current):
+            if ch.kind in ("became-inconclusive", "gone"):
+                regressions.append(f"{ch.kind}: {ch.vantage} {ch.check} ({ch.reason})")
+    fleet = current.fleet or {}
+    for row in fleet.get("vantages", []):
+        if not row.get("covered"):
+            regressions.append(
+                f"vantage not covered: {row.get('host')} ({row.get('stage')}): "
+                f"{str(row.get('error', '')).splitlines()[0][:300] if row.get('error') else ''}"
+            )
+    expired = tuple(w for w in current.waivers if w.get("state") == "expired")
+    inconclusive = tuple(
+        f for v in current.verdicts if v.outcome is Outcome.INCONCLUSIVE for f in _findings(v)
+    )
+    return Gate(
+        tuple(new), tuple(known), expired, tuple(dict.fromkeys(regressions)), inconclusive,
+        previous is None, tuple(current.notices),
+    )  # fmt: skip
+
+
+def github_annotations(g: Gate) -> list[str]:
+    """GitHub Actions workflow commands: one annotation per thing that fails the job."""
+
+    def esc(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    out = [
+        f"::error title=prodwall: newly reachable ({f.vantage})::"
+        f"{esc(f'{f.check} [{chr(44).join(f.controls)}]: {f.text}')}"
+        for f in g.new_reachable
+    ]
+    out += [
+        f"::error title=prodwall: expired waiver {esc(str(w.get('id')))}::"
+        f"{esc(str(w.get('ticket', '')))} expired {esc(str(w.get('expires', '')))}"
+        for w in g.expired_waivers
+    ]
+    out += [f"::warning title=prodwall: coverage lost::{esc(r)}" for r in g.regressions]
+    return out
+
+
+def markdown(g: Gate, code: int, report: str) -> str:
+    """The job summary (GitHub's $GITHUB_STEP_SUMMARY; readable anywhere)."""
+    lines = [
+        "## prodwall nightly isolation check",
+        "",
+        f"**{_headline(code)}**" + (" (first night: no previous results)" * g.first_night),
+        "",
+        "| | count |",
+        "|---|---|",
+        f"| newly reachable findings | {len(g.new_reachable)} |",
+        f"| expired waivers | {len(g.expired_waivers)} |",
+        f"| coverage lost | {len(g.regressions)} |",
+        f"| still reachable (known) | {len(g.known_reachable)} |",
+        f"| inconclusive | {len(g.inconclusive)} |",
+        "",
+    ]
+    for f in g.new_reachable:
+        lines.append(f"- NEW reachable from `{f.vantage}`: {f.check}: {f.text}")
+    for w in g.expired_waivers:
+        lines.append(f"- expired waiver `{w.get('id')}` ({w.get('ticket')}, {w.get('expires')})")
+    for r in g.regressions:
+        lines.append(f"- {r}")
+    if report:
+        lines += ["", f"Report: {report}"]
+    return "\n".join(lines) + "\n"
+
+
+def _headline(code: int) -> str:
+    return {
+        EXIT_OK: "PASS: nothing newly reachable, no expired waiver, no coverage lost",
+        EXIT_REACHABLE: "FAIL: newly reachable findings or expired waivers",
+        EXIT_INCONCLUSIVE: "FAIL: coverage lost (newly inconclusive, unchecked or uncovered)",
+    }.get(code, f"exit {code}")
+
+
+def text(g: Gate, code: int) -> str:
+    out = [_headline(code)]
+    if g.first_night:
+        out.append("  (no previous results: every reachable finding counts as new)")
+    out += [f"  NEW reachable  {f.vantage}: {f.check}: {f.text}" for f in g.new_reachable]
+    out += [
+        f"  expired waiver {w.get('id')} ({w.get('ticket')}, expired {w.get('expires')})"
+        for w in g.expired_waivers
+    ]
+    out += [f"  coverage lost  {r}" for r in g.regressions]
+    out += [f"  still reachable {f.vantage}: {f.check}: {f.text}" for f in g.known_reachable]
+    out.append(
+        f"{len(g.new_reachable)} newly reachable, {len(g.expired_waivers)} expired waivers, "
+        f"{len(g.regressions)} coverage lost, {len(g.known_reachable)} still reachable, "
+        f"{len(g.inconclusive)} inconclusive"
+    )
+    return "\n".join(out)
