@@ -20,7 +20,16 @@ from prodwall.demo import CLOUD, FLEET
 from prodwall.families.secrets import SOURCES as SECRET_SOURCES
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys, leaks
-from prodwall.lab.topology import AWS_PORT, HOSTS, LAB_DIR, MGMT, NETNS_ETC, ZONES, namespaces
+from prodwall.lab.topology import (
+    AWS_PORT,
+    FLEET_HOSTS,
+    HOSTS,
+    LAB_DIR,
+    MGMT,
+    NETNS_ETC,
+    ZONES,
+    namespaces,
+)
 from prodwall.probes.hosts.guard_judge import PROD_ASPECTS
 
 HELPER = str(Path(__file__).with_name("nethelper.py"))
@@ -33,12 +42,12 @@ CLIENT_KEY = LAB_DIR / "keys" / "client_ed25519"
 def test_lab_inventory_matches_topology() -> None:
     inv = load_inventory(REPO / "inventories" / "lab.yaml").inventory
     env_of_zone = {"dev": "dev", "test": "test", "shared": "shared", "prod": "production"}
-    for zone in ZONES.values():
+    for zone in (ZONES[name] for name in env_of_zone):  # the fleet's segments: below
         env = inv.environments[env_of_zone[zone.name]]
         assert env.tier == zone.tier
         assert [str(n) for n in env.networks] == [zone.v4, zone.v6]
         assert [str(d) for d in env.dns_domains] == [zone.domain]
-    for host in HOSTS.values():
+    for host in (h for h in HOSTS.values() if h.zone in env_of_zone):
         found = inv.host(host.name)
         assert found is not None, host.name
         _env, declared = found
@@ -60,6 +69,29 @@ def test_lab_inventory_matches_topology() -> None:
     for zone in ("dev", "test"):
         gateways = [str(g) for g in inv.environments[zone].boundary_gateways]
         assert gateways == [ZONES[zone].gateway4, ZONES[zone].gateway6]
+
+
+def test_lab_fleet_inventory_matches_topology() -> None:
+    """inventories/lab-fleet.yaml: every segment's networks, resolver view, gateway and
+    host; one `location: local` vantage per fleet host; production as in lab.yaml."""
+    fleet = load_inventory(REPO / "inventories" / "lab-fleet.yaml").inventory
+    lab_inv = load_inventory(REPO / "inventories" / "lab.yaml").inventory
+    assert set(fleet.vantages) == set(FLEET_HOSTS) == {h for h in MGMT if h != "prod-db"}
+    for name in FLEET_HOSTS:
+        host, vantage = HOSTS[name], fleet.vantages[name]
+        zone = ZONES[host.zone]
+        assert (vantage.location, vantage.environment) == ("local", zone.tier)
+        env = fleet.environments[zone.tier]
+        assert {zone.v4, zone.v6} <= {str(n) for n in env.networks}
+        assert {zone.gateway4, zone.gateway6} <= {str(g) for g in env.boundary_gateways}
+        assert zone.domain in env.dns_domains
+        found = fleet.host(name)
+        assert found is not None and found[0] == zone.tier
+        assert [str(a) for a in found[1].addresses] == [host.v4(), host.v6()]
+        assert found[1].names == [host.fqdn()]
+    assert fleet.environments["production"].hosts == lab_inv.environments["production"].hosts
+    assert fleet.environments["production"].secrets == lab_inv.environments["production"].secrets
+    assert fleet.probing.rate_scope == "shared"
 
 
 def test_lab_inventory_holds_fingerprints_of_the_planted_secrets() -> None:
