@@ -23,7 +23,7 @@ from conftest import REPO
 from labrun import lab
 from prodwall.fingerprint import KEY_ENV
 from prodwall.lab import leaks
-from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, MGMT, SSH_CONFIG, ZONES
+from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, MGMT, ZONES
 
 pytestmark = pytest.mark.lab
 DEV = ("name-resolution", "ssh", "live", "kube")

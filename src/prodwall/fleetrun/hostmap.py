@@ -49,7 +49,8 @@ def intended(hosts_file: str, limit: str | None, inv: Inventory) -> list[FleetTa
     argv = [ansible_tool("ansible-inventory"), "-i", hosts_file, "--list"]
     if limit:
         argv += ["--limit", limit]
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1"}
+    # a hosts file Ansible cannot parse is an error, not an empty fleet
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True"}
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
     if done.returncode != 0:
         raise ProdwallError(
@@ -63,8 +64,10 @@ def intended(hosts_file: str, limit: str | None, inv: Inventory) -> list[FleetTa
         raise ProdwallError(f"ansible-inventory printed no JSON for {hosts_file}: {exc}") from exc
     if not hostvars:
         what = f"matches --limit {limit}" if limit else "is listed"
+        warned = done.stderr.strip()[-1500:]
         raise ProdwallError(
             f"no host of {hosts_file} {what}: a fleet run needs at least one vantage host"
+            + (f" (Ansible said: {warned})" if warned else "")
         )
     return [_target(host, hostvars[host], inv) for host in sorted(hostvars)]
 
