@@ -18,7 +18,10 @@ from conftest import REPO
 from prodwall.cli.parser import _parser
 
 PIPELINES = REPO / "docs" / "pipelines"
-SCHEMAS = {"github-nightly.yml": "vendor.github-workflows", "gitlab-nightly.yml": "vendor.gitlab-ci"}
+SCHEMAS = {
+    "github-nightly.yml": "vendor.github-workflows",
+    "gitlab-nightly.yml": "vendor.gitlab-ci",
+}
 YAMLLINT = (
     "{extends: default, rules: {line-length: {max: 120}, truthy: {check-keys: false}, "
     "document-start: disable}}"
