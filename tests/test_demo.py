@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from prodwall.demo import CLOUD, FLEET, VANTAGES, judge_ground_truth, sealed_findings
+from prodwall.demo import CLOUD, FLEET, SEGMENTS, VANTAGES, judge_ground_truth, sealed_findings
 from prodwall.families import registry
 from prodwall.lab import cloud_estate, leaks, prodhost
-from prodwall.lab.leaks import GROUND_TRUTH
+from prodwall.lab.leaks import FLEET_GROUND_TRUTH, GROUND_TRUTH
+from prodwall.lab.topology import FLEET_HOSTS
+from prodwall.report.combined import load
 from prodwall.report.manifest import verify
 from prodwall.results import read_results
 from prodwall.verdicts import Outcome
@@ -24,7 +26,7 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         [sys.executable, "-m", "prodwall.cli", "demo", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     runs = {
@@ -34,6 +36,12 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         }
         for profile in ("sealed", "leaky")
     }
+    for profile in ("sealed", "leaky"):  # prodwall fleet over the eight segment hosts
+        fleet_run = load([tmp_path / f"{profile}-{SEGMENTS}" / "merged.json"])
+        assert fleet_run.fleet is not None and fleet_run.fleet["covered"] == 8
+        assert verify(tmp_path / f"{profile}-{SEGMENTS}").ok
+        runs[profile].update({r.meta.vantage.name: r for r in fleet_run.runs})
+    assert set(runs["sealed"]) == {*VANTAGES, FLEET, CLOUD, *FLEET_HOSTS}
     assert sealed_findings(runs["sealed"]) == []
     for vantage, results in runs["sealed"].items():
         # every check blocked; a secrets check only where the vantage is a host of its own
@@ -43,7 +51,8 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
         secrets = {v.outcome for v, h in zip(results.verdicts, on_host, strict=True) if h}
         assert outcomes == (set() if vantage == FLEET else {Outcome.BLOCKED}), vantage
         expected = (set() if vantage == CLOUD  # the runner's proof holds no host check
-                    else {Outcome.BLOCKED} if vantage.endswith("-ssh") or vantage == FLEET
+                    else {Outcome.BLOCKED}
+                    if vantage.endswith("-ssh") or vantage in (FLEET, *FLEET_HOSTS)
                     else {Outcome.NOT_REVIEWED})  # fmt: skip
         assert secrets == expected, vantage
     # the host checks reached all three hosts, prod-db's guardrails included, each blocked
@@ -78,7 +87,8 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     checkable = [t for t in truth if t.leak.family in registry()]
     assert checkable, "no planted leak is checkable yet"
     assert [t.leak.id for t in checkable if t.status != "found"] == []
-    assert len(truth) == len(GROUND_TRUTH)
+    assert len(truth) == len(GROUND_TRUTH) + len(FLEET_GROUND_TRUTH)
+    assert {t.leak.id: t.status for t in truth}["fleet-segment-hole"] == "found"
     assert "sealed lab: every check blocked" in done.stdout
     assert f"{len(checkable)} of {len(checkable)} checkable leaks found" in done.stdout
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
@@ -87,8 +97,9 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
     for profile in ("sealed", "leaky"):
         page = (tmp_path / profile / "report.html").read_text()
         assert (
-            "From 8 vantages (ansible://dev-ws, ansible://prod-db, ansible://test-ci, dev, "
-            "dev-ssh, runner, test, test-ssh)"
+            "From 16 vantages (ansible://dev-ws, ansible://prod-db, ansible://test-ci, dev, "
+            "dev-ssh, dev-ws, dev2-ws, dev3-ws, dev4-ws, runner, test, test-ci, test-ssh, "
+            "test2-ci, test3-ci, test4-ci)"
         ) in page
         assert verify(tmp_path / profile).ok
     assert "Production is NOT isolated" in (tmp_path / "leaky" / "report.html").read_text()

@@ -7,19 +7,20 @@ whose probe family exists must be found, and the sealed lab must show nothing.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EXIT_OK, EXIT_REACHABLE
+from .errors import EXIT_OK, EXIT_REACHABLE, ProdwallError
 from .families import registry
 from .fingerprint import KEY_ENV
 from .inventory import load_inventory
 from .lab import cloud_estate, manager
-from .lab.leaks import FINGERPRINT_KEY, GROUND_TRUTH, Leak
-from .lab.topology import ANSIBLE_HOSTS, LAB_DIR, RUNNER_NS
+from .lab.leaks import FINGERPRINT_KEY, FLEET_GROUND_TRUTH, GROUND_TRUTH, Leak
+from .lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, RUNNER_NS
 from .report.bundle import write_bundle
-from .report.combined import Combined
+from .report.combined import Combined, load
 from .results import Results
 from .runner import HostsRun, RunnerRun, run_checks
 from .verdicts import Outcome
@@ -34,6 +35,9 @@ INSIDE = {v: ("ip", "netns", "exec", RUNNER_NS) for v in ("dev-ssh", "test-ssh")
 FLEET = "fleet"
 # the AWS configuration proof, read from the runner through the lab estate's audit roles
 CLOUD = "cloud"
+# the fleet: the suite run on each of the eight segment hosts at once (prodwall fleet)
+SEGMENTS = "segments"
+FLEET_INVENTORY = LAB_INVENTORY.with_name("lab-fleet.yaml")
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class LeakResult:
 
 def judge_ground_truth(leaky: dict[str, Results]) -> list[LeakResult]:
     out = []
-    for leak in GROUND_TRUTH:
+    for leak in (*GROUND_TRUTH, *FLEET_GROUND_TRUTH):
         if leak.family not in registry():
             out.append(LeakResult(leak, "not-checkable"))
             continue
@@ -117,12 +121,15 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
                 hosts=RunnerRun(),
             )
             write_bundle(Combined((runs[profile][CLOUD],)), folder)
+            say(f"running the suite on the eight segment hosts at once: prodwall fleet ({profile})")
+            segments = _fleet(out / f"{profile}-{SEGMENTS}")
+            sources = [out / f"{profile}-{v}" for v in runs[profile]]
+            for folder in sorted((out / f"{profile}-{SEGMENTS}" / "runs").glob("*")):
+                results = segments[folder.name.split("-", 1)[1]]
+                runs[profile][results.meta.vantage.name] = results
+                sources.append(folder)
             # one report per profile, every run merged: what an auditor reads first
-            write_bundle(
-                Combined(tuple(runs[profile].values())),
-                out / profile,
-                sources=[out / f"{profile}-{v}" for v in runs[profile]],
-            )
+            write_bundle(Combined(tuple(runs[profile].values())), out / profile, sources=sources)
     finally:
         if not keep:
             manager.down(lambda m: say(f"  {m}"))
@@ -131,14 +138,36 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
     return _summary(runs, out)
 
 
+def _fleet(out: Path) -> dict[str, Results]:
+    """`prodwall fleet` from the runner namespace, as a CI job there would run it; every
+    intended vantage must come back verified (the demo's lab has no broken host)."""
+    done = subprocess.run(
+        ["ip", "netns", "exec", RUNNER_NS, sys.executable, "-m", "prodwall.cli", "fleet",
+         "-i", str(FLEET_INVENTORY), "--hosts", str(FLEET_ANSIBLE_HOSTS), "-o", str(out),
+         "--forks", "8", "--format", "json"],
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    merged = out / "merged.json"
+    if done.returncode not in (0, 1, 3) or not merged.exists():
+        raise ProdwallError(f"prodwall fleet failed (exit {done.returncode}): "
+                            f"{(done.stdout + done.stderr)[-2000:]}")  # fmt: skip
+    combined = load([merged])
+    uncovered = [r for r in (combined.fleet or {}).get("vantages", []) if not r["covered"]]
+    if uncovered:
+        raise ProdwallError(f"prodwall fleet did not cover every segment: {uncovered}")
+    return {r.meta.vantage.name: r for r in combined.runs}
+
+
 def _summary(runs: dict[str, dict[str, Results]], out: Path) -> int:
     print("\nprodwall demo: the built-in lab, sealed and leaky, from the dev and test vantages")
     for profile, by_vantage in runs.items():
         for vantage, results in by_vantage.items():
             counts = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)
+            folder = out / f"{profile}-{vantage}"
+            where = folder if folder.exists() else out / f"{profile}-{SEGMENTS}"
             print(
-                f"  {profile:<7} from {vantage:<5} {results.overall.value.upper():<13} "
-                f"({counts})  {out / f'{profile}-{vantage}' / 'results.json'}"
+                f"  {profile:<7} from {vantage:<8} {results.overall.value.upper():<13} "
+                f"({counts})  {where / 'results.json' if folder.exists() else where}"
             )
     problems = sealed_findings(runs.get("sealed", {}))
     print(

@@ -4,7 +4,9 @@ A bundle counts only if it unpacks within bounds (no links, no paths outside its
 folder), its manifest matches every file and is signed by this fleet run's own key
 (made for this run, so an old or forged bundle cannot pass), the manifest is the one
 the host's run reported on its standard output, and its results are the intended
-vantage's, from the inventory sent. Anything else makes the vantage inconclusive."""
+vantage's, from the inventory sent. Anything else makes the vantage inconclusive.
+Every host holds the same run key: it proves the bundle is of this run; that a host
+speaks only for its own vantage is the vantage check's to prove."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .hostmap import FleetTarget
 MAX_BUNDLE_BYTES = 4 << 30  # unpacked; a vantage's captures are megabytes
 MAX_MEMBERS = 200_000
 RUN_TASK = "run the suite"
+CLEANUP_TASK = "remove the work folder"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,10 @@ def judge_host(
     public_key: Path,
     inventory_sha256: str,
 ) -> HostResult:
-    bad = [e for e in events if e.get("status") in ("failed", "unreachable")]
+    failed = [e for e in events if e.get("status") in ("failed", "unreachable")]
+    # a cleanup that failed after a verified run does not unmake the run; it is said
+    leftover = [e for e in failed if e.get("task") == CLEANUP_TASK]
+    bad = [e for e in failed if e.get("task") != CLEANUP_TASK]
     if bad:
         first = bad[0]
         said = [str(first.get("msg") or "")]
@@ -72,7 +78,14 @@ def judge_host(
     problems = _verify(run_dir, reported, public_key, target, inventory_sha256)
     if problems:
         return failure(target, "verify", "; ".join(problems))
-    return HostResult(target, True, "done", "", run_dir, read_results(run_dir / "results.json"))
+    note = (
+        f"the work folder on the host was not removed: {leftover[0].get('msg')}"
+        if leftover
+        else ""
+    )
+    return HostResult(
+        target, True, "done", note, run_dir, read_results(run_dir / "results.json")
+    )
 
 
 def _unpack(tar: Path, dest: Path) -> None:

@@ -19,7 +19,7 @@ def fleet_section(c: Combined) -> str:
         f"<td>{e(str(r.get('environment') or '-'))}</td>"
         f"<td>{'covered' if r.get('covered') else '<b>not covered</b>'}</td>"
         f"<td>{e(str(r.get('outcome')))}</td>"
-        f"<td>{'' if r.get('covered') else e(str(r.get('stage')) + ': ' + str(r.get('error')))}"
+        f"<td>{e(str(r.get('stage')) + ': ' + str(r.get('error'))) if r.get('error') else ''}"
         "</td></tr>"
         for r in rows
     )
