@@ -46,7 +46,10 @@ def host_view(host: str, argv: list[str]) -> list[str]:
     # on every host at once, and one host's sessions (test-ci's carries a production key
     # in its environment) must not show in another host's process scan. Not prod-db: its
     # audit daemon runs beside its sshd, and its host checks must see it.
-    own_pids = [] if host == prodhost.HOST else ["unshare", "--pid", "--fork", "--mount-proc"]
+    own_pids = (
+        [] if host == prodhost.HOST
+        else ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+    )  # --kill-child: stopping the recorded pid stops the host
     return ["ip", "netns", "exec", ZONES[h.zone].ns, *own_pids, "sh", "-c", script, "sh", *argv]
 
 
