@@ -231,3 +231,36 @@ def test_ansibles_own_error_is_the_reason(tmp_path: Path) -> None:
     crashed = [{"host": "dev-ws", "task": RUN_TASK, "status": "ok", "stdout": "Traceback"}]
     said = judge_host(TARGET, crashed, tmp_path, tmp_path / "k.pub", "00")
     assert not said.covered and "no result document" in said.error
+
+
+def test_a_fleet_whose_hosts_cannot_be_reached_is_inconclusive_not_passed(
+    pyz: Path, tmp_path: Path
+) -> None:
+    """Ansible's own unreachable error, for a host whose ssh port is closed (loopback):
+    exit 3, and the report says which vantage was intended and why it is not covered."""
+    hosts = _hosts_file(tmp_path, (
+        "all:\n  hosts:\n    dev-ws:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n"
+        "      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o ConnectTimeout=5\n"
+    ))  # fmt: skip
+    out = tmp_path / "out"
+    done = run_cli("fleet", "-i", str(FLEET_INV), "--hosts", hosts, "--zipapp", str(pyz),
+                   "-o", str(out), timeout=180)  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "0 of 1 intended vantages covered" in done.stdout
+    (row,) = json.loads((out / "merged.json").read_text())["fleet"]["vantages"]
+    assert (row["host"], row["covered"], row["stage"]) == ("dev-ws", False,
+                                                           "unreachable: work folder")  # fmt: skip
+    assert "port 9" in row["error"] or "refused" in row["error"].lower(), row["error"]
+    page = (out / "report.html").read_text()
+    assert "0 of 1 intended vantages returned a verified run" in page
+    assert run_cli("verify", str(out)).returncode == 0
+    # and the CI gate calls it lost coverage
+    assert run_cli("ci", str(out)).returncode == 3
+
+
+def test_zipapp_command_writes_the_file(tmp_path: Path) -> None:
+    done = run_cli("zipapp", "-o", str(tmp_path / "p.pyz"), "--format", "json", timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert Path(doc["path"]).is_file() and doc["sha256"] == sha256_file(tmp_path / "p.pyz")
+    assert run_cli("zipapp", "--no-such-flag").returncode == 2

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProdwallError
+from ..report.manifest import sha256_file
 from ..runner import find_checks
 
 BOOTSTRAP = '''\
@@ -162,7 +163,7 @@ def build(out: Path) -> Zipapp:
         f.write(b"#!/usr/bin/env python3\n" + body)
     tmp.chmod(0o755)
     tmp.replace(out)
-    return Zipapp(out, _sha256(out), meta["python"], tuple(sorted(names)), out.stat().st_size)
+    return Zipapp(out, sha256_file(out), meta["python"], tuple(sorted(names)), out.stat().st_size)
 
 
 def _add_prodwall(z: zipfile.ZipFile, dist: md.Distribution) -> None:
@@ -181,14 +182,6 @@ def _add_prodwall(z: zipfile.ZipFile, dist: md.Distribution) -> None:
     z.writestr(info + "RECORD", "")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def describe(path: Path) -> Zipapp:
     """An existing zipapp (`--zipapp FILE`), checked to be one of ours."""
     try:
@@ -199,5 +192,5 @@ def describe(path: Path) -> Zipapp:
             f"{path}: not a prodwall zipapp ({exc}); build one with `prodwall zipapp -o FILE`"
         ) from exc
     return Zipapp(
-        path, _sha256(path), meta["python"], tuple(meta["distributions"]), path.stat().st_size
+        path, sha256_file(path), meta["python"], tuple(meta["distributions"]), path.stat().st_size
     )
