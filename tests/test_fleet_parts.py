@@ -264,3 +264,22 @@ def test_zipapp_command_writes_the_file(tmp_path: Path) -> None:
     doc = json.loads(done.stdout)
     assert Path(doc["path"]).is_file() and doc["sha256"] == sha256_file(tmp_path / "p.pyz")
     assert run_cli("zipapp", "--no-such-flag").returncode == 2
+
+
+def test_the_fingerprint_key_can_come_from_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodwall.fingerprint import KEY_ENV, KEY_FILE_ENV, key_given, load_key
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    assert not key_given()
+    path = tmp_path / "fp.key"
+    path.write_bytes(b"a-fingerprint-key-of-32-bytes-ok\n")
+    monkeypatch.setenv(KEY_FILE_ENV, str(path))
+    assert key_given() and load_key(None) == b"a-fingerprint-key-of-32-bytes-ok"
+    path.write_bytes(b"")  # what a fleet host gets when the runner has no key
+    with pytest.raises(ProdwallError, match="at least 16 bytes"):
+        load_key(None)
+    monkeypatch.setenv(KEY_ENV, "the-environment-value-wins-here")
+    assert load_key(None) == b"the-environment-value-wins-here"

@@ -14,6 +14,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,25 @@ from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, MGMT, ZONES
 
 pytestmark = pytest.mark.lab
 DEV = ("name-resolution", "ssh", "live", "kube")
+
+
+class CommandLines(threading.Thread):
+    """Every process's command line on this machine (lab hosts included), sampled while
+    the fleet runs: a key passed as an environment value shows there."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: set[bytes] = set()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    self.seen.add(cmdline.read_bytes())
+                except OSError:
+                    continue
+            time.sleep(0.05)
 
 
 def _prodwall(*argv: str, runner: bool = True) -> subprocess.CompletedProcess[str]:
@@ -84,9 +105,13 @@ def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> No
         inv, hosts = _fleet_inventories(tmp_path)
         _stop_sshd("test3")
         out = tmp_path / "fleet"
+        sampler = CommandLines()
+        sampler.start()
         done = _prodwall("fleet", "-i", str(inv), "--hosts", str(hosts), "--forks", "8",
                          "-o", str(out), "--sign-key", str(key.with_suffix(".key")))  # fmt: skip
         said = done.stdout + done.stderr
+        sampler.stop.set()
+        sampler.join()
         # host checks at scale: testinfra's ansible backend, four pytest-xdist workers
         scale = _prodwall(
             "hosts", "-i", str(REPO / "inventories" / "lab-fleet.yaml"), "--hosts",
@@ -136,6 +161,11 @@ def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> No
     for secret in (leaks.PROD_DB_PASSWORD, leaks.PROD_AWS_SECRET, leaks.DEV_AWS_SECRET):
         assert not [t for t in written if secret in t]
     assert set(glob.glob("/tmp/prodwall-*")) == before
+    # the fingerprint key reached the hosts as a file, never on a command line
+    assert any(b"prodwall.pyz" in c for c in sampler.seen)  # the sampler saw the runs ...
+    # ... and Ansible's environment values, which it puts on the command line
+    assert any(b"PRODWALL_FINGERPRINT_KEY_FILE=" in c for c in sampler.seen)
+    assert not [c for c in sampler.seen if leaks.FINGERPRINT_KEY in c]
 
     hosts_said = scale.stdout + scale.stderr
     assert scale.returncode == 1, hosts_said[-3000:]

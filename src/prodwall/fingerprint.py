@@ -14,10 +14,18 @@ from pathlib import Path
 from .errors import ProdwallError
 
 KEY_ENV = "PRODWALL_FINGERPRINT_KEY"
+# the same key from a file: what `prodwall fleet` gives each host (an environment value
+# would show in the host's process list while Ansible runs the command)
+KEY_FILE_ENV = "PRODWALL_FINGERPRINT_KEY_FILE"
+
+
+def key_given() -> bool:
+    return bool(os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV))
 MIN_KEY_BYTES = 16
 
 
 def load_key(key_file: str | None) -> bytes:
+    key_file = key_file or (None if os.environ.get(KEY_ENV) else os.environ.get(KEY_FILE_ENV))
     if key_file:
         try:
             key = Path(key_file).read_bytes().strip()

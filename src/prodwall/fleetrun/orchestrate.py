@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ProdwallError
+from ..fingerprint import key_given, load_key
 from ..inventory.loader import LoadedInventory
 from ..report.bundle import write_bundle
 from ..report.combined import Combined
@@ -103,6 +105,9 @@ def _play(
     inventory.write_bytes(loaded.raw)
     inventory.chmod(0o600)
     private, public = keygen(work / "fleet-run-signer")  # this run's only: proves freshness
+    fingerprint_key = work / "fingerprint.key"  # empty without one: hosts use a throwaway
+    fingerprint_key.write_bytes(_fingerprint_key())
+    fingerprint_key.chmod(0o600)
     if opts.zipapp is not None:
         app = zipapp.describe(opts.zipapp)
     else:
@@ -116,6 +121,7 @@ def _play(
         "prodwall_zipapp": str(app.path),
         "prodwall_inventory": str(inventory),
         "prodwall_sign_key": str(private),
+        "prodwall_fingerprint_key": str(fingerprint_key),
         "prodwall_collect": str(collect),
         "prodwall_rate_share": share,
         "prodwall_vantages": {
@@ -152,6 +158,16 @@ def _play(
         "ansible_playbook_exit": play.returncode,
     }
     return facts, hosts
+
+
+def _fingerprint_key() -> bytes:
+    """The runner's fingerprint key, as the hosts' runs need it (never in their env)."""
+    if not key_given():
+        return b""
+    try:
+        return load_key(None)
+    except ProdwallError:
+        return b""  # too short or unreadable: the hosts' runs say they used a throwaway
 
 
 def _ansible_version() -> str:

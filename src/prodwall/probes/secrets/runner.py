@@ -10,13 +10,12 @@ and the fingerprints it could guess passwords against."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ...errors import ProdwallError
-from ...fingerprint import KEY_ENV, fingerprint, load_key
+from ...fingerprint import KEY_ENV, fingerprint, key_given, load_key
 from ...inventory.model import Inventory
 from ...plan import Plan, Probe
 from ...vantages.agent import AgentError, run_agent
@@ -37,7 +36,7 @@ class Key:
 def run_key() -> Key:
     """The run's fingerprint key ($PRODWALL_FINGERPRINT_KEY), or a throwaway one: the
     values are fingerprinted either way, never carried."""
-    if os.environ.get(KEY_ENV):
+    if key_given():
         try:
             return Key(load_key(None), True)
         except ProdwallError:
