@@ -127,6 +127,14 @@ def test_hosts_map_to_vantages_by_name_or_variable_and_limit_is_ansibles(tmp_pat
     assert {t.host for t in intended(hosts, "dev", inv)} == {"dev-ws", "laptop-7"}
     assert {t.host for t in intended(hosts, "all:!laptop-7", inv)} == {"dev-ws", "test-ci",
                                                                         "nobody"}  # fmt: skip
+    # two hosts claiming one vantage: refused, naming both
+    twice = _hosts_file(tmp_path, HOSTS.replace("prodwall_vantage: dev2-ws",
+                                                "prodwall_vantage: dev-ws"))  # fmt: skip
+    done = run_cli("fleet", "-i", str(FLEET_INV), "--hosts", twice, "--format", "json")
+    assert done.returncode == 2
+    (problem,) = json.loads(done.stdout)["error"]["problems"]
+    assert problem["field"] == "vantages.dev-ws" and problem["line"]
+    assert "dev-ws, laptop-7 all map to this one vantage" in problem["message"]
 
 
 def test_fleet_refuses_before_touching_any_host(tmp_path: Path) -> None:

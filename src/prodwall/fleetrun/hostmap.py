@@ -84,8 +84,9 @@ def _target(host: str, hostvars: dict[str, object], inv: Inventory) -> FleetTarg
     return FleetTarget(host, name, vantage.environment, vantage.python, vantage.sudo)
 
 
-def check_locations(targets: list[FleetTarget], loaded: LoadedInventory) -> None:
-    """A fleet run executes on the host itself: its vantages must say `location: local`.
+def check_targets(targets: list[FleetTarget], loaded: LoadedInventory) -> None:
+    """A fleet run executes on the host itself: its vantages must say `location: local`,
+    and one vantage is one host (two hosts' runs under one name would read as one).
     Anything else is an inventory mistake, refused before any host is touched."""
     inv, source = loaded.inventory, str(loaded.path)
     doc = parse_yaml(loaded.raw, source)
@@ -101,6 +102,21 @@ def check_locations(targets: list[FleetTarget], loaded: LoadedInventory) -> None
         )
         for t in targets
         if t.vantage is not None and inv.vantages[t.vantage].location != "local"
+    ]
+    hosts_of: dict[str, list[str]] = {}
+    for t in targets:
+        if t.vantage is not None:
+            hosts_of.setdefault(t.vantage, []).append(t.host)
+    problems += [
+        Problem(
+            source,
+            doc.line_of(("vantages", name)),
+            f"vantages.{name}",
+            f"Ansible hosts {', '.join(hosts)} all map to this one vantage",
+            f"declare a vantage per host and point each host's {VANTAGE_VAR} at its own",
+        )
+        for name, hosts in hosts_of.items()
+        if len(hosts) > 1
     ]
     if problems:
         raise InputError(problems)

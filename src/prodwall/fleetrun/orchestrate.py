@@ -25,7 +25,7 @@ from ..runmeta import utc_now
 from . import zipapp
 from .collect import HostResult, failure, judge_host
 from .drive import forks, run_playbook
-from .hostmap import ansible_tool, check_locations, intended
+from .hostmap import ansible_tool, check_targets, intended
 from .merge import fleet_record, missing_run
 
 Progress = Callable[[str], None]
@@ -55,7 +55,7 @@ def run_fleet(
     signer_fingerprint(sign_key)  # a bad key stops the run before any host is touched
     started = utc_now()
     targets = intended(opts.hosts_file, opts.limit, loaded.inventory)
-    check_locations(targets, loaded)
+    check_targets(targets, loaded)
     runnable = [t for t in targets if t.vantage]
     fork_count = forks(opts.forks)
     share = max(1, min(fork_count, len(runnable)))
