@@ -291,3 +291,21 @@ def test_the_fingerprint_key_can_come_from_a_file(
         load_key(None)
     monkeypatch.setenv(KEY_ENV, "the-environment-value-wins-here")
     assert load_key(None) == b"the-environment-value-wins-here"
+
+
+def test_forks_are_ansibles_and_a_shared_rate_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    from prodwall.fleetrun.drive import forks
+    from prodwall.planning import build_plan
+
+    monkeypatch.setenv("ANSIBLE_FORKS", "7")
+    assert forks(None) == 7  # read back through ansible-config: Ansible's precedence
+    assert forks(3) == 3
+    inv = load_inventory(FLEET_INV).inventory
+    today = date(2026, 11, 29)
+    assert build_plan(inv, "dev-ws", today).probing.rate == 100_000
+    assert build_plan(inv, "dev-ws", today, rate_share=8).probing.rate == 12_500
+    own = inv.model_copy(update={"probing": inv.probing.model_copy(
+        update={"rate_scope": "per-vantage"})})  # fmt: skip
+    assert build_plan(own, "dev-ws", today, rate_share=8).probing.rate == 100_000

@@ -123,6 +123,10 @@ def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> No
     merged = json.loads((out / "merged.json").read_text())
     rows = _rows(merged)
     assert set(rows) == {*FLEET_HOSTS, "stray-ws"}
+    # eight hosts ran at once (forks 8; the stray one has no vantage): the inventory's
+    # shared rate was split eight ways, and each run says what it sent at
+    assert (merged["fleet"]["forks"], merged["fleet"]["rate_share"]) == (8, 8)
+    assert {r["scope"]["probing_rate"] for r in merged["runs"] if r["scope"]} == {12_500}
     covered = {h for h, r in rows.items() if r["covered"]}
     assert covered == {"dev-ws", "dev2-ws", "dev3-ws", "test-ci", "test2-ci"}
     # each failure is the host's own, in Ansible's words

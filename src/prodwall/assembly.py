@@ -67,7 +67,12 @@ def assemble(
         dict(plan.counts),
         tuple(notices),
         not_run,
-        scope={**scope_of(inv), "not_automated": list(not_automated)},
+        # the rate this run sent at: the inventory's, or its share of a fleet's shared rate
+        scope={
+            **scope_of(inv),
+            "not_automated": list(not_automated),
+            "probing_rate": plan.probing.rate,
+        },
         catalogue={cid: c.model_dump() for cid, c in sorted(controls.items())},
         waivers=tuple(
             {
