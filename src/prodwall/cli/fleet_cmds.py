@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ..errors import EXIT_OK
 from .output import UsageError, _emit
 
 
-def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _progress(args: argparse.Namespace) -> Callable[[str], None]:
     def say(message: str) -> None:
         if not args.quiet and args.format != "json":
             print(message, file=sys.stderr, flush=True)
