@@ -24,7 +24,7 @@ from typing import Any
 
 from prodwall.fleetrun import zipapp
 from prodwall.lab import leaks, manager
-from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS
+from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, PYZ_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
 # the order hosts join the fleet: dev and test alternating, the planted leak in the first 4
@@ -39,7 +39,8 @@ def fleet(
     done = subprocess.run(
         ["ip", "netns", "exec", "pwlab-runner", sys.executable, "-m", "prodwall.cli", "fleet",
          "-i", str(inv), "--hosts", str(FLEET_ANSIBLE_HOSTS), "--limit", ",".join(hosts),
-         "--forks", str(forks), "--zipapp", str(pyz), "-o", str(out), "--format", "json"],
+         "--forks", str(forks), "--zipapp", str(pyz), "-o", str(out), "--format", "json",
+         "--pyz-cache", str(PYZ_CACHE)],
         capture_output=True, text=True, timeout=3600,
         env={**os.environ, "PRODWALL_FINGERPRINT_KEY": leaks.FINGERPRINT_KEY.decode()},
     )  # fmt: skip

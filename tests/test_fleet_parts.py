@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,13 @@ def test_zipapp_runs_prodwall_with_its_checks_and_plugins(pyz: Path, tmp_path: P
     assert (unpacked / "site" / "prodwall-0.1.0.dist-info" / "entry_points.txt").is_file()
     assert not list(unpacked.rglob("moto")) and not list(unpacked.rglob("ansible"))
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
-    # unpacked once: a second run reuses it
+    # unpacked once: a second run reuses it, and prunes versions unused for a week
+    stale, recent = cache / "pyz-0123456789abcdef", cache / "pyz-fedcba9876543210"
+    stale.mkdir()
+    recent.mkdir()
+    os.utime(stale, (0, time.time() - 8 * 86400))
     assert _pyz(pyz, cache, "--version").returncode == 0
-    assert len(list(cache.glob("pyz-*"))) == 1 and not list(cache.glob(".unpack-*"))
+    assert set(cache.glob("pyz-*")) == {unpacked, recent} and not list(cache.glob(".unpack-*"))
 
 
 def test_zipapp_refuses_an_unpack_folder_others_can_write(pyz: Path, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from conftest import REPO
 from labrun import lab
 from prodwall.fingerprint import KEY_ENV
 from prodwall.lab import leaks
-from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, MGMT, ZONES
+from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, MGMT, PYZ_CACHE, ZONES
 
 pytestmark = pytest.mark.lab
 DEV = ("name-resolution", "ssh", "live", "kube")
@@ -99,6 +99,7 @@ def _rows(merged: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> None:
     before = set(glob.glob("/tmp/prodwall-*"))
+    cache_before = set(Path("/var/tmp/prodwall-0").glob("pyz-*"))
     key = tmp_path / "signer"
     with lab("leaky"):
         assert _prodwall("keygen", "-o", str(key), runner=False).returncode == 0
@@ -108,7 +109,8 @@ def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> No
         sampler = CommandLines()
         sampler.start()
         done = _prodwall("fleet", "-i", str(inv), "--hosts", str(hosts), "--forks", "8",
-                         "-o", str(out), "--sign-key", str(key.with_suffix(".key")))  # fmt: skip
+                         "-o", str(out), "--sign-key", str(key.with_suffix(".key")),
+                         "--pyz-cache", str(PYZ_CACHE))  # fmt: skip
         said = done.stdout + done.stderr
         sampler.stop.set()
         sampler.join()
@@ -165,6 +167,8 @@ def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> No
     for secret in (leaks.PROD_DB_PASSWORD, leaks.PROD_AWS_SECRET, leaks.DEV_AWS_SECRET):
         assert not [t for t in written if secret in t]
     assert set(glob.glob("/tmp/prodwall-*")) == before
+    # the hosts unpacked prodwall into the lab's folder (lab down removes it), not /var/tmp
+    assert set(Path("/var/tmp/prodwall-0").glob("pyz-*")) == cache_before
     # the fingerprint key reached the hosts as a file, never on a command line
     assert any(b"prodwall.pyz" in c for c in sampler.seen)  # the sampler saw the runs ...
     # ... and Ansible's environment values, which it puts on the command line

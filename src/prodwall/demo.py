@@ -18,7 +18,7 @@ from .fingerprint import KEY_ENV
 from .inventory import load_inventory
 from .lab import cloud_estate, manager
 from .lab.leaks import FINGERPRINT_KEY, FLEET_GROUND_TRUTH, GROUND_TRUTH, Leak
-from .lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, RUNNER_NS
+from .lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, PYZ_CACHE, RUNNER_NS
 from .report.bundle import write_bundle
 from .report.combined import Combined, load
 from .results import Results
@@ -144,7 +144,7 @@ def _fleet(out: Path) -> dict[str, Results]:
     done = subprocess.run(
         ["ip", "netns", "exec", RUNNER_NS, sys.executable, "-m", "prodwall.cli", "fleet",
          "-i", str(FLEET_INVENTORY), "--hosts", str(FLEET_ANSIBLE_HOSTS), "-o", str(out),
-         "--forks", "8", "--format", "json"],
+         "--forks", "8", "--pyz-cache", str(PYZ_CACHE), "--format", "json"],
         capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     merged = out / "merged.json"

@@ -27,7 +27,7 @@ from ..runner import find_checks
 
 BOOTSTRAP = '''\
 """prodwall zipapp bootstrap: unpack once (by content hash), then run the CLI."""
-import json, os, shutil, stat, sys, sysconfig, tempfile, zipfile
+import json, os, shutil, stat, sys, sysconfig, tempfile, time, zipfile
 
 def _unpack():
     here = os.path.abspath(sys.argv[0])
@@ -61,6 +61,15 @@ def _unpack():
                 os.rename(work, target)  # atomic: a concurrent run sees all or nothing
             except OSError:
                 shutil.rmtree(work, ignore_errors=True)  # another run won the race
+    os.utime(target)  # in use: the pruning below keys on it
+    for old in os.listdir(base):  # other versions nobody ran for a week: ~140 MB each
+        path = os.path.join(base, old)
+        try:
+            stale = os.lstat(path).st_mtime < time.time() - 7 * 86400
+            if old.startswith(("pyz-", ".unpack-")) and path != target and stale:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
     return os.path.join(target, "site")
 
 site = _unpack()

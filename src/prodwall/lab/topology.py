@@ -128,6 +128,8 @@ MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
 FLEET_HOSTS = ("dev-ws", "dev2-ws", "dev3-ws", "dev4-ws", "test-ci", "test2-ci", "test3-ci",
                "test4-ci")  # fmt: skip
 FLEET_ANSIBLE_HOSTS = LAB_DIR / "ansible-fleet.yml"  # the 8, in groups dev and test
+# where the lab's hosts unpack prodwall.pyz (`fleet --pyz-cache`): `lab down` removes it
+PYZ_CACHE = LAB_DIR / "pyz"
 MGMT_USER = {"prod-db": "auditor"}  # the others are logged into as root
 # The runner's own path to the lab's AWS endpoint (where a CI job reaches AWS's API):
 # (runner address, endpoint address) on a /30 into the shared namespace.
