@@ -116,3 +116,33 @@ def test_usage_errors_are_2(tmp_path: Path) -> None:
     assert code == 2 and json.loads(said)["error"]["exit_code"] == 2
 
 
+
+
+def test_what_a_host_says_cannot_steer_the_report_or_the_ci_log(tmp_path: Path) -> None:
+    """A fleet host's error text and a finding's text are data: escaped in the HTML,
+    and unable to start a workflow command of their own in the GitHub log."""
+    from prodwall.report.html import render
+
+    night = dataclasses.replace(results("dev", n=2, outcomes=[R, B]), waivers=ACTIVE)
+    v = night.verdicts[0]
+    evil = "x\n::add-mask::everything\n<script>alert(1)</script>"
+    night = dataclasses.replace(night, verdicts=(dataclasses.replace(v, findings=(evil,)),
+                                                 night.verdicts[1]))  # fmt: skip
+    fleet = {"intended": 1, "covered": 0, "vantages": [
+        {"host": "dev-ws", "covered": False, "stage": "failed: run the suite", "error": evil},
+    ]}  # fmt: skip
+    page = render(Combined((night,), fleet=fleet))
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+    folder = tmp_path / "night"
+    folder.mkdir()
+    write_merged(Combined((night,), fleet=fleet), folder / "merged.json")
+    code, said = _ci(str(folder), "--format", "github")
+    assert code == 1
+    commands = [line for line in said.splitlines() if line.startswith("::")]
+    assert commands and not [c for c in commands if c.startswith("::add-mask")]
+    assert any("x ::add-mask::everything <script>" in c for c in commands if "::error" in c)
+    # the plain listing runs with GitHub's workflow commands stopped, then resumed
+    lines = said.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    token = lines[start].split("::")[2]
+    assert lines[-1] == f"::{token}::" and len(token) == 32

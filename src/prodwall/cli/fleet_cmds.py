@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -97,8 +98,11 @@ def cmd_ci(args: argparse.Namespace) -> int:
         with target.open("a", encoding="utf-8") as f:
             f.write(markdown(g, code, report))
     if args.format == "github":
-        for line in [*notes, *github_annotations(g), text(g, code)]:
+        for line in [*notes, *github_annotations(g)]:
             print(line)
+        # the listing quotes hosts and probes: GitHub runs no workflow command inside it
+        token = secrets.token_hex(16)
+        print(f"::stop-commands::{token}\n{text(g, code)}\n::{token}::")
         return code
     doc = {
         "exit_code": code,

@@ -47,9 +47,15 @@ def _reachable(v: Verdict) -> bool:
     return v.outcome is Outcome.REACHABLE
 
 
+def _one_line(text: str) -> str:
+    """What a host or a probe said, on one line: it cannot start a line of its own (a
+    CI log reads a line that starts with `::` as a command)."""
+    return " ".join(text.split("\n")).replace("\r", " ")
+
+
 def _findings(v: Verdict) -> list[Finding]:
     lines = list(v.findings) or [v.reason]
-    return [Finding(v.vantage, v.check, v.controls, line) for line in lines]
+    return [Finding(v.vantage, v.check, v.controls, _one_line(line)) for line in lines]
 
 
 def gate(current: Combined, previous: Combined | None) -> Gate:
@@ -71,7 +77,7 @@ def gate(current: Combined, previous: Combined | None) -> Gate:
     if previous is not None:
         for ch in diff(previous, current):
             if ch.kind in ("became-inconclusive", "gone"):
-                regressions.append(f"{ch.kind}: {ch.vantage} {ch.check} ({ch.reason})")
+                regressions.append(_one_line(f"{ch.kind}: {ch.vantage} {ch.check} ({ch.reason})"))
     fleet = current.fleet or {}
     for row in fleet.get("vantages", []):
         if not row.get("covered"):
