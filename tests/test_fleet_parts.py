@@ -269,6 +269,11 @@ def test_a_fleet_whose_hosts_cannot_be_reached_is_inconclusive_not_passed(
     assert run_cli("verify", str(out)).returncode == 0
     # and the CI gate calls it lost coverage
     assert run_cli("ci", str(out)).returncode == 3
+    # re-rendered from its merged.json, the fleet's account is still there
+    again = run_cli("report", str(out), "-o", str(tmp_path / "again"))
+    assert again.returncode == 3, again.stdout + again.stderr
+    assert "0 of 1 intended vantages returned a verified run" in (
+        tmp_path / "again" / "report.html").read_text()  # fmt: skip
 
 
 def test_zipapp_command_writes_the_file(tmp_path: Path) -> None:
