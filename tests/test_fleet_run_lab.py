@@ -3,7 +3,8 @@ reached from the runner namespace over its management link (root; runs in CI).
 
 One run covers what a fleet meets: hosts that complete (the dev3 segment with its own
 planted hole among them), a host whose sshd was stopped, a host without the Python
-Ansible was told to use, a host whose run fails, and a host no vantage is declared for.
+Ansible was told to use, a host whose run is killed midway, and a host no vantage is
+declared for.
 Every one of the last four is an inconclusive vantage in the merged report, with
 Ansible's own error, and the others complete all the same."""
 
@@ -25,6 +26,7 @@ from conftest import REPO
 from labrun import lab
 from prodwall.fingerprint import KEY_ENV
 from prodwall.lab import leaks
+from prodwall.lab.services import host_root
 from prodwall.lab.topology import FLEET_ANSIBLE_HOSTS, FLEET_HOSTS, MGMT, PYZ_CACHE, ZONES
 
 pytestmark = pytest.mark.lab
@@ -67,14 +69,30 @@ def _stop_sshd(zone: str) -> None:
     subprocess.run(["kill", "-9", *pids], check=True)
 
 
+# A Python that dies mid-run: the suite starts (planning, the first probes), then the run
+# and everything it started are killed, as an out-of-memory kill or a reboot would.
+MIDRUN = "/srv/midrun-python"
+MIDRUN_SCRIPT = """#!/bin/sh
+setsid /usr/bin/python3 "$@" &
+pid=$!
+sleep 4
+kill -9 -- -$pid
+exit 137
+"""
+
+
 def _fleet_inventories(tmp: Path) -> tuple[Path, Path]:
-    """The lab's fleet inventories, with one host mapped to a vantage whose Python fails
-    (its run breaks), one told to use a Python it lacks, and one nobody declared."""
+    """The lab's fleet inventories, with one host mapped to a vantage whose run is killed
+    midway, one told to use a Python it lacks, and one nobody declared."""
+    script = host_root("dev4-ws") / MIDRUN.lstrip("/")
+    script.write_text(MIDRUN_SCRIPT)
+    script.chmod(0o755)
     inv = tmp / "fleet.yaml"
     inv.write_text(
         (REPO / "inventories" / "lab-fleet.yaml").read_text().replace(
             "vantages:\n",
-            "vantages:\n  dev4-broken: {location: local, environment: dev, python: /bin/false}\n",
+            "vantages:\n  dev4-broken: {location: local, environment: dev, "
+            f"python: {MIDRUN}}}\n",
         )
     )
     hosts = tmp / "hosts.yml"
@@ -137,6 +155,7 @@ def test_fleet_covers_the_segments_and_names_every_failure(tmp_path: Path) -> No
     assert rows["test4-ci"]["stage"] == "failed: work folder"
     assert "/opt/no-such-python/bin/python3" in rows["test4-ci"]["error"], rows["test4-ci"]
     assert rows["dev4-ws"]["stage"] == "failed: run the suite", rows["dev4-ws"]
+    assert "(exit 137)" in rows["dev4-ws"]["error"], rows["dev4-ws"]
     assert rows["dev4-ws"]["vantage"] == "dev4-broken"
     assert rows["stray-ws"]["stage"] == "mapping"
     assert "no vantage 'stray-ws'" in rows["stray-ws"]["error"]
