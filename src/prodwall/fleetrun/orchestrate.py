@@ -25,7 +25,7 @@ from ..runmeta import utc_now
 from . import zipapp
 from .collect import HostResult, failure, judge_host
 from .drive import forks, run_playbook
-from .hostmap import ansible_tool, check_targets, intended
+from .hostmap import FleetTarget, ansible_tool, check_targets, intended
 from .merge import fleet_record, missing_run
 
 Progress = Callable[[str], None]
@@ -93,7 +93,7 @@ def run_fleet(
 def _play(
     loaded: LoadedInventory,
     opts: FleetOptions,
-    runnable: list[Any],
+    runnable: list[FleetTarget],
     work: Path,
     fork_count: int,
     share: int,
