@@ -78,7 +78,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
     from ..report.ci_gate import gate, github_annotations, markdown, text
     from ..report.combined import load
 
-    check_ci_args(args)
+    if not args.results.exists():
+        raise UsageError(f"{args.results}: no such results folder or file")
     current = load([args.results])
     previous = None
     notes = []
@@ -120,7 +121,3 @@ def cmd_ci(args: argparse.Namespace) -> int:
     _emit(args, doc, text(g, code))
     return code
 
-
-def check_ci_args(args: argparse.Namespace) -> None:
-    if not args.results.exists():
-        raise UsageError(f"{args.results}: no such results folder or file")

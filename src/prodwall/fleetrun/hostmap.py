@@ -88,13 +88,10 @@ def check_targets(targets: list[FleetTarget], loaded: LoadedInventory) -> None:
     """A fleet run executes on the host itself: its vantages must say `location: local`,
     and one vantage is one host (two hosts' runs under one name would read as one).
     Anything else is an inventory mistake, refused before any host is touched."""
-    inv, source = loaded.inventory, str(loaded.path)
-    doc = parse_yaml(loaded.raw, source)
-    problems = [
-        Problem(
-            source,
-            doc.line_of(("vantages", t.vantage, "location")),
-            f"vantages.{t.vantage}.location",
+    inv = loaded.inventory
+    found: list[tuple[tuple[str, ...], str, str]] = [  # (where, message, fix)
+        (
+            ("vantages", t.vantage, "location"),
             f"'{inv.vantages[t.vantage].location}': a fleet run executes on the host itself "
             f"({t.host}), as its own vantage",
             "declare the fleet's vantages with `location: local` (an inventory of their own "
@@ -107,16 +104,21 @@ def check_targets(targets: list[FleetTarget], loaded: LoadedInventory) -> None:
     for t in targets:
         if t.vantage is not None:
             hosts_of.setdefault(t.vantage, []).append(t.host)
-    problems += [
-        Problem(
-            source,
-            doc.line_of(("vantages", name)),
-            f"vantages.{name}",
+    found += [
+        (
+            ("vantages", name),
             f"Ansible hosts {', '.join(hosts)} all map to this one vantage",
             f"declare a vantage per host and point each host's {VANTAGE_VAR} at its own",
         )
         for name, hosts in hosts_of.items()
         if len(hosts) > 1
     ]
-    if problems:
-        raise InputError(problems)
+    if found:  # only now: the lines come from parsing the inventory's bytes again
+        source = str(loaded.path)
+        doc = parse_yaml(loaded.raw, source)
+        raise InputError(
+            [
+                Problem(source, doc.line_of(where), ".".join(where), message, fix)
+                for where, message, fix in found
+            ]
+        )

@@ -4,6 +4,7 @@ fleet's own account of intended versus covered vantages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +31,29 @@ CATALOGUE_ENTRY = {
 }
 
 
-def missing_run(host: HostResult, loaded: LoadedInventory, started: str) -> Results:
-    t = host.target
-    name = t.vantage or t.host
-    meta = RunMeta(
+def run_meta(loaded: LoadedInventory, started: str) -> RunMeta:
+    """What every missing run shares: who ran the fleet, from which code and inventory
+    (worked out once: a git call and the environment per host would be repeated work)."""
+    return RunMeta(
         started_utc=started,
         finished_utc=utc_now(),
-        vantage=VantageInfo(name, f"ansible://{t.host}", t.environment or "(unmapped)", (),
-                            "no run: see this vantage's fleet verdict"),
+        vantage=VantageInfo("", "", "", ()),
         run_by=run_by(),
         prodwall_version=__version__,
         git_revision=git_revision(Path.cwd()),
         inventory_path=str(loaded.path),
         inventory_sha256=loaded.sha256,
         inventory_name=loaded.inventory.name,
-    )  # fmt: skip
+    )
+
+
+def missing_run(host: HostResult, base: RunMeta) -> Results:
+    t = host.target
+    name = t.vantage or t.host
+    meta = replace(base, vantage=VantageInfo(
+        name, f"ansible://{t.host}", t.environment or "(unmapped)", (),
+        "no run: see this vantage's fleet verdict",
+    ))  # fmt: skip
     verdict = Verdict(
         check=f"prodwall fleet::{t.host}",
         controls=(CONTROL,),

@@ -26,7 +26,7 @@ from . import zipapp
 from .collect import HostResult, failure, judge_host
 from .drive import forks, run_playbook
 from .hostmap import FleetTarget, ansible_tool, check_targets, intended
-from .merge import fleet_record, missing_run
+from .merge import fleet_record, missing_run, run_meta
 
 Progress = Callable[[str], None]
 
@@ -71,8 +71,8 @@ def run_fleet(
         hosts += [failure(t, "mapping", t.problem) for t in targets if not t.vantage]
         order = {t.host: i for i, t in enumerate(targets)}
         hosts.sort(key=lambda h: order[h.target.host])
-        runs = [h.results if h.results is not None else missing_run(h, loaded, started)
-                for h in hosts]  # fmt: skip
+        base = run_meta(loaded, started)
+        runs = [h.results if h.results is not None else missing_run(h, base) for h in hosts]
         record = fleet_record(
             hosts,
             {**facts, "hosts_inventory": opts.hosts_file, "limit": opts.limit or "",

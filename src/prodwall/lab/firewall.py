@@ -16,9 +16,7 @@ def ruleset(profile: str) -> str:
     dev, test, shared, prod = (ZONES[n] for n in ("dev", "test", "shared", "prod"))
     art, aws = HOSTS["artifacts"], HOSTS["aws-api"]
     # every dev and test segment (the fleet's six included) is treated as dev or test is
-    dev_ifs = _ifs("dev")
-    test_ifs = _ifs("test")
-    both = f"{{ {dev_ifs[2:-2]}, {test_ifs[2:-2]} }}"
+    dev_ifs, test_ifs, both = _ifs("dev"), _ifs("test"), _ifs("dev", "test")
     allowed = [
         # allowed flows of inventories/lab.yaml: dev and test may use the artifact mirror
         f"iifname {both} ip daddr {art.v4()} tcp dport 80 counter accept",
@@ -79,9 +77,9 @@ table inet {TABLE} {{
 FLEET_LEAK_ZONE = "dev3"
 
 
-def _ifs(tier: str) -> str:
-    """The router's interfaces into every zone of a tier, as an nftables set."""
-    names = ", ".join(f'"{z.router_if}"' for z in ZONES.values() if z.tier == tier)
+def _ifs(*tiers: str) -> str:
+    """The router's interfaces into every zone of these tiers, as an nftables set."""
+    names = ", ".join(f'"{z.router_if}"' for t in tiers for z in ZONES.values() if z.tier == t)
     return f"{{ {names} }}"
 
 

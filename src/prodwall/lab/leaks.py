@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..probes.secrets.attribute import aws_key_id_for
 from . import keys
-from .topology import AWS_PORT, HOSTS, ZONES
+from .topology import AWS_PORT, HOSTS, SEGMENT_HOSTS, ZONES
 
 FINGERPRINT_KEY = b"prodwall-lab-fingerprint-key-not-secret"
 PROD_DB_PASSWORD = "pwlab-Prod-DB-2026!k9"
@@ -283,7 +283,7 @@ def host_files(host: str, profile: str) -> dict[str, str]:
         files["/root/.ssh/environment"] = (
             f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n" + endpoint
         )
-    if HOSTS[host].sshd and host not in ("dev-ws", "test-ci", "prod-db"):
+    if host in SEGMENT_HOSTS:
         # the fleet segments' hosts: an ordinary app config (their own database), so the
         # secrets family has files to read there (an empty scan proves nothing)
         files["/srv/app/config/app.yml"] = (

@@ -69,6 +69,15 @@ class LabHost:
         return f"{self.dns_name or self.name}.{ZONES[self.zone].domain}"
 
 
+# The fleet's six more segments: (zone, tier, its one host's role, third octet); the host
+# is named <zone>-<role> (dev2-ws, ..., test4-ci).
+SEGMENTS: tuple[tuple[str, str, str, int], ...] = tuple(
+    (f"{tier}{n}", tier, role, base + n)
+    for tier, role, base in (("dev", "ws", 10), ("test", "ci", 20))
+    for n in (2, 3, 4)
+)
+SEGMENT_HOSTS = tuple(f"{zone}-{role}" for zone, _tier, role, _net in SEGMENTS)
+
 ZONES: dict[str, Zone] = {
     z.name: z
     for z in (
@@ -78,9 +87,8 @@ ZONES: dict[str, Zone] = {
         Zone("prod", "production", "198.19.10.0/24", "fd00:19:10::/64"),
         # the fleet: six more dev and test segments, one host each (`prodwall fleet`)
         *(
-            Zone(f"{tier}{n}", tier, f"198.18.{base + n}.0/24", f"fd00:18:{base + n}::/64")
-            for tier, base in (("dev", 10), ("test", 20))
-            for n in (2, 3, 4)
+            Zone(zone, tier, f"198.18.{net}.0/24", f"fd00:18:{net}::/64")
+            for zone, tier, _role, net in SEGMENTS
         ),
     )
 }
@@ -99,9 +107,8 @@ HOSTS: dict[str, LabHost] = {
         LabHost("prod-dns", "prod", 53, dns=True, dns_name="ns1"),
         LabHost("prod-log", "prod", 60, udp=(514,), dns_name="log"),
         *(
-            LabHost(f"{tier}{n}-{role}", f"{tier}{n}", 10, sshd=True, dns_name=role)
-            for tier, role in (("dev", "ws"), ("test", "ci"))
-            for n in (2, 3, 4)
+            LabHost(f"{zone}-{role}", zone, 10, sshd=True, dns_name=role)
+            for zone, _tier, role, _net in SEGMENTS
         ),
     )
 }
@@ -119,14 +126,11 @@ MGMT: dict[str, tuple[str, str]] = {  # host -> (runner address, host address)
     # the fleet segments' hosts, on 198.18.201.0/24: one /30 each
     **{
         name: (f"198.18.201.{4 * i + 1}", f"198.18.201.{4 * i + 2}")
-        for i, name in enumerate(
-            f"{tier}{n}-{role}" for tier, role in (("dev", "ws"), ("test", "ci")) for n in (2, 3, 4)
-        )
+        for i, name in enumerate(SEGMENT_HOSTS)
     },
 }
 # The fleet: every dev and test segment's host (8), for `prodwall fleet` over Ansible.
-FLEET_HOSTS = ("dev-ws", "dev2-ws", "dev3-ws", "dev4-ws", "test-ci", "test2-ci", "test3-ci",
-               "test4-ci")  # fmt: skip
+FLEET_HOSTS = ("dev-ws", *SEGMENT_HOSTS[:3], "test-ci", *SEGMENT_HOSTS[3:])
 FLEET_ANSIBLE_HOSTS = LAB_DIR / "ansible-fleet.yml"  # the 8, in groups dev and test
 # where the lab's hosts unpack prodwall.pyz (`fleet --pyz-cache`): `lab down` removes it
 PYZ_CACHE = LAB_DIR / "pyz"

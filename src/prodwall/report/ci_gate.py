@@ -8,7 +8,7 @@ have), or a waiver that has expired. It fails with 3 when coverage went backward
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE
@@ -33,7 +33,6 @@ class Gate:
     regressions: tuple[str, ...]  # became inconclusive, no longer checked, vantage not covered
     inconclusive: tuple[Finding, ...]
     first_night: bool
-    notes: tuple[str, ...] = field(default=())
 
     def exit_code(self, strict: bool = False) -> int:
         if self.new_reachable or self.expired_waivers or (strict and self.known_reachable):
@@ -91,7 +90,7 @@ def gate(current: Combined, previous: Combined | None) -> Gate:
     )
     return Gate(
         tuple(new), tuple(known), expired, tuple(dict.fromkeys(regressions)), inconclusive,
-        previous is None, tuple(current.notices),
+        previous is None,
     )  # fmt: skip
 
 

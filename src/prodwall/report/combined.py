@@ -122,8 +122,8 @@ def load(paths: list[Path]) -> Combined:
     runs: list[Results] = []
     fleets: list[dict[str, Any]] = []
     for path in paths:
-        runs.extend(_load_one(path))
-        fleet = _fleet_of(path)
+        more, fleet = _load_one(path)
+        runs.extend(more)
         if fleet is not None:
             fleets.append(fleet)
     if not runs:
@@ -142,16 +142,8 @@ def load(paths: list[Path]) -> Combined:
     return Combined(tuple(runs), fleets[0] if len(fleets) == 1 and len(paths) == 1 else None)
 
 
-def _fleet_of(path: Path) -> dict[str, Any] | None:
-    path = path / MERGED_FILE if path.is_dir() and (path / MERGED_FILE).exists() else path
-    if path.is_dir() or path.name != MERGED_FILE:
-        return None
-    head = read_json(path, "cannot read", "pass a results.json or merged.json")
-    fleet = head.get("fleet") if isinstance(head, dict) else None
-    return fleet if isinstance(fleet, dict) else None
-
-
-def _load_one(path: Path) -> list[Results]:
+def _load_one(path: Path) -> tuple[list[Results], dict[str, Any] | None]:
+    """The runs of one results.json or merged.json, and a merged fleet's account."""
     if path.is_dir():
         merged = path / MERGED_FILE
         path = merged if merged.exists() and not (path / "results.json").exists() else (
@@ -159,11 +151,12 @@ def _load_one(path: Path) -> list[Results]:
         )
     head = read_json(path, "cannot read", "pass a results.json or merged.json")
     if isinstance(head, dict) and head.get("schema") == MERGED_SCHEMA:
+        fleet = head.get("fleet")
         return [
             parse_results(run, f"{path} (run {i + 1})")
             for i, run in enumerate(head.get("runs", []))
-        ]
-    return [parse_results(head, str(path))]
+        ], fleet if isinstance(fleet, dict) else None
+    return [parse_results(head, str(path))], None
 
 
 def write_merged(combined: Combined, path: Path) -> None:
