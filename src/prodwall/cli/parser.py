@@ -188,7 +188,6 @@ def _parser() -> argparse.ArgumentParser:
         "--pyz-cache", help="where hosts unpack prodwall.pyz (default /var/tmp/prodwall-UID)"
     )
     f.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-fleet)")
-    f.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
     f.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
     f.set_defaults(func=cmd_fleet)
 
