@@ -127,3 +127,20 @@ def netns() -> Iterator[Netns]:
         spaces.cleanup()
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert spaces.prefix not in left, f"namespaces left behind: {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite signs as a configured CI does: $PRODWALL_SIGNING_KEY is set, so every
+    bundle a test writes is signed and every command trusts it (the public half of the
+    configured key). Tests of unsigned or untrusted bundles unset it themselves."""
+    from prodwall.report.keys import keygen
+
+    private, _public = keygen(tmp_path_factory.mktemp("signer") / "suite", "prodwall tests", "CI")
+    before = os.environ.get("PRODWALL_SIGNING_KEY")
+    os.environ["PRODWALL_SIGNING_KEY"] = str(private)
+    yield private
+    if before is None:
+        os.environ.pop("PRODWALL_SIGNING_KEY", None)
+    else:
+        os.environ["PRODWALL_SIGNING_KEY"] = before

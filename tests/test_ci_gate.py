@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import run_cli
-from prodwall.report.combined import Combined, write_merged
-from prodwall.results import write_results
+from prodwall.report.bundle import write_bundle
+from prodwall.report.combined import Combined
+from prodwall.results import Results, read_results, write_results
 from prodwall.verdicts import Outcome
 from report_data import WAIVERS, results
 
@@ -16,12 +19,31 @@ B, R, INC = Outcome.BLOCKED, Outcome.REACHABLE, Outcome.INCONCLUSIVE
 ACTIVE = (WAIVERS[0],)
 
 
+_CLOCK = itertools.count()
+
+
+def recent(r: Results, hours_ago: float | None = None) -> Results:
+    """The run as if it ran a few hours ago: each call ten minutes later than the last, so
+    nights made one after another are in that order (ci refuses an older "tonight")."""
+    if hours_ago is None:
+        hours_ago = 30 - next(_CLOCK) / 6  # ten minutes apart; each run lasts five
+    start = datetime.now(UTC) - timedelta(hours=hours_ago)
+    end = start + timedelta(minutes=5)
+    meta = dataclasses.replace(
+        r.meta,
+        started_utc=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        finished_utc=end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return dataclasses.replace(r, meta=meta)
+
+
 def _night(tmp: Path, name: str, outcomes: list[Outcome], **change: object) -> Path:
-    r = results("dev", n=len(outcomes), outcomes=outcomes)
+    r = recent(results("dev", n=len(outcomes), outcomes=outcomes))
     r = dataclasses.replace(r, waivers=change.pop("waivers", ACTIVE), **change)  # type: ignore[arg-type]
     folder = tmp / name
     folder.mkdir()
     write_results(r, folder / "results.json")
+    write_bundle(Combined((r,)), folder)  # signed by the suite's key: what `run` leaves
     return folder
 
 
@@ -37,7 +59,7 @@ def test_nothing_new_passes_and_a_new_reachable_finding_fails(tmp_path: Path) ->
     worse = _night(tmp_path, "worse", [B, R, B])
     code, said = _ci(str(worse), "--previous", str(last), "--format", "github")
     assert code == 1
-    assert "::error title=prodwall: newly reachable (dev)::" in said
+    assert "::error title=prodwall%3A newly reachable (dev)::" in said
     assert "198.19.0.1 tcp/1001 (db): open (SYN-ACK)" in said
 
 
@@ -51,12 +73,13 @@ def test_a_known_reachable_finding_passes_unless_strict(tmp_path: Path) -> None:
 
 def test_a_new_finding_in_a_check_that_was_already_reachable_fails(tmp_path: Path) -> None:
     last = _night(tmp_path, "last", [B, R, B])
-    r = json.loads((last / "results.json").read_text())
-    v = r["verdicts"][1]
-    v["findings"] = [*v["findings"], "198.19.0.7 tcp/6443 (k8s): open (SYN-ACK)"]
+    r = read_results(last / "results.json")
+    v = r.verdicts[1]
+    v = dataclasses.replace(v, findings=(*v.findings, "198.19.0.7 tcp/6443 (k8s): open (SYN-ACK)"))
+    r = recent(dataclasses.replace(r, verdicts=(r.verdicts[0], v, r.verdicts[2])))
     tonight = tmp_path / "tonight"
-    tonight.mkdir()
-    (tonight / "results.json").write_text(json.dumps(r))
+    write_results(r, tonight / "results.json")
+    write_bundle(Combined((r,)), tonight)
     code, said = _ci(str(tonight), "--previous", str(last), "--format", "json")
     doc = json.loads(said)
     assert code == 1 == doc["exit_code"]
@@ -69,7 +92,7 @@ def test_an_expired_waiver_fails(tmp_path: Path) -> None:
     last = _night(tmp_path, "last", [B, B])
     tonight = _night(tmp_path, "tonight", [B, B], waivers=WAIVERS)  # W-OLD has expired
     code, said = _ci(str(tonight), "--previous", str(last), "--format", "github")
-    assert code == 1 and "::error title=prodwall: expired waiver W-OLD::RISK-100" in said
+    assert code == 1 and "::error title=prodwall%3A expired waiver W-OLD::RISK-100" in said
 
 
 def test_lost_coverage_is_3_and_strict_fails_on_any_inconclusive(tmp_path: Path) -> None:
@@ -92,10 +115,10 @@ def test_a_fleet_vantage_not_covered_is_lost_coverage(tmp_path: Path) -> None:
         {"host": "test-ci", "covered": False, "stage": "unreachable: work folder",
          "error": "Failed to connect to the host via ssh: Connection refused"},
     ]}  # fmt: skip
+    last = _night(tmp_path, "last", [B, B])
     folder = tmp_path / "fleet"
-    folder.mkdir()
-    write_merged(Combined((night,), fleet=fleet), folder / "merged.json")
-    code, said = _ci(str(folder), "--previous", str(folder))
+    write_bundle(Combined((recent(night),), fleet=fleet), folder)
+    code, said = _ci(str(folder), "--previous", str(last))
     assert code == 3 and "vantage not covered: test-ci" in said and "Connection refused" in said
 
 
@@ -134,13 +157,12 @@ def test_what_a_host_says_cannot_steer_the_report_or_the_ci_log(tmp_path: Path) 
     page = render(Combined((night,), fleet=fleet))
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
     folder = tmp_path / "night"
-    folder.mkdir()
-    write_merged(Combined((night,), fleet=fleet), folder / "merged.json")
+    write_bundle(Combined((recent(night),), fleet=fleet), folder)
     code, said = _ci(str(folder), "--format", "github")
     assert code == 1
     commands = [line for line in said.splitlines() if line.startswith("::")]
     assert commands and not [c for c in commands if c.startswith("::add-mask")]
-    assert any("x ::add-mask::everything <script>" in c for c in commands if "::error" in c)
+    assert any(r"x\x0a::add-mask::everything\x0a<script>" in c for c in commands if "::error" in c)
     # the plain listing runs with GitHub's workflow commands stopped, then resumed
     lines = said.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))

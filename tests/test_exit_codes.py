@@ -76,11 +76,15 @@ def test_history_flags_a_tampered_night(tmp_path: Path) -> None:
     old = nightly / "2026-11-25-dev" / "results.json"
     old.write_text(old.read_text().replace('"reachable"', '"blocked"'))  # history rewritten
     done = run_cli("history", str(nightly), "-o", str(tmp_path / "h"))
+    assert done.returncode == 2 and "refused: this night does not verify" in done.stderr
+    assert not (tmp_path / "h").exists()  # refused before anything was written
+    done = run_cli("history", str(nightly), "-o", str(tmp_path / "h"), "--allow-unverified")
     assert done.returncode == 3, done.stdout
-    assert "FLAGGED  2026-11-25: 2026-11-25-dev: TAMPERED: changed results.json" in done.stdout
+    flagged = [x for x in done.stdout.splitlines() if x.startswith("FLAGGED  2026-11-25")]
+    assert "2026-11-25-dev: TAMPERED: " in flagged[0] and "changed results.json" in flagged[0]
     page = (tmp_path / "h" / "report.html").read_text()
     # the rewritten night does not count as fully blocked: only the intact one does
-    assert "TAMPERED: changed results.json" in page and "2 nights run, 1 fully blocked" in page
+    assert "changed results.json" in page and "2 nights run, 1 fully blocked" in page
 
 
 def test_history_requires_signatures_when_given_a_key(tmp_path: Path) -> None:
@@ -88,9 +92,14 @@ def test_history_requires_signatures_when_given_a_key(tmp_path: Path) -> None:
 
     _key, pub = keygen(tmp_path / "signer")
     nightly = tmp_path / "nightly"
-    _nights(nightly, {"2026-11-26": [B, B, B]})  # unsigned nights
-    done = run_cli("history", str(nightly), "-o", str(tmp_path / "h"), "--public-key", str(pub))
-    assert done.returncode == 3 and "signature ABSENT" in done.stdout
+    unsigned = {"PRODWALL_SIGNING_KEY": ""}
+    _nights(nightly, {"2026-11-26": [B, B, B]})  # signed by the suite's key, not this one
+    done = run_cli("history", str(nightly), "-o", str(tmp_path / "h"), "--public-key", str(pub),
+                   "--allow-unverified", env=unsigned)  # fmt: skip
+    assert done.returncode == 3 and "a key that is not trusted" in done.stdout
+    done = run_cli("history", str(nightly), "-o", str(tmp_path / "h2"), "--public-key", str(pub),
+                   env=unsigned)  # fmt: skip
+    assert done.returncode == 2 and "refused" in done.stderr
 
 
 def test_history_flags_a_missing_vantage_and_a_duplicate_run(tmp_path: Path) -> None:

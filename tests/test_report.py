@@ -15,6 +15,7 @@ from prodwall.report import html, junit, oscal
 from prodwall.report.bundle import write_bundle
 from prodwall.report.combined import Combined, load
 from prodwall.report.compare import diff, history
+from prodwall.report.keys import trust_from
 from prodwall.report.manifest import keygen, verify
 from prodwall.results import write_results
 from prodwall.verdicts import Outcome
@@ -89,8 +90,9 @@ def test_counts_agree_across_views() -> None:
 
 
 def test_merge_writes_one_report_from_two_vantages(tmp_path: Path) -> None:
-    write_results(results("dev", 10), tmp_path / "a" / "results.json")
-    write_results(results("test", 10, seed=2), tmp_path / "b" / "results.json")
+    for name, r in (("a", results("dev", 10)), ("b", results("test", 10, seed=2))):
+        write_results(r, tmp_path / name / "results.json")
+        write_bundle(Combined((r,)), tmp_path / name)  # what `prodwall run` leaves
     code = main(
         [
             "merge",
@@ -110,6 +112,7 @@ def test_merge_writes_one_report_from_two_vantages(tmp_path: Path) -> None:
     # the sidecar holding the full data is listed in the report with its sha256
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert f"<td class=mono>{manifest['files']['merged.json']}</td>" in page
+    assert '<a href="runs/01-dev/report.html">' in page  # each copied run's own report
 
 
 def test_diff_lists_what_became_reachable_fixed_or_inconclusive(
@@ -131,11 +134,17 @@ def test_diff_lists_what_became_reachable_fixed_or_inconclusive(
         ("fixed", "test_1"),
         ("became-inconclusive", "test_2"),
     ]
-    write_results(old, tmp_path / "old.json")
-    write_results(new, tmp_path / "new.json")
-    assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 1
+    for name, r in (("old", old), ("new", new)):
+        write_results(r, tmp_path / name / "results.json")
+        write_bundle(Combined((r,)), tmp_path / name)
+    assert main(["diff", str(tmp_path / "old"), str(tmp_path / "new" / "results.json")]) == 1
     assert "1 became reachable, 1 fixed, 1 became inconclusive" in capsys.readouterr().out
-    assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "old.json")]) == 0
+    assert main(["diff", str(tmp_path / "old"), str(tmp_path / "old")]) == 0
+    # a bare results file proves nothing: refused, or read as unverified and never clean
+    write_results(old, tmp_path / "bare.json")
+    assert main(["diff", str(tmp_path / "bare.json"), str(tmp_path / "old")]) == 2
+    assert main(["diff", str(tmp_path / "bare.json"), str(tmp_path / "old"),
+                 "--allow-unverified"]) == 3  # fmt: skip
 
 
 def test_history_summarises_nights(tmp_path: Path) -> None:
@@ -148,7 +157,7 @@ def test_history_summarises_nights(tmp_path: Path) -> None:
         r = results("dev", 3, started=f"{day}T01:00:00Z", outcomes=outcomes)
         write_results(r, tmp_path / day / "results.json")
         write_bundle(Combined((r,)), tmp_path / day)  # what `prodwall run` leaves each night
-    latest, summary = history(tmp_path)
+    latest, summary = history(tmp_path, trust_from())
     assert summary["flags"] == []
     assert summary["nights_run"] == 3 and summary["nights_blocked"] == 1
     assert summary["from"] == "2026-11-25" and summary["to"] == "2026-11-27"
@@ -266,7 +275,8 @@ def test_partial_coverage_is_never_green_and_says_what_is_missing(tmp_path: Path
         (cov,) = [x for x in suites if x.get("name") == "prodwall.coverage"]
         assert [e.get("type") for e in cov.iter("error")] == ["partial"]
         write_results(partial, tmp_path / "r" / "results.json")
-        assert main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "out")]) == 3
+        write_bundle(Combined((partial,)), tmp_path / "r")
+        assert main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "out"), "--force"]) == 3
 
 
 def test_matrix_and_requirement_links_point_at_rows_that_exist() -> None:
@@ -398,7 +408,8 @@ def test_merged_bundle_carries_each_run_with_its_captures_and_chains_manifests(
         assert (inner / "evidence" / f"{vantage}-tcp.pcap").is_file()
         assert (inner / "manifest.json").is_file() and (inner / "results.json").is_file()
     page = (merged / "report.html").read_text()
-    assert "capture: runs/01-dev/evidence/dev-tcp.pcap sha256" in page
+    link = '<a href="runs/01-dev/evidence/dev-tcp.pcap">runs/01-dev/evidence/dev-tcp.pcap</a>'
+    assert f"capture: {link} sha256" in page
     outer = json.loads((merged / "manifest.json").read_text())["files"]
     assert "runs/01-dev/manifest.json" in outer and "runs/02-test/evidence/test-tcp.pcap" in outer
     assert verify(merged).ok

@@ -27,9 +27,9 @@ def signed(tmp_path: Path) -> tuple[Path, Path, Path]:
     return out, pub, key
 
 
-def _verify(out: Path, pub: Path | None) -> tuple[int, str]:
+def _verify(out: Path, pub: Path | None, env: dict[str, str] | None = None) -> tuple[int, str]:
     args = ["verify", str(out)] + (["--public-key", str(pub)] if pub else [])
-    done = run_cli(*args)
+    done = run_cli(*args, env=env)
     assert "Traceback" not in done.stderr
     return done.returncode, done.stdout
 
@@ -70,10 +70,12 @@ def test_the_stripping_attack_fails_with_a_public_key(signed: tuple[Path, Path, 
     (out / "manifest.sig").unlink()
     code, text = _verify(out, pub)
     assert code == 1, text
-    assert "signature: ABSENT, but a public key was given" in text and "NOT intact" in text
-    # without a key nothing can be vouched for; the hashes match and it says it is unsigned
-    code, text = _verify(out, None)
-    assert code == 0 and "absent (unsigned bundle; give --public-key" in text
+    assert "signature: ABSENT, but a signed bundle was expected" in text and "NOT intact" in text
+    # without a key the rewritten hashes match, but the report still states the hash of
+    # the results it rendered: the edit shows
+    code, text = _verify(out, None, env={"PRODWALL_SIGNING_KEY": ""})
+    assert code == 1 and "the report does not render this data" in text
+    assert "absent (unsigned bundle; give --trusted-keys" in text
 
 
 def test_a_signature_by_another_key_fails(signed: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -128,7 +130,7 @@ def test_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_first_screen_says_whether_the_bundle_is_signed_and_by_which_key(
-    signed: tuple[Path, Path, Path], tmp_path: Path
+    signed: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, pub, _ = signed
     page = (out / "report.html").read_text()
@@ -137,6 +139,7 @@ def test_the_first_screen_says_whether_the_bundle_is_signed_and_by_which_key(
     fingerprint = text.split("signature: valid, by ")[1].split()[0]
     assert "id=integrity class=signed>Signed" in first and fingerprint in first
     unsigned = tmp_path / "unsigned"
+    monkeypatch.delenv("PRODWALL_SIGNING_KEY")
     write_bundle(Combined((results("dev", 10),)), unsigned)
     assert "id=integrity class=unsigned>NOT signed" in (unsigned / "report.html").read_text()
 

@@ -67,8 +67,8 @@ def coverage_of(
     )
 
 
-def _natural(ref: str) -> list[Any]:
-    return [
-        (0, int(p), "") if p.isdigit() else (1, 0, p)
-        for p in ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
-    ]
+def _natural(ref: str) -> list[tuple[int, int, str]]:
+    """Requirement ids in reading order (1.2.10 after 1.2.9); numbers and words never
+    compared with each other (CC6.1 beside CC6.x)."""
+    parts = ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts]

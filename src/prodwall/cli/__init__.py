@@ -15,10 +15,14 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import EXIT_OK, EXIT_USAGE, ProdwallError
-from .output import UsageError
+from .output import UsageError, escape_for_terminal
 from .parser import _parser
 
 _VANTAGE_COMMANDS = ("plan", "run")
+# Commands that read bundles someone else wrote: whatever those hold, they end in a
+# clear error (exit 2), never a traceback and never exit 1 ("something reachable").
+_READERS = ("report", "merge", "diff", "history", "ci", "verify")
+_MALFORMED = (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,7 +31,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         argv = _deprecated_vantage_flag(argv)
         args = _parser().parse_args(argv)
-        code: int = args.func(args)
+        try:
+            code: int = args.func(args)
+        except _MALFORMED as exc:
+            if args.command not in _READERS:
+                raise
+            raise MalformedInput(
+                f"{args.command}: the input is malformed and was not used "
+                f"({type(exc).__name__}: {_brief(exc)}); re-create it with prodwall"
+            ) from None
         return code
     except ProdwallError as exc:
         _error(exc, as_json)
@@ -41,6 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+class MalformedInput(ProdwallError):
+    """A results, manifest or bundle file that cannot be what prodwall wrote."""
+
+
+def _brief(exc: BaseException) -> str:
+    text = "maximum nesting exceeded" if isinstance(exc, RecursionError) else str(exc)
+    return escape_for_terminal(" ".join(text.split()))[:300]
+
+
 def _wants_json(argv: list[str]) -> bool:
     pairs = zip(argv, [*argv[1:], ""], strict=True)
     return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
@@ -48,7 +69,7 @@ def _wants_json(argv: list[str]) -> bool:
 
 def _error(exc: ProdwallError, as_json: bool) -> None:
     if not as_json:
-        print(f"prodwall: {exc}", file=sys.stderr)
+        print(f"prodwall: {escape_for_terminal(str(exc), keep_newlines=True)}", file=sys.stderr)
         return
     problems = [
         {"file": p.file, "line": p.line, "field": p.field, "message": p.message, "fix": p.fix}

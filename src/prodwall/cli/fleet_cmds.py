@@ -7,10 +7,11 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from ..errors import EXIT_OK
+from ..errors import EXIT_INCONCLUSIVE, EXIT_OK
 from .output import UsageError, _emit
 
 
@@ -36,6 +37,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         zipapp=args.zipapp,
         sign_key=args.sign_key,
         pyz_cache=args.pyz_cache,
+        force=args.force,
     )
     done = run_fleet(loaded, opts, out, _progress(args))
     c = done.combined
@@ -64,6 +66,27 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     return c.exit_code()
 
 
+def _times(c: Any, field: str) -> list[datetime]:
+    out = []
+    for run in c.runs:
+        try:
+            t = datetime.fromisoformat(str(getattr(run.meta, field)).replace("Z", "+00:00"))
+        except ValueError:
+            said = getattr(run.meta, field)
+            raise UsageError(f"a run's {field} is not a time: {said!r}") from None
+        out.append(t if t.tzinfo else t.replace(tzinfo=UTC))
+    return out
+
+
+def _finished(c: Any) -> datetime:
+    """When the last run of these results finished."""
+    return max(_times(c, "finished_utc"))
+
+
+def _started(c: Any) -> datetime:
+    return min(_times(c, "started_utc"))
+
+
 def cmd_zipapp(args: argparse.Namespace) -> int:
     from ..fleetrun.zipapp import build
 
@@ -76,22 +99,39 @@ def cmd_zipapp(args: argparse.Namespace) -> int:
 
 def cmd_ci(args: argparse.Namespace) -> int:
     from ..report.ci_gate import gate, github_annotations, markdown, text
-    from ..report.combined import load
+    from .report_cmds import verified_load
 
     if not args.results.exists():
         raise UsageError(f"{args.results}: no such results folder or file")
-    current = load([args.results])
+    current, _ = verified_load(args, [args.results])
+    now = datetime.now(UTC)
+    tonight = _finished(current)
+    if now - tonight > timedelta(hours=args.max_age):
+        raise UsageError(
+            f"{args.results}: its last run finished {tonight:%Y-%m-%d %H:%M} UTC, more than "
+            f"--max-age {args.max_age} h ago: it is not tonight's (re-run, or raise --max-age)"
+        )
     previous = None
     notes = []
     if args.previous is not None:
         if args.previous.exists():
-            previous = load([args.previous])
+            previous, _ = verified_load(args, [args.previous])
+            if _finished(previous) >= _started(current):
+                raise UsageError(
+                    f"--previous {args.previous} is not older than {args.results} (its runs "
+                    f"end {_finished(previous):%Y-%m-%d %H:%M:%S} UTC, tonight's start "
+                    f"{_started(current):%Y-%m-%d %H:%M:%S} UTC): a replay or a swap proves "
+                    "nothing about tonight"
+                )
         else:
             notes.append(
                 f"no previous results at {args.previous}: every reachable finding counts as new"
             )
-    g = gate(current, previous)
+    g = gate(current, previous, now.date())
     code = g.exit_code(strict=args.fail_on == "any")
+    if current.unverified or (previous is not None and previous.unverified):
+        notes.append("an input did not verify (--allow-unverified): this gate cannot pass")
+        code = code if code != EXIT_OK else EXIT_INCONCLUSIVE
     report = str(args.results / "report.html") if args.results.is_dir() else ""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if args.summary or (summary and args.format == "github"):

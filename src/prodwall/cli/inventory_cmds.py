@@ -281,25 +281,31 @@ def _run_and_report(
     hosts: HostsRun | RunnerRun | None,
 ) -> int:
     from ..report.bundle import write_bundle
+    from ..report.bundlefs import check_out, staged
     from ..report.combined import Combined
     from ..report.manifest import sha256_file, signer_fingerprint, signing_key_path
 
     sign_key = signing_key_path(args.sign_key)
     signer_fingerprint(sign_key)  # a bad key is found now, not after the probes
+    check_out(out, getattr(args, "force", False))  # so is an --out that would be refused
     extra = list(args.pytest_args) + ["-v"] * args.verbose
     if getattr(args, "rate_share", 1) > 1:
         extra += ["--rate-share", str(args.rate_share)]
-    results = run_checks(
-        loaded,
-        vantage,
-        out,
-        args.checks,
-        extra,
-        getattr(args, "max_probes", None),
-        quiet=bool(args.quiet) or args.format == "json",
-        hosts=hosts,
-    )
-    report = write_bundle(Combined((results,)), out, signing_key=sign_key)
+    # the run writes into a private folder beside --out, renamed into place only when its
+    # bundle is whole: an interrupted run leaves nothing that looks like evidence
+    with staged(out, getattr(args, "force", False)) as stage:
+        results = run_checks(
+            loaded,
+            vantage,
+            stage,
+            args.checks,
+            extra,
+            getattr(args, "max_probes", None),
+            quiet=bool(args.quiet) or args.format == "json",
+            hosts=hosts,
+        )
+        write_bundle(Combined((results,)), stage, signing_key=sign_key)
+    report = out / "report.html"
     summary = ", ".join(f"{n} {k}" for k, n in results.summary().items() if n)
     coverage = results.coverage()
     doc = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -21,10 +22,23 @@ class UsageError(ProdwallError):
     pass
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_for_terminal(text: str, keep_newlines: bool = True) -> str:
+    """Text for a terminal or a CI log: every control character (ESC for screen
+    clearing and window titles, CR for overwriting a line, C1 controls) as a visible
+    \\xNN escape. Newlines are kept only where prodwall itself put them."""
+    out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return out if keep_newlines else out.replace("\n", "\\x0a")
+
+
 def _emit(args: argparse.Namespace, doc: dict[str, Any], text: str) -> None:
-    """One result, as JSON (one document on stdout) or as text."""
+    """One result, as JSON (one document on stdout) or as text (control characters
+    escaped: names and findings come from inventories, hosts and bundles)."""
     if args.format == "json":
         json.dump(doc, sys.stdout, indent=1, default=str)
         print()
     elif text:
+        text = escape_for_terminal(text)
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -42,9 +42,13 @@ EXITS = {
     "diff": "exit codes: 0 nothing newly reachable, inconclusive or unchecked; 1 something "
     "became reachable (a new check that is reachable included); 3 something became "
     "inconclusive or is no longer checked; 2 usage",
-    "verify": "exit codes: 0 intact, 1 a file changed, vanished or appeared, the manifest "
-    "is missing, or (with --public-key) the signature is not a valid one by that key; 2 usage",
-    "keygen": "exit codes: 0 written, 2 usage",
+    "verify": "exit codes: 0 intact and signed by a trusted key (each copied run too, by a "
+    "trusted key or one the trusted signer vouched for); 1 a file changed, vanished or "
+    "appeared, a link or special file, a cited capture missing, a report that does not "
+    "render these results, a missing manifest, or a signature that is absent, invalid or "
+    "by an untrusted key when a trusted key was given; 3 the files are intact but no "
+    "trusted key was given to check who signed them; 2 usage or unreadable input",
+    "keygen": "exit codes: 0 written, 2 usage (an existing key is never overwritten)",
     "fingerprint": "exit codes: 0 printed, 2 no key or no secret",
     "lab": "exit codes: 0 done (status: healthy or down), 2 usage (e.g. not root), "
     "3 status: the lab is up but degraded",
@@ -130,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         help="this run is one of N vantages sending at once (set by `prodwall fleet`): "
         "with probing.rate_scope: shared, it sends at rate/N",
     )
+    _force_arg(r)
     r.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     r.set_defaults(func=cmd_run)
 
@@ -154,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-hosts)")
     h.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
     h.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    _force_arg(h)
     h.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     h.set_defaults(func=cmd_hosts)
 
@@ -166,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-cloud)")
     c.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
     c.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    _force_arg(c)
     c.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     c.set_defaults(func=cmd_cloud)
 
@@ -189,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-fleet)")
     f.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    _force_arg(f)
     f.set_defaults(func=cmd_fleet)
 
     z = command("zipapp", "write prodwall as one runnable file (prodwall.pyz) for vantage hosts")
@@ -215,6 +223,14 @@ def _parser() -> argparse.ArgumentParser:
         "finding and every inconclusive verdict",
     )
     ci.add_argument("--summary", type=Path, help="append a Markdown summary here")
+    ci.add_argument(
+        "--max-age",
+        type=_positive,
+        default=36,
+        metavar="HOURS",
+        help="refuse tonight's results if their run finished longer ago than this (default 36)",
+    )
+    _trust_args(ci)
     ci.set_defaults(func=cmd_ci)
 
     lab = sub.add_parser(
@@ -265,6 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     df = command("diff", "what became reachable, was fixed or became inconclusive")
     df.add_argument("old", type=Path)
     df.add_argument("new", type=Path)
+    _trust_args(df)
     df.set_defaults(func=cmd_diff)
 
     hi = command(
@@ -276,8 +293,10 @@ def _parser() -> argparse.ArgumentParser:
     _report_out_args(hi)
     hi.add_argument(
         "--public-key",
+        action="append",
         type=Path,
-        help="require every night's manifest to be signed by this key (else tampered)",
+        dest="trusted_keys",
+        help="the same as --trusted-keys",
     )
     hi.set_defaults(func=cmd_history)
 
@@ -289,11 +308,20 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("prodwall-signing"),
         help="path stem: writes STEM.key (keep secret) and STEM.pub",
     )
+    kg.add_argument("--name", default="", help="who holds the key (stated in every manifest)")
+    kg.add_argument("--role", default="", help="the holder's role, e.g. 'nightly CI signer'")
     kg.set_defaults(func=cmd_keygen)
 
     vf = command("verify", "check a report folder's hashes and signature")
     vf.add_argument("folder", type=Path)
-    vf.add_argument("--public-key", type=Path, help="the signer's public key you trust")
+    _trust_args(vf, allow=False)
+    vf.add_argument(
+        "--public-key",
+        action="append",
+        type=Path,
+        dest="trusted_keys",
+        help="the signer's public key you trust (the same as --trusted-keys)",
+    )
     vf.set_defaults(func=cmd_verify)
 
     f = command(
@@ -308,8 +336,38 @@ def _parser() -> argparse.ArgumentParser:
 
 def _report_out_args(p: argparse.ArgumentParser) -> None:
     """Where a report goes and the key that signs its manifest."""
-    p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
+    p.add_argument("--out", "-o", type=Path, required=True, help="output folder (new or empty)")
     p.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
+    _force_arg(p)
+    _trust_args(p)
+
+
+def _force_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a non-empty --out whole (it is otherwise refused)",
+    )
+
+
+def _trust_args(p: argparse.ArgumentParser, allow: bool = True) -> None:
+    """The keys whose signatures make an input bundle evidence."""
+    p.add_argument(
+        "--trusted-keys",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="KEY.pub",
+        help="a public key file (or a folder of *.pub) whose signatures you trust; "
+        "repeatable; also $PRODWALL_TRUSTED_KEYS and the public half of --sign-key",
+    )
+    if allow:
+        p.add_argument(
+            "--allow-unverified",
+            action="store_true",
+            help="read inputs that do not verify against a trusted key, marked UNVERIFIED "
+            "on the report's first screen (exit at least 3)",
+        )
 
 
 def _inventory_arg(p: argparse.ArgumentParser) -> None:

@@ -6,9 +6,13 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_OK
+if TYPE_CHECKING:
+    from ..report.combined import Combined
+    from ..report.inputs import CheckedInput
+
+from ..errors import EXIT_INCONCLUSIVE, EXIT_OK
 from .output import _emit
 
 
@@ -22,30 +26,62 @@ def _bundle_doc(combined: Any, path: Path) -> dict[str, Any]:
         },
         "summary": combined.summary(),
         "report": str(path),
+        "unverified": list(combined.unverified),
     }
+
+
+def trust_of(args: argparse.Namespace) -> Any:
+    """The keys this command trusts: named ones, $PRODWALL_TRUSTED_KEYS, our own."""
+    from ..report.keys import trust_from
+
+    return trust_from(args.trusted_keys, getattr(args, "sign_key", None))
+
+
+def verified_load(
+    args: argparse.Namespace, paths: list[Path]
+) -> tuple[Combined, list[CheckedInput]]:
+    """The inputs, each verified first (refused unless --allow-unverified, then marked)."""
+    from dataclasses import replace
+
+    from ..report.combined import load
+    from ..report.inputs import check_inputs, unverified_marks
+
+    checked = check_inputs(paths, trust_of(args), args.allow_unverified)
+    combined = load(paths)
+    marks = unverified_marks(checked)
+    if marks:
+        combined = replace(combined, unverified=tuple(dict.fromkeys(combined.unverified + marks)))
+    return combined, checked
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ..report.bundle import write_bundle
-    from ..report.combined import load
+    from ..report.bundlefs import staged
+    from ..report.keys import signer_of, signing_key_path
 
-    combined = load(args.results)
+    signer_of(signing_key_path(args.sign_key))  # a bad key stops us before anything is read
+    combined, checked = verified_load(args, args.results)
     # the run folders given are carried inside the bundle, captures and manifests with them
-    path = write_bundle(combined, args.out, signing_key=args.sign_key, sources=args.results)
+    with staged(args.out, args.force) as stage:
+        vouch = {c.given: c.signing_key for c in checked}
+        write_bundle(combined, stage, signing_key=args.sign_key, sources=args.results,
+                     vouch=vouch)  # fmt: skip
+    path = args.out / "report.html"
     cov = combined.coverage()
     partial = cov.partial and combined.exit_code() == 3
     headline = "PARTIAL" if partial else combined.overall.value.upper()
     text = f"prodwall: {headline}; report: {path}"
+    text += "".join(f"\n  UNVERIFIED input: {mark}" for mark in combined.unverified)
     _emit(args, _bundle_doc(combined, path), text + (f"\n  not covered: {cov.missing()}"
                                                      if cov.partial else ""))  # fmt: skip
     return combined.exit_code()
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from ..report.combined import load
     from ..report.compare import comparability, diff, diff_exit_code
 
-    old, new = load([args.old]), load([args.new])
+    old, _ = verified_load(args, [args.old])
+    new, _ = verified_load(args, [args.new])
     warnings = comparability(old, new)
     if args.format == "text":
         for warning in warnings:
@@ -62,6 +98,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         f"longer checked, {len(changes)} changes"
     )
     code = diff_exit_code(changes)
+    if (old.unverified or new.unverified) and code == EXIT_OK:
+        code = EXIT_INCONCLUSIVE  # an unverified side can never make a clean comparison
     doc = {
         "exit_code": code,
         "warnings": warnings,
@@ -73,10 +111,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from ..report.bundle import write_bundle
+    from ..report.bundlefs import staged
     from ..report.compare import history, history_exit_code
 
-    latest, summary = history(args.folder, args.public_key)
-    path = write_bundle(latest, args.out, history=summary, signing_key=args.sign_key)
+    latest, summary = history(args.folder, trust_of(args), args.allow_unverified)
+    with staged(args.out, args.force) as stage:
+        write_bundle(latest, stage, history=summary, signing_key=args.sign_key)
+    path = args.out / "report.html"
     code = history_exit_code(latest, summary)
     lines = [f"FLAGGED  {flag}" for flag in summary["flags"]]
     lines.append(
@@ -96,22 +137,34 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_keygen(args: argparse.Namespace) -> int:
     from ..report.manifest import keygen
 
-    private, public = keygen(args.out)
+    private, public = keygen(args.out, args.name, args.role)
     print(f"private key: {private} (keep it secret; set PRODWALL_SIGNING_KEY or --sign-key)")
     print(f"public key:  {public} (give it to whoever verifies: prodwall verify --public-key)")
     return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..report.manifest import verify
+    from ..report.keys import trust_from
+    from ..report.verify import verify
 
-    result = verify(args.folder, args.public_key)
+    result = verify(args.folder, trust_from(args.trusted_keys))
     lines = [f"MANIFEST {problem}" for problem in result.problems]
     lines += [f"CHANGED  {name}" for name in result.changed]
     lines += [f"MISSING  {name}" for name in result.missing]
     lines += [f"UNLISTED {name}" for name in result.unlisted]
+    lines += [f"NOT REGULAR {what}" for what in result.irregular]
     lines.append(f"signature: {result.signature}")
-    lines.append("intact" if result.ok else "NOT intact")
-    doc = {**dataclasses.asdict(result), "intact": result.ok}
+    lines += [f"  {said}" for said in result.nested]
+    if not result.ok:
+        lines.append("NOT intact")
+        code = 1
+    elif result.authenticated:
+        lines.append("intact")
+        code = EXIT_OK
+    else:
+        lines.append("intact, but NOT authenticated: no trusted key vouches for the signer")
+        code = EXIT_INCONCLUSIVE
+    doc = {**dataclasses.asdict(result), "intact": result.ok,
+           "authenticated": result.authenticated, "exit_code": code}  # fmt: skip
     _emit(args, doc, "\n".join(lines))
-    return EXIT_OK if result.ok else 1
+    return code

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProdwallError
+from ..report.keys import trust_from
 from ..report.manifest import sha256_file, verify
 from ..results import Results, read_results
 from .hostmap import FleetTarget
@@ -36,6 +37,13 @@ class HostResult:
     error: str  # Ansible's own message, or what the verification found
     run_dir: Path | None = None
     results: Results | None = None
+    signing_key: str | None = None  # the fingerprint its bundle verified against
+
+
+def signer_of_public(public_key: Path) -> str | None:
+    """The fingerprint of the one key a fleet run trusted for a host's bundle."""
+    trust = trust_from([public_key], env=False)
+    return next(iter(trust.keys), None)
 
 
 def failure(target: FleetTarget, stage: str, error: str) -> HostResult:
@@ -84,8 +92,9 @@ def judge_host(
         else ""
     )
     return HostResult(
-        target, True, "done", note, run_dir, read_results(run_dir / "results.json")
-    )
+        target, True, "done", note, run_dir, read_results(run_dir / "results.json"),
+        signer_of_public(public_key),
+    )  # fmt: skip
 
 
 def _unpack(tar: Path, dest: Path) -> None:
@@ -122,7 +131,7 @@ def _unpack(tar: Path, dest: Path) -> None:
 def _verify(
     run_dir: Path, reported: str, public_key: Path, target: FleetTarget, inventory_sha256: str
 ) -> list[str]:
-    check = verify(run_dir, public_key)
+    check = verify(run_dir, trust_from([public_key], env=False))
     problems = []
     if not check.ok:
         for label, names in (
@@ -130,10 +139,10 @@ def _verify(
         ):  # fmt: skip
             if names:
                 problems.append(f"{label} since the run: {', '.join(names[:10])}")
-        problems += list(check.problems)
+        problems += [*check.problems, *check.irregular]
         if not check.signature_ok:
             problems.append(f"not signed by this fleet run's key ({check.signature})")
-        return problems
+        return problems or ["the bundle does not verify"]
     if sha256_file(run_dir / "manifest.json") != reported:
         return ["the manifest fetched is not the one the run reported"]
     try:

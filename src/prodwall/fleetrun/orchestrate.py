@@ -19,6 +19,7 @@ from ..errors import ProdwallError
 from ..fingerprint import key_given, load_key
 from ..inventory.loader import LoadedInventory
 from ..report.bundle import write_bundle
+from ..report.bundlefs import check_out, staged
 from ..report.combined import Combined
 from ..report.manifest import keygen, signer_fingerprint, signing_key_path
 from ..runmeta import utc_now
@@ -39,6 +40,7 @@ class FleetOptions:
     zipapp: Path | None = None  # None: built from this installation
     sign_key: Path | None = None  # the merged bundle's signer (default $PRODWALL_SIGNING_KEY)
     pyz_cache: str | None = None  # where hosts unpack prodwall (default /var/tmp/prodwall-UID)
+    force: bool = False  # replace a non-empty output folder whole
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def run_fleet(
 ) -> FleetOutcome:
     sign_key = signing_key_path(opts.sign_key)
     signer_fingerprint(sign_key)  # a bad key stops the run before any host is touched
+    check_out(out, opts.force)  # and an --out that would be refused at the end
     started = utc_now()
     targets = intended(opts.hosts_file, opts.limit, loaded.inventory)
     check_targets(targets, loaded)
@@ -79,12 +82,16 @@ def run_fleet(
              "forks": fork_count, "rate_share": share},
         )  # fmt: skip
         combined = Combined(tuple(runs), fleet=record)
-        report = write_bundle(
-            combined,
-            out,
-            signing_key=sign_key,
-            sources=[h.run_dir for h in hosts if h.run_dir is not None],
-        )
+        with staged(out, opts.force) as stage:
+            write_bundle(
+                combined,
+                stage,
+                signing_key=sign_key,
+                sources=[h.run_dir for h in hosts if h.run_dir is not None],
+                # each run was verified against the key made for it: the signer vouches
+                vouch={h.run_dir: h.signing_key for h in hosts if h.run_dir is not None},
+            )
+        report = out / "report.html"
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return FleetOutcome(combined, report, tuple(hosts))

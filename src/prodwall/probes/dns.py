@@ -88,7 +88,8 @@ def _with_capture(
     packets = sorted(((p.at, base64.b64decode(p.data)) for p in result.packets),
                      key=lambda tp: tp[0])  # fmt: skip
     path = Path(folder) / f"{plan.vantage_name}-dns.pcap"
-    saved = {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
+    rel = f"{Path(folder).name}/{path.name}"  # its place in the bundle, not the run's
+    saved = {"file": rel, "sha256": write_pcap(path, packets), "packets": len(packets)}
     decoded = packet_evidence.by_address(packets)
     out = []
     for o in obs:

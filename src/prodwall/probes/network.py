@@ -211,7 +211,9 @@ def _save_pcap(
         return None
     path = Path(folder) / f"{plan.vantage_name}-sweeps.pcap"  # TCP, UDP and ICMP answers
     packets = sorted(packets, key=lambda tp: tp[0])
-    return {"file": str(path), "sha256": write_pcap(path, packets), "packets": len(packets)}
+    # cited by its place in the bundle (evidence/NAME), never by where the run wrote it
+    rel = f"{Path(folder).name}/{path.name}"
+    return {"file": rel, "sha256": write_pcap(path, packets), "packets": len(packets)}
 
 
 def _decoded(packets: tuple[Packet, ...]) -> list[tuple[float, bytes]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 CSS = """
+#unverified{padding:.4em .8em;border-left:6px solid #cf222e;background:#ffebe9}
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;
 max-width:1200px;padding:1em 2em;color:#1b1f24}
 h1{font-size:1.6em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #d0d7de;

@@ -8,7 +8,9 @@ have), or a waiver that has expired. It fails with 3 when coverage went backward
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE
@@ -46,18 +48,39 @@ def _reachable(v: Verdict) -> bool:
     return v.outcome is Outcome.REACHABLE
 
 
-def _one_line(text: str) -> str:
-    """What a host or a probe said, on one line: it cannot start a line of its own (a
-    CI log reads a line that starts with `::` as a command)."""
-    return " ".join(text.split("\n")).replace("\r", " ")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: object) -> str:
+    """What a host, a probe or a bundle said, on one line with every control character
+    shown as \\xNN: it cannot start a line of its own (a CI log reads a line that
+    starts with `::` as a command) nor drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def _findings(v: Verdict) -> list[Finding]:
     lines = list(v.findings) or [v.reason]
-    return [Finding(v.vantage, v.check, v.controls, _one_line(line)) for line in lines]
+    controls = tuple(_one_line(c) for c in v.controls)
+    return [Finding(_one_line(v.vantage), _one_line(v.check), controls, _one_line(line))
+            for line in lines]  # fmt: skip
 
 
-def gate(current: Combined, previous: Combined | None) -> Gate:
+def expired_waivers(c: Combined, today: date) -> list[dict[str, Any]]:
+    """Waivers expired as of `today`, recomputed: a run's own word ("active") is what
+    was true the night it ran, not tonight."""
+    out = []
+    for w in c.waivers:
+        try:
+            ends = date.fromisoformat(str(w.get("expires", ""))[:10])
+        except ValueError:
+            ends = None  # an unreadable expiry cannot keep a waiver alive
+        if w.get("state") == "expired" or ends is None or ends < today:
+            out.append(w)
+    return out
+
+
+def gate(current: Combined, previous: Combined | None, today: date | None = None) -> Gate:
+    today = today or datetime.now(UTC).date()
     before = {(v.vantage, v.check): v for v in previous.verdicts} if previous else {}
     new: list[Finding] = []
     known: list[Finding] = []
@@ -80,11 +103,14 @@ def gate(current: Combined, previous: Combined | None) -> Gate:
     fleet = current.fleet or {}
     for row in fleet.get("vantages", []):
         if not row.get("covered"):
-            regressions.append(
+            error = str(row.get("error", "") or "")
+            regressions.append(_one_line(
                 f"vantage not covered: {row.get('host')} ({row.get('stage')}): "
-                f"{str(row.get('error', '')).splitlines()[0][:300] if row.get('error') else ''}"
-            )
-    expired = tuple(w for w in current.waivers if w.get("state") == "expired")
+                f"{error.splitlines()[0][:300] if error.strip() else ''}"
+            ))  # fmt: skip
+    expired = tuple(
+        {k: _one_line(x) for k, x in w.items()} for w in expired_waivers(current, today)
+    )
     inconclusive = tuple(
         f for v in current.verdicts if v.outcome is Outcome.INCONCLUSIVE for f in _findings(v)
     )
@@ -97,21 +123,28 @@ def gate(current: Combined, previous: Combined | None) -> Gate:
 def github_annotations(g: Gate) -> list[str]:
     """GitHub Actions workflow commands: one annotation per thing that fails the job."""
 
-    def esc(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
     out = [
-        f"::error title=prodwall: newly reachable ({f.vantage})::"
-        f"{esc(f'{f.check} [{chr(44).join(f.controls)}]: {f.text}')}"
+        f"::error title={gh_property(f'prodwall: newly reachable ({f.vantage})')}::"
+        f"{gh_data(f'{f.check} [{chr(44).join(f.controls)}]: {f.text}')}"
         for f in g.new_reachable
     ]
-    out += [
-        f"::error title=prodwall: expired waiver {esc(str(w.get('id')))}::"
-        f"{esc(str(w.get('ticket', '')))} expired {esc(str(w.get('expires', '')))}"
-        for w in g.expired_waivers
-    ]
-    out += [f"::warning title=prodwall: coverage lost::{esc(r)}" for r in g.regressions]
+    for w in g.expired_waivers:
+        title = gh_property(f"prodwall: expired waiver {w.get('id')}")
+        out.append(f"::error title={title}::{gh_data(str(w.get('ticket', '')))} expired "
+                   f"{gh_data(str(w.get('expires', '')))}")  # fmt: skip
+    out += [f"::warning title={gh_property('prodwall: coverage lost')}::{gh_data(r)}"
+            for r in g.regressions]  # fmt: skip
     return out
+
+
+def gh_data(text: str) -> str:
+    """A workflow command's message, as GitHub's toolkit escapes it (escapeData)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def gh_property(text: str) -> str:
+    """A workflow command's property value (escapeProperty): ':' and ',' too."""
+    return gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def markdown(g: Gate, code: int, report: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..coverage import Coverage, coverage_of
-from ..errors import InputError, Problem
+from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, InputError, Problem
 from ..results import (
     SCHEMA,
     Results,
@@ -31,6 +31,8 @@ class Combined:
     runs: tuple[Results, ...]
     # a fleet run's intended vs covered vantages (prodwall fleet), carried into merged.json
     fleet: dict[str, Any] | None = None
+    # inputs read with --allow-unverified, in words: said on the first screen, exit >= 3
+    unverified: tuple[str, ...] = ()
 
     @functools.cached_property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -42,7 +44,8 @@ class Combined:
 
     def exit_code(self) -> int:
         """The same table as `run`: 1 reachable, 3 inconclusive, partial or nothing reviewed."""
-        return exit_code_for(self.overall, self.coverage().partial)
+        code = exit_code_for(self.overall, self.coverage().partial)
+        return EXIT_INCONCLUSIVE if self.unverified and code == EXIT_OK else code
 
     def coverage(self) -> Coverage:
         return self._coverage
@@ -121,11 +124,13 @@ def address_family(group: str) -> str:
 def load(paths: list[Path]) -> Combined:
     runs: list[Results] = []
     fleets: list[dict[str, Any]] = []
+    marks: list[str] = []
     for path in paths:
-        more, fleet = _load_one(path)
+        more, fleet, said = _load_one(path)
         runs.extend(more)
         if fleet is not None:
             fleets.append(fleet)
+        marks += said
     if not runs:
         raise InputError(
             [
@@ -139,24 +144,47 @@ def load(paths: list[Path]) -> Combined:
             ]
         )
     # one fleet's account survives a re-render; several fleets merged have no single one
-    return Combined(tuple(runs), fleets[0] if len(fleets) == 1 and len(paths) == 1 else None)
+    fleet = fleets[0] if len(fleets) == 1 and len(paths) == 1 else None
+    return Combined(tuple(runs), fleet, tuple(dict.fromkeys(marks)))
 
 
-def _load_one(path: Path) -> tuple[list[Results], dict[str, Any] | None]:
+def _load_one(path: Path) -> tuple[list[Results], dict[str, Any] | None, list[str]]:
     """The runs of one results.json or merged.json, and a merged fleet's account."""
     if path.is_dir():
-        merged = path / MERGED_FILE
-        path = merged if merged.exists() and not (path / "results.json").exists() else (
-            path / "results.json"
-        )
+        merged, single = path / MERGED_FILE, path / "results.json"
+        if merged.exists() and single.exists():
+            raise InputError([Problem(str(path), None, "", "holds both results.json and "
+                                      "merged.json: two sources of truth, neither is read",
+                                      "use a bundle written whole by this version")])  # fmt: skip
+        path = merged if merged.exists() else single
     head = read_json(path, "cannot read", "pass a results.json or merged.json")
+    return _runs_of(head, str(path))
+
+
+def from_document(head: Any, label: str) -> Combined:
+    """A parsed results.json or merged.json, as the runs it holds."""
+    runs, fleet, said = _runs_of(head, label)
+    if not runs:
+        raise InputError([Problem(label, None, "runs", "no runs", "re-run")])
+    return Combined(tuple(runs), fleet, tuple(said))
+
+
+def _runs_of(
+    head: Any, path: str
+) -> tuple[list[Results], dict[str, Any] | None, list[str]]:
+    """The runs of a results or merged document, a fleet's account, unverified marks."""
     if isinstance(head, dict) and head.get("schema") == MERGED_SCHEMA:
         fleet = head.get("fleet")
-        return [
-            parse_results(run, f"{path} (run {i + 1})")
-            for i, run in enumerate(head.get("runs", []))
-        ], fleet if isinstance(fleet, dict) else None
-    return [parse_results(head, str(path))], None
+        runs = head.get("runs")
+        said = head.get("unverified")
+        if not isinstance(runs, list) or not (
+            said is None or (isinstance(said, list) and all(isinstance(x, str) for x in said))
+        ):
+            raise InputError([Problem(path, None, "runs", "not a list of runs",
+                                      "the file was altered or truncated; re-run")])  # fmt: skip
+        parsed = [parse_results(run, f"{path} (run {i + 1})") for i, run in enumerate(runs)]
+        return parsed, fleet if isinstance(fleet, dict) else None, list(said or [])
+    return [parse_results(head, str(path))], None, []
 
 
 def write_merged(combined: Combined, path: Path) -> None:
@@ -168,6 +196,8 @@ def write_merged(combined: Combined, path: Path) -> None:
     }
     if combined.fleet is not None:
         data["fleet"] = combined.fleet
+    if combined.unverified:
+        data["unverified"] = list(combined.unverified)
     path.write_text(json.dumps(data, indent=1, default=str) + "\n")
 
 

@@ -11,6 +11,8 @@ from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Pro
 from ..results import Results
 from ..verdicts import Outcome, Verdict
 from .combined import Combined, load
+from .inputs import FIX
+from .keys import Trust, trust_from
 from .manifest import MANIFEST, verify
 
 
@@ -97,7 +99,9 @@ class Night:
     integrity: str  # "intact", "TAMPERED: ...", "unverified: no manifest"
 
 
-def history(folder: Path, public_key: Path | None = None) -> tuple[Combined, dict[str, Any]]:
+def history(
+    folder: Path, trust: Trust | Path | None = None, allow_unverified: bool = False
+) -> tuple[Combined, dict[str, Any]]:
     """Every results.json under `folder`, by UTC night; the latest night is the report body.
 
     Each run folder is verified against its manifest (and the public key, when
@@ -118,11 +122,16 @@ def history(folder: Path, public_key: Path | None = None) -> tuple[Combined, dic
                 )
             ]
         )
-    entries = [
-        Night(f.parent, run, _integrity(f.parent, public_key))
-        for f in files
-        for run in load([f]).runs
-    ]
+    if isinstance(trust, Path):
+        trust = trust_from([trust], env=False)
+    trust = trust or Trust()
+    said = {f.parent: _integrity(f.parent, trust) for f in files}
+    refused = [f"{p}: {why}" for p, why in said.items() if why != "intact"]
+    if refused and not allow_unverified:
+        raise InputError(
+            [Problem(x, None, "", "refused: this night does not verify", FIX) for x in refused]
+        )
+    entries = [Night(f.parent, run, said[f.parent]) for f in files for run in load([f]).runs]
     nights: dict[str, list[Night]] = defaultdict(list)
     for entry in entries:
         nights[entry.run.meta.started_utc[:10]].append(entry)
@@ -166,7 +175,8 @@ def history(folder: Path, public_key: Path | None = None) -> tuple[Combined, dic
         "flags": flags,
         "last_night_flagged": bool(rows[-1]["flags"]),
     }
-    return Combined(tuple(entry.run for entry in nights[latest])), summary
+    marks = tuple(f"{e.folder}: {e.integrity}" for e in nights[latest] if e.integrity != "intact")
+    return Combined(tuple(entry.run for entry in nights[latest]), unverified=marks), summary
 
 
 def history_exit_code(latest: Combined, summary: dict[str, Any]) -> int:
@@ -175,21 +185,24 @@ def history_exit_code(latest: Combined, summary: dict[str, Any]) -> int:
     code = latest.exit_code()
     if code == EXIT_REACHABLE:
         return code
-    tampered = any("TAMPERED" in f for f in summary["flags"])
+    tampered = any("TAMPERED" in f or "unverified" in f for f in summary["flags"])
     if summary["last_night_flagged"] or tampered:
         return EXIT_INCONCLUSIVE
     return code
 
 
-def _integrity(run_folder: Path, public_key: Path | None) -> str:
+def _integrity(run_folder: Path, trust: Trust) -> str:
     if not (run_folder / MANIFEST).exists():
         return "unverified: no manifest.json"
-    result = verify(run_folder, public_key)
-    if result.ok:
+    result = verify(run_folder, trust)
+    if result.authenticated:
         return "intact"
+    if result.ok:
+        return f"unverified: not signed by a trusted key ({result.signature})"
     what = [*result.problems, *(f"changed {n}" for n in result.changed)]
     what += [f"missing {n}" for n in result.missing]
     what += [f"added {n}" for n in result.unlisted]
+    what += list(result.irregular)
     if not result.signature_ok:
         what.append(f"signature {result.signature}")
     return "TAMPERED: " + "; ".join(what)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 from ..verdicts import Outcome, Verdict
 from .assets import CSS, JS, page_css
@@ -19,7 +20,7 @@ from .combined import Combined, address_family, column_of
 from .findings import open_first
 from .findings_section import findings_section, report_id, results_hash, signoff_section
 from .fleet_section import fleet_section
-from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
+from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, capture_refs, e, worst
 from .scope_section import scope_section
 from .sections import artifacts_section, history_section, requirements_section, waivers_section
 
@@ -84,6 +85,7 @@ def render(
         f'<p class="verdict {headline_class(c)}" id=summary>{e(sentence(c))}</p>',
         _report_id(c),
         _integrity(signer),
+        _unverified(c),
         findings_section(c, rows),
         fleet_section(c),
         _attestation(c),
@@ -104,13 +106,26 @@ def render(
     return "\n".join(parts)
 
 
+def _unverified(c: Combined) -> str:
+    """Inputs read with --allow-unverified: said before anything they contributed."""
+    if not c.unverified:
+        return ""
+    items = "".join(f"<li>{e(x)}</li>" for x in c.unverified)
+    return (
+        "<div id=unverified class=unverified><p><b>UNVERIFIED INPUT:</b> these results were "
+        "read although they did not verify against a trusted key; nothing below proves "
+        "they are what was measured, and this report cannot pass.</p><ul>" + items + "</ul></div>"
+    )
+
+
 def _integrity(signer: str) -> str:
     """Said on the first screen: whether anyone can vouch for this folder's files."""
     if signer:
         return (
             f"<p id=integrity class=signed>Signed: manifest.json lists the sha256 of every file "
-            f"of this report folder and is signed with the Ed25519 key <code>{e(signer)}</code>. "
-            "Check it with <code>prodwall verify FOLDER --public-key KEY.pub</code> using the "
+            f"of this report folder and is signed by <code>{e(signer)}</code> (Ed25519 key "
+            "fingerprint, then the name and role its holder gave at keygen). "
+            "Check it with <code>prodwall verify FOLDER --trusted-keys KEY.pub</code> using the "
             "public key you were given; a key shipped inside the folder proves nothing.</p>"
         )
     return (
@@ -342,11 +357,15 @@ def _evidence(v: Verdict, i: int, prefix: str = "") -> str:
         )
     if ev.get("methods"):
         lines.append("method: " + ", ".join(ev["methods"]))
-    # a capture's path inside this bundle (under runs/ when the report merges run folders)
-    lines += [f"capture: {prefix}{f['file']} sha256 {f['sha256']}" for f in ev.get("files", [])]
     if ev.get("packets"):
         lines.append("captured packets (a decoded sample of the capture file):")
         lines += [f"  {line}" for line in ev["packets"]]
-    if not lines:
+    # each capture as a link to its file inside this bundle (under runs/ when merged)
+    links = [
+        f"capture: <a href=\"{e(quote(path))}\">{e(path)}</a> sha256 {e(digest)}"
+        for path, digest in capture_refs(ev, prefix)
+    ]
+    if not lines and not links:
         return ""
-    return f" <a href=#c{i}>evidence</a><pre>{e(chr(10).join(lines))}</pre>"
+    body = "\n".join([*map(e, lines), *links])
+    return f" <a href=#c{i}>evidence</a><pre>{body}</pre>"

@@ -8,9 +8,10 @@ from datetime import datetime
 
 from ..verdicts import Outcome, Verdict
 from .combined import Combined
+from .htmlbits import capture_refs
 
 
-def render(c: Combined) -> str:
+def render(c: Combined, prefixes: dict[str, str] | None = None) -> str:
     suites = ET.Element("testsuites", name="prodwall")
     by_vantage: dict[str, list[Verdict]] = defaultdict(list)
     for v in c.verdicts:
@@ -49,6 +50,8 @@ def render(c: Combined) -> str:
                 ("outcome", v.outcome.value),
             ):
                 ET.SubElement(props, "property", name=name, value=value)
+            for path, _sha in capture_refs(v.evidence, (prefixes or {}).get(vantage, "")):
+                ET.SubElement(props, "property", name="capture", value=path)
             text = "\n".join([*v.findings[:200], *v.inconclusive_items[:200]])
             if v.outcome is Outcome.REACHABLE:
                 ET.SubElement(case, "failure", message=v.reason, type="reachable").text = text

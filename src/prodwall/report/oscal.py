@@ -24,6 +24,7 @@ from ..verdicts import Outcome
 from .combined import Combined
 from .findings import by_cause
 from .findings_section import report_id, results_hash
+from .htmlbits import capture_refs
 
 _NS = uuid.UUID("6f1d2a4e-8c1b-4e0a-9a57-70726f6477a1")  # prodwall's namespace for uuid5
 NS = "https://prodwall.dev/ns/oscal"
@@ -47,7 +48,9 @@ def _prop(name: str, value: str) -> dict[str, str]:
     return {"name": name, "ns": NS, "value": value}
 
 
-def render(c: Combined, files: dict[str, str] | None = None) -> str:
+def render(
+    c: Combined, files: dict[str, str] | None = None, prefixes: dict[str, str] | None = None
+) -> str:
     """`files`: the bundle's data files (name -> sha256), linked from the back-matter."""
     digest = results_hash(c)
     doc_uuid = _uid("assessment-results", digest)
@@ -62,10 +65,10 @@ def render(c: Combined, files: dict[str, str] | None = None) -> str:
         for v in run.verdicts:
             obs_id = _uid(digest, run.meta.started_utc, v.vantage, v.check, v.group)
             links = []
-            for f in v.evidence.get("files", []):
-                res = _uid("evidence", f["sha256"])
-                evidence.append(_resource(res, f["file"], f["file"], f["sha256"], "evidence"))
-                links.append({"href": f"#{res}", "description": f"capture {f['file']}"})
+            for path, sha in capture_refs(v.evidence, (prefixes or {}).get(v.vantage, "")):
+                res = _uid("evidence", sha, path)
+                evidence.append(_resource(res, path, path, sha, "evidence"))
+                links.append({"href": f"#{res}", "description": f"capture {path}"})
             observations.append(
                 {
                     "uuid": obs_id,

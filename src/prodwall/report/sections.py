@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from typing import Any
+from urllib.parse import quote
 
 from ..verdicts import Verdict
 from .combined import Combined
@@ -59,11 +60,11 @@ def requirements_section(c: Combined, rows: dict[int, str]) -> str:
 LINKS = 5  # checks linked per requirement row, worst first
 
 
-def _natural(ref: str) -> list[Any]:
-    return [
-        int(p) if p.isdigit() else p
-        for p in ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
-    ]
+def _natural(ref: str) -> list[tuple[int, int, str]]:
+    """Requirement ids in reading order (1.2.10 after 1.2.9); numbers and words never
+    compared with each other (CC6.1 beside CC6.x)."""
+    parts = ref.replace("(", ".").replace(")", "").replace("-", ".").split(".")
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts]
 
 
 def waivers_section(c: Combined) -> str:
@@ -156,12 +157,14 @@ def artifacts_section(files: dict[str, str]) -> str:
     if not files:
         return ""
     rows = "".join(
-        f"<tr><td class=mono>{e(n)}</td><td class=mono>{e(h)}</td></tr>"
+        f"<tr><td class=mono><a href=\"{e(quote(n))}\">{e(n)}</a></td>"
+        f"<td class=mono>{e(h)}</td></tr>"
         for n, h in sorted(files.items())
     )
     return (
         "<h2 id=artifacts>Sidecar files</h2><p class=muted>The full data behind this "
-        "report; manifest.json lists every file with its sha256 (and is signed when a key "
+        "report (each copied run's own report is its runs/.../report.html); "
+        "manifest.json lists every file with its sha256 (and is signed when a key "
         "is set): check it with <code>prodwall verify</code>.</p><table><thead><tr>"
         "<th>file</th><th>sha256</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
