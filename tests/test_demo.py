@@ -3,12 +3,14 @@ whose probe family exists (root; runs in CI)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bundle_refs import dangling, references
 from prodwall.demo import CLOUD, FLEET, SEGMENTS, VANTAGES, judge_ground_truth, sealed_findings
 from prodwall.families import registry
 from prodwall.lab import cloud_estate, leaks, prodhost
@@ -18,6 +20,11 @@ from prodwall.report.combined import load
 from prodwall.report.manifest import verify
 from prodwall.results import read_results
 from prodwall.verdicts import Outcome
+
+
+def _no_signer() -> dict[str, str]:
+    """The environment without the suite's own signing key: only the demo's is trusted."""
+    return {k: v for k, v in os.environ.items() if k != "PRODWALL_SIGNING_KEY"}
 
 
 @pytest.mark.lab
@@ -102,6 +109,22 @@ def test_demo_proves_sealed_and_finds_every_checkable_leak(tmp_path: Path) -> No
             "test2-ci, test3-ci, test4-ci)"
         ) in page
         assert verify(tmp_path / profile).ok
+    # every bundle the demo wrote is signed by the demo's key, checked all the way down
+    # (each copied run's own signature too), and every reference in it opens a file
+    bundles = [p.parent for p in tmp_path.glob("*/manifest.json")]
+    assert len(bundles) == 2 * (len(VANTAGES) + 4)
+    pub = tmp_path / "lab-signing.pub"
+    for bundle in bundles:
+        checked = subprocess.run(
+            [sys.executable, "-m", "prodwall.cli", "verify", str(bundle), "--trusted-keys",
+             str(pub)], capture_output=True, text=True, timeout=300, env=_no_signer())
+        assert checked.returncode == 0, checked.stdout
+        refs = references(bundle)
+        assert sum(map(len, refs.values())) > 0 and dangling(bundle) == [], bundle
+    leaky_refs = references(tmp_path / "leaky")
+    assert [r for r in leaky_refs["html"] if r.endswith(".pcap")]  # captures are linked
+    assert [r for r in leaky_refs["html"] if r.startswith("runs/") and r.endswith("report.html")]
+    assert "prodwall demo, built-in lab signer" in (tmp_path / "leaky" / "report.html").read_text()
     assert "Production is NOT isolated" in (tmp_path / "leaky" / "report.html").read_text()
     # the lab's planted secrets never appear in anything prodwall wrote or printed
     planted = [

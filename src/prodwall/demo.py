@@ -7,8 +7,10 @@ whose probe family exists must be found, and the sealed lab must show nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from .lab.leaks import FINGERPRINT_KEY, FLEET_GROUND_TRUTH, GROUND_TRUTH, Leak
 from .lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, PYZ_CACHE, RUNNER_NS
 from .report.bundle import write_bundle
 from .report.combined import Combined, load
+from .report.keys import KEY_ENV as SIGNING_ENV
+from .report.keys import keygen
 from .results import Results
 from .runner import HostsRun, RunnerRun, run_checks
 from .verdicts import Outcome
@@ -94,6 +98,14 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
     os.environ.setdefault(KEY_ENV, FINGERPRINT_KEY.decode())
     # the runner's own AWS identity (the lab's audit key), as a CI job's would be
     os.environ.update(cloud_estate.runner_environment())
+    # everything the demo writes is signed by a key made for this demo (its private half
+    # lives and dies with the demo; its public half is published beside the reports)
+    keydir = Path(tempfile.mkdtemp(prefix="prodwall-demo-key-"))
+    key, public = keygen(keydir / "lab-signing", "prodwall demo", "built-in lab signer")
+    os.environ[SIGNING_ENV] = str(key)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "lab-signing.pub").unlink(missing_ok=True)
+    shutil.copyfile(public, out / "lab-signing.pub")
     runs: dict[str, dict[str, Results]] = {}
     try:
         for profile in manager.PROFILES:
@@ -102,40 +114,49 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
             runs[profile] = {}
             for vantage in VANTAGES:
                 say(f"running the suite from {vantage} ({profile})")
-                folder = out / f"{profile}-{vantage}"
+                folder = _fresh(out / f"{profile}-{vantage}")
                 runs[profile][vantage] = run_checks(
                     loaded, vantage, folder, quiet=True, inside=INSIDE.get(vantage, ())
                 )
                 write_bundle(Combined((runs[profile][vantage],)), folder)
             say(f"running the host checks across the lab's Ansible inventory ({profile})")
-            folder = out / f"{profile}-{FLEET}"
+            folder = _fresh(out / f"{profile}-{FLEET}")
             runs[profile][FLEET] = run_checks(
                 loaded, "", folder, quiet=True, inside=("ip", "netns", "exec", RUNNER_NS),
                 hosts=HostsRun("ansible://all", str(ANSIBLE_HOSTS), workers=2),
             )  # fmt: skip
             write_bundle(Combined((runs[profile][FLEET],)), folder)
             say(f"reading the lab's AWS estate through its audit roles ({profile})")
-            folder = out / f"{profile}-{CLOUD}"
+            folder = _fresh(out / f"{profile}-{CLOUD}")
             runs[profile][CLOUD] = run_checks(
                 loaded, "", folder, quiet=True, inside=("ip", "netns", "exec", RUNNER_NS),
                 hosts=RunnerRun(),
             )
             write_bundle(Combined((runs[profile][CLOUD],)), folder)
             say(f"running the suite on the eight segment hosts at once: prodwall fleet ({profile})")
-            segments = _fleet(out / f"{profile}-{SEGMENTS}")
+            segments = _fleet(_fresh(out / f"{profile}-{SEGMENTS}"))
             sources = [out / f"{profile}-{v}" for v in runs[profile]]
             for folder in sorted((out / f"{profile}-{SEGMENTS}" / "runs").glob("*")):
                 results = segments[folder.name.split("-", 1)[1]]
                 runs[profile][results.meta.vantage.name] = results
                 sources.append(folder)
             # one report per profile, every run merged: what an auditor reads first
-            write_bundle(Combined(tuple(runs[profile].values())), out / profile, sources=sources)
+            write_bundle(Combined(tuple(runs[profile].values())), _fresh(out / profile),
+                         sources=sources)  # fmt: skip
     finally:
+        shutil.rmtree(keydir, ignore_errors=True)
         if not keep:
             manager.down(lambda m: say(f"  {m}"))
         else:
             say(f"lab left up ({LAB_DIR}); `prodwall lab down` removes it")
     return _summary(runs, out)
+
+
+def _fresh(folder: Path) -> Path:
+    """A demo folder emptied first: the demo owns reports/demo, and a bundle holds one
+    run's files only (never a previous demo's beside this one's)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def _fleet(out: Path) -> dict[str, Results]:

@@ -122,8 +122,11 @@ def read_json(path: Path, problem: str, fix: str) -> Any:
     """A JSON file's content; a missing or broken file is an InputError naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError and undecodable bytes
         raise InputError([Problem(str(path), None, "", f"{problem} ({exc})", fix)]) from None
+    except RecursionError:
+        raise InputError([Problem(str(path), None, "", f"{problem} (nested too deeply)", fix)]
+                         ) from None  # fmt: skip
 
 
 def parse_results(raw: Any, source: str) -> Results:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import InventoryError, Problem
 from ..validation_errors import dotted, problems_from
-from ..yaml_source import YamlLoadError, load_yaml, parse_yaml
+from ..yaml_source import SourceDoc, YamlLoadError, load_yaml, parse_yaml
 from . import consistency
 from .model import Inventory
 
@@ -67,6 +69,9 @@ def load_inventory(
                 )
             ]
         )
+    controls = list(_control_characters(doc))
+    if controls:
+        raise InventoryError(controls)
     try:
         inventory = Inventory.model_validate(doc.data)
     except ValidationError as exc:
@@ -87,4 +92,44 @@ def load_inventory(
         digest,
         tuple(consistency.expired_notices(inventory, today)),
         doc.raw,
+    )
+
+
+# Free text may span lines; everything else is a name, address or id that reaches
+# terminals, CI logs, XML and HTML, where a control character can forge a line.
+_FREE_TEXT = frozenset({"justification", "description", "note", "notes", "comment", "reason"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _control_characters(doc: SourceDoc) -> Iterator[Problem]:
+    """Every key or value holding a control character, with its file, line and field."""
+    pending: list[tuple[tuple[Any, ...], Any]] = [((), doc.data)]
+    while pending:
+        loc, node = pending.pop()
+        items: Any = (
+            node.items() if isinstance(node, dict) else enumerate(node)
+            if isinstance(node, list) else ()
+        )  # fmt: skip
+        for key, value in items:
+            here = (*loc, key)
+            if isinstance(key, str) and _CONTROL.search(key):
+                yield _control_problem(doc, here, key)
+            if isinstance(value, str):
+                pattern = _CONTROL_IN_TEXT if key in _FREE_TEXT else _CONTROL
+                if pattern.search(value):
+                    yield _control_problem(doc, here, value)
+            elif isinstance(value, dict | list):
+                pending.append((here, value))
+
+
+def _control_problem(doc: SourceDoc, loc: tuple[Any, ...], text: str) -> Problem:
+    found = sorted({f"\\x{ord(ch):02x}" for ch in _CONTROL.findall(text)})
+    return Problem(
+        doc.file,
+        doc.line_of(loc),
+        dotted(loc),
+        f"holds the control character{'s' if len(found) > 1 else ''} {', '.join(found)}",
+        "remove it: names and values reach terminals, CI logs and XML, where a control "
+        "character can forge a line or break the file",
     )

@@ -19,6 +19,7 @@ from pydantic import (
 from ..services import PortSet
 from ..vantages.location import Location as ParsedLocation
 from ..vantages.location import parse as parse_location
+from .aws_endpoints import aws_endpoint_problem
 from .fields import (
     AccountId,
     Address,
@@ -403,15 +404,14 @@ class Aws(_Model):
     def _endpoint_is_aws_or_a_simulator(self) -> Aws:
         # the runner signs its calls with its own credentials (a session token included)
         # wherever endpoint_url points: outside AWS only for a declared simulator
-        host = (self.endpoint_url or "").split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-        if self.endpoint_url and not self.simulated and not host.endswith(
-            (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
-        ):
-            raise ValueError(
-                f"endpoint_url {self.endpoint_url} is not an AWS endpoint: the runner's "
-                "credentials would be presented to it; set simulated: true for a simulator "
-                "(moto), or point it at an amazonaws.com endpoint"
-            )
+        if self.endpoint_url and not self.simulated:
+            why = aws_endpoint_problem(self.endpoint_url)
+            if why:
+                raise ValueError(
+                    f"endpoint_url {self.endpoint_url} {why}: the runner's credentials would "
+                    "be presented to it; set simulated: true for a simulator (moto), or give "
+                    "an AWS service endpoint such as https://sts.eu-west-1.amazonaws.com"
+                )
         return self
 
 

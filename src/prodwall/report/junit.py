@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import datetime
@@ -64,7 +65,17 @@ def render(c: Combined, prefixes: dict[str, str] | None = None) -> str:
                 ET.SubElement(case, "skipped", message=f"not reviewed: {v.reason}")
     _coverage(suites, c)
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode")
+    text = ET.tostring(suites, encoding="unicode")
+    # XML 1.0 has no way to carry most C0 controls (ElementTree writes them raw, which no
+    # parser accepts): a name or finding holding one is shown as \xNN instead
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + _NOT_XML.sub(_shown, text)
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _shown(m: re.Match[str]) -> str:
+    return f"\\x{ord(m.group()):02x}"
 
 
 def _coverage(suites: ET.Element, c: Combined) -> None:

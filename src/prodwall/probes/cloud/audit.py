@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...inventory.aws_endpoints import aws_endpoint_problem
 from ...inventory.model import Aws
 from . import readonly
 from .answers import error_code
@@ -65,12 +66,18 @@ class Auditor:
         self._local.purpose = purpose
         return self
 
+    @property
+    def _endpoint_check(self) -> Callable[[str], str] | None:
+        """AWS itself: only its service endpoints, over https (a simulator is declared)."""
+        return None if self.aws.simulated else aws_endpoint_problem
+
     def role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role/{self.aws.audit_role}"
 
     def _assume(self, session: Any, arn: str) -> Any:
-        sts = readonly.client(session, "sts", endpoint_url=self.aws.endpoint_url,
-                              config=self.config, region_name=self.aws.regions[0])
+        sts = readonly.client(session, "sts", self._endpoint_check,
+                              endpoint_url=self.aws.endpoint_url, config=self.config,
+                              region_name=self.aws.regions[0])  # fmt: skip
         got = sts.assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME, DurationSeconds=3600)
         c = got["Credentials"]
         made = self.boto3.session.Session(aws_access_key_id=c["AccessKeyId"],
@@ -95,7 +102,8 @@ class Auditor:
         with self._lock:  # a boto3 session is not thread-safe; its clients are
             if key not in self._clients:
                 self._clients[key] = readonly.client(
-                    session, service, region_name=region, endpoint_url=self.aws.endpoint_url,
+                    session, service, self._endpoint_check, region_name=region,
+                    endpoint_url=self.aws.endpoint_url,
                     config=self.config)
             return self._clients[key]
 

@@ -5,6 +5,7 @@ import (it travels in the agent file); botocore is imported by the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "BatchGet", "Lookup", "Search")
@@ -44,9 +45,27 @@ def guard_session(session: Any) -> Any:
     return session
 
 
-def client(session: Any, service: str, **kwargs: Any) -> Any:
+class EndpointRefused(Exception):
+    """The client would send signed calls to a host that is not an AWS service endpoint."""
+
+
+def client(
+    session: Any,
+    service: str,
+    endpoint_check: Callable[[str], str] | None = None,
+    **kwargs: Any,
+) -> Any:
     """A guarded client (the session's hook, and the client's own in case the session's
-    handlers were copied before it was guarded)."""
+    handlers were copied before it was guarded). `endpoint_check`: for AWS itself, says
+    what is wrong with the endpoint botocore settled on (the inventory's, or one from
+    $AWS_ENDPOINT_URL or a config file): nothing is signed for a host that is not AWS's."""
     made = session.client(service, **kwargs)
     made.meta.events.register(EVENT, refuse_writes, unique_id="prodwall-read-only")
+    if endpoint_check is not None:
+        why = endpoint_check(str(made.meta.endpoint_url))
+        if why:
+            raise EndpointRefused(
+                f"refused to call {service} at {made.meta.endpoint_url}: it {why} (set "
+                "aws.simulated: true for a simulator)"
+            )
     return made
