@@ -212,7 +212,8 @@ def test_the_inventorys_switches_reach_the_vantage(planted: tuple[Path, Path]) -
         inv.write_text(base.replace("  credential_stores: false\n", extra))
         (out / "results.json").unlink(missing_ok=True)
         run_cli(
-            "run", "-i", str(inv), "--vantage", "here", "--out", str(out), "--", "-k", "secrets",
+            "run", "-i", str(inv), "--vantage", "here", "--out", str(out), "--force", "--",
+            "-k", "secrets",
             timeout=300, env={"PRODWALL_FINGERPRINT_KEY": KEY},
         )  # fmt: skip
         results = json.loads((out / "results.json").read_text())
