@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .coverage import Coverage, coverage_of
 from .errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
+from .results_shapes import check_open_parts
 from .verdicts import Outcome, Verdict
 
 SCHEMA = "prodwall.results/1"
@@ -143,6 +144,7 @@ def parse_results(raw: Any, source: str) -> Results:
             ]
         )
     try:
+        check_open_parts(raw)  # what the views read of the open-ended maps, by field
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
