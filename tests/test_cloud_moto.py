@@ -371,8 +371,39 @@ def test_an_endpoint_outside_aws_needs_a_declared_simulator(tmp_path: Path) -> N
     assert done.returncode == 2
     line = text.splitlines().index("aws:") + 1
     assert f"{path}:{line}" in done.stderr and "simulated: true" in done.stderr
-    aws_ok = text.replace('"http://198.18.3.20:4566"', '"https://sts.eu-west-1.amazonaws.com"')
-    path.write_text(aws_ok)
-    done = subprocess.run([*PRODWALL, "validate", str(path)], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
+    for good in ("https://sts.eu-west-1.amazonaws.com", "https://sts-fips.us-east-1.amazonaws.com",
+                 "https://ec2.eu-west-1.api.aws", "https://sts.cn-north-1.amazonaws.com.cn"):
+        path.write_text(text.replace('"http://198.18.3.20:4566"', f'"{good}"'))
+        done = subprocess.run([*PRODWALL, "validate", str(path)], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, (good, done.stderr)
+    # names under amazonaws.com that customers own, and AWS over plain http
+    for bad in ("http://sts.eu-west-1.amazonaws.com", "https://ec2-198-51-100-7.compute-1.amazonaws.com",
+                "https://a1b2c3.execute-api.eu-west-1.amazonaws.com",
+                "https://mybucket.s3-website-eu-west-1.amazonaws.com",
+                "https://mybucket.s3.eu-west-1.amazonaws.com",
+                "https://sts.eu-west-1.amazonaws.com.example.net",
+                "https://sts.eu-west-1.amazonaws.com:8443"):
+        path.write_text(text.replace('"http://198.18.3.20:4566"', f'"{bad}"'))
+        done = subprocess.run([*PRODWALL, "validate", str(path)], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2 and f"{path}:{line}" in done.stderr, (bad, done.stderr)
+
+
+def test_an_endpoint_from_the_runners_environment_is_refused_before_signing() -> None:
+    """$AWS_ENDPOINT_URL (or a config file) can point botocore anywhere: without a declared
+    simulator, a client whose endpoint is not AWS's is refused before any call is signed."""
+    import boto3
+
+    from prodwall.inventory.aws_endpoints import aws_endpoint_problem
+    from prodwall.probes.cloud import readonly
+
+    session = boto3.session.Session(aws_access_key_id="AKIAEXAMPLEEXAMPLE12",
+                                    aws_secret_access_key="x" * 40, region_name="eu-west-1")
+    with pytest.raises(readonly.EndpointRefused, match="not https"):
+        readonly.client(session, "sts", aws_endpoint_problem, endpoint_url="http://127.0.0.1:9")
+    with pytest.raises(readonly.EndpointRefused, match="not an AWS service endpoint"):
+        readonly.client(session, "sts", aws_endpoint_problem,
+                        endpoint_url="https://x.execute-api.eu-west-1.amazonaws.com")
+    made = readonly.client(session, "sts", aws_endpoint_problem)  # botocore's own: AWS
+    assert made.meta.endpoint_url.startswith("https://sts.")
