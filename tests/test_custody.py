@@ -342,3 +342,29 @@ def test_keygen_never_overwrites_never_follows_a_link_and_is_private_from_birth(
     assert doc["signer"] == {"name": "Night CI", "role": "signer"}
     raw = base64.b64decode(doc["signing_public_key"])
     assert len(raw) == 32
+
+
+def test_names_in_a_bundle_cannot_start_a_line_of_their_own(two_runs: tuple[Path, Path]) -> None:
+    dev, _ = two_runs
+    (dev / "x\n::error title=forged::all blocked\n\x1b]0;t\x07").write_text("added")
+    done = run_cli("verify", str(dev))
+    assert done.returncode == 1
+    assert not [line for line in done.stdout.splitlines() if line.startswith("::")]
+    assert "\x1b" not in done.stdout and "UNLISTED x\\x0a::error" in done.stdout
+
+
+@pytest.mark.parametrize("special", ["dev-zero", "fifo"])
+def test_a_results_file_that_is_a_device_or_a_fifo_is_refused_not_read(
+    tmp_path: Path, special: str
+) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    if special == "fifo":
+        os.mkfifo(folder / "results.json")
+    else:
+        (folder / "results.json").symlink_to("/dev/zero")
+    for args in (["report", str(folder), "-o", str(tmp_path / "o")], ["ci", str(folder)],
+                 ["diff", str(folder), str(folder)]):  # fmt: skip
+        done = run_cli(*args, "--allow-unverified", timeout=60)
+        _clean(done)
+        assert done.returncode == 2 and "not a regular file" in done.stderr, (args, done.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,12 +123,29 @@ def read_results(path: Path) -> Results:
 def read_json(path: Path, problem: str, fix: str) -> Any:
     """A JSON file's content; a missing or broken file is an InputError naming it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(_read_regular(path).decode("utf-8"))
     except (OSError, ValueError) as exc:  # JSONDecodeError and undecodable bytes
         raise InputError([Problem(str(path), None, "", f"{problem} ({exc})", fix)]) from None
     except RecursionError:
         raise InputError([Problem(str(path), None, "", f"{problem} (nested too deeply)", fix)]
                          ) from None  # fmt: skip
+
+
+MAX_JSON_BYTES = 512 << 20  # far above any real run (the demo's largest is a few MB)
+
+
+def _read_regular(path: Path) -> bytes:
+    """A regular file's bytes, bounded: a FIFO, a device (/dev/zero) or a giant file is
+    an error, never a read that blocks or fills memory."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        data = f.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise OSError(f"{path} is larger than {MAX_JSON_BYTES >> 20} MiB")
+    return data
 
 
 def parse_results(raw: Any, source: str) -> Results:

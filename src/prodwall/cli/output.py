@@ -33,6 +33,11 @@ def escape_for_terminal(text: str, keep_newlines: bool = True) -> str:
     return out if keep_newlines else out.replace("\n", "\\x0a")
 
 
+def one_line(text: object) -> str:
+    """A value from a bundle or a host, on one line: it can start no line of its own."""
+    return escape_for_terminal(str(text), keep_newlines=False)
+
+
 def _emit(args: argparse.Namespace, doc: dict[str, Any], text: str) -> None:
     """One result, as JSON (one document on stdout) or as text (control characters
     escaped: names and findings come from inventories, hosts and bundles)."""

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..report.inputs import CheckedInput
 
 from ..errors import EXIT_INCONCLUSIVE, EXIT_OK
-from .output import _emit
+from .output import _emit, one_line
 
 
 def _bundle_doc(combined: Any, path: Path) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     partial = cov.partial and combined.exit_code() == 3
     headline = "PARTIAL" if partial else combined.overall.value.upper()
     text = f"prodwall: {headline}; report: {path}"
-    text += "".join(f"\n  UNVERIFIED input: {mark}" for mark in combined.unverified)
+    text += "".join(f"\n  UNVERIFIED input: {one_line(mark)}" for mark in combined.unverified)
     _emit(args, _bundle_doc(combined, path), text + (f"\n  not covered: {cov.missing()}"
                                                      if cov.partial else ""))  # fmt: skip
     return combined.exit_code()
@@ -89,9 +89,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     changes = diff(old, new)
     kinds = [ch.kind for ch in changes]
     lines = [
-        f"{ch.kind:<20} {ch.vantage:<10} {ch.check}: {ch.before} -> {ch.after} ({ch.reason})"
+        one_line(f"{ch.kind:<20} {ch.vantage:<10} {ch.check}: {ch.before} -> {ch.after} "
+                 f"({ch.reason})")
         for ch in changes
-    ]
+    ]  # fmt: skip
     lines.append(
         f"{kinds.count('became-reachable')} became reachable, {kinds.count('fixed')} fixed, "
         f"{kinds.count('became-inconclusive')} became inconclusive, {kinds.count('gone')} no "
@@ -119,7 +120,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         write_bundle(latest, stage, history=summary, signing_key=args.sign_key)
     path = args.out / "report.html"
     code = history_exit_code(latest, summary)
-    lines = [f"FLAGGED  {flag}" for flag in summary["flags"]]
+    lines = [f"FLAGGED  {one_line(flag)}" for flag in summary["flags"]]
     lines.append(
         f"{summary['nights_run']} nights from {summary['from']} to {summary['to']}, "
         f"{summary['nights_blocked']} fully blocked, {len(summary['findings'])} findings, "
@@ -148,13 +149,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from ..report.verify import verify
 
     result = verify(args.folder, trust_from(args.trusted_keys))
-    lines = [f"MANIFEST {problem}" for problem in result.problems]
-    lines += [f"CHANGED  {name}" for name in result.changed]
-    lines += [f"MISSING  {name}" for name in result.missing]
-    lines += [f"UNLISTED {name}" for name in result.unlisted]
-    lines += [f"NOT REGULAR {what}" for what in result.irregular]
-    lines.append(f"signature: {result.signature}")
-    lines += [f"  {said}" for said in result.nested]
+    # names come from the bundle: a file called "x\n::error" must not start a line
+    lines = [f"MANIFEST {one_line(problem)}" for problem in result.problems]
+    lines += [f"CHANGED  {one_line(name)}" for name in result.changed]
+    lines += [f"MISSING  {one_line(name)}" for name in result.missing]
+    lines += [f"UNLISTED {one_line(name)}" for name in result.unlisted]
+    lines += [f"NOT REGULAR {one_line(what)}" for what in result.irregular]
+    lines.append(f"signature: {one_line(result.signature)}")
+    lines += [f"  {one_line(said)}" for said in result.nested]
     if not result.ok:
         lines.append("NOT intact")
         code = 1

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from . import html, junit, oscal
-from .bundlefs import copy_tree
+from .bundlefs import BundleError, copy_tree, read_regular
 from .combined import Combined, write_merged
 from .keys import signer_of
 from .manifest import sha256_file, signing_key_path, write_manifest
+from .verify import RESULTS_LIMIT
 
 REPORT, JUNIT, OSCAL, MERGED = (
     "report.html",
@@ -88,12 +89,14 @@ def _copy_sources(
         else:
             folders.append((folder, key))
     for i, (folder, key) in enumerate(folders, 1):
-        try:
-            raw = json.loads((folder / "results.json").read_text())
+        try:  # through no link, bounded: the copy below refuses links and FIFOs by name
+            raw = json.loads(read_regular(folder, "results.json", RESULTS_LIMIT))
             vantage = raw["meta"]["vantage"]["name"]
-        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        except (BundleError, ValueError, KeyError, TypeError, RecursionError):
+            if (folder / "results.json").is_symlink():
+                copy_tree(folder, out / RUNS / "refused")  # raises, naming the link
             continue  # not a run folder (a merged.json, say): nothing of its own to carry
-        if not isinstance(vantage, str) or (folder / "results.json").is_symlink():
+        if not isinstance(vantage, str):
             continue
         name = f"{i:02d}-{re.sub(r'[^A-Za-z0-9._-]+', '_', vantage)[:60]}"
         copy_tree(folder, out / RUNS / name)

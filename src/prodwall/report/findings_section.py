@@ -17,7 +17,8 @@ METHOD = (
     "it is given, and judges each check fail closed: silence counts as blocked only where a "
     "positive control in the same run showed an answer would have been seen; anything it "
     "could not tell is inconclusive. Each verdict carries its evidence; capture files and "
-    "the results JSON are listed with their sha256 in the signed manifest."
+    "the results JSON are listed with their sha256 in the bundle's manifest (signed when "
+    "the integrity note above says so)."
 )
 
 
