@@ -368,3 +368,32 @@ def test_a_results_file_that_is_a_device_or_a_fifo_is_refused_not_read(
         done = run_cli(*args, "--allow-unverified", timeout=60)
         _clean(done)
         assert done.returncode == 2 and "not a regular file" in done.stderr, (args, done.stderr)
+
+
+def test_a_run_key_vouched_for_by_the_trusted_merger_verifies_all_the_way_down(
+    tmp_path: Path, two_runs: tuple[Path, Path]
+) -> None:
+    """A fleet host signs with a key made for one run; the runner verified it with that key
+    and signed the merge: the merge's signer vouches for it, and nobody else has to."""
+    _, test = two_runs
+    run_key, run_pub = keygen(tmp_path / "host-run")
+    host = tmp_path / "host"
+    r = _when(results("dev3-ws", 4, outcomes=[R, B]), 2)
+    write_results(r, host / "results.json")
+    write_bundle(Combined((r,)), host, signing_key=run_key)
+    nightly = tmp_path / "nightly"
+    merged = nightly / "2026-night"
+    done = run_cli("merge", str(host), str(test), "-o", str(merged), "--trusted-keys",
+                   str(run_pub))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    said = run_cli("verify", str(merged))  # trusts only the suite's (the merger's) key
+    assert said.returncode == 0, said.stdout
+    assert "vouched for by the trusted outer signer" in said.stdout
+    assert run_cli("report", str(merged), "-o", str(tmp_path / "again")).returncode == 1
+    assert run_cli("history", str(nightly), "-o", str(tmp_path / "h")).returncode == 1
+    # the vouch covers that key only: the same run re-signed by another key is refused
+    other, _ = keygen(tmp_path / "other")
+    inner = next((merged / "runs").glob("*-dev3-ws"))
+    write_bundle(Combined((r,)), inner, signing_key=other)
+    said = run_cli("verify", str(merged))
+    assert said.returncode == 1 and "a key that is not trusted" in said.stdout

@@ -109,7 +109,12 @@ def history(
     nights but missing on others, and two runs of one vantage with the same
     start time, are flagged too.
     """
-    files = sorted(folder.rglob("results.json"))
+    # each bundle once: a merged bundle by its merged.json (its copied runs are verified
+    # through it, with the keys its signer vouched for), a run folder by its results.json
+    files = sorted(
+        f for f in [*folder.rglob("results.json"), *folder.rglob("merged.json")]
+        if not (f.parent.parent.name == "runs" and (f.parent.parent.parent / MANIFEST).exists())
+    )
     if not files:
         raise InputError(
             [
@@ -117,7 +122,7 @@ def history(
                     str(folder),
                     None,
                     "",
-                    "no results.json below this folder",
+                    "no results.json or merged.json below this folder",
                     "point it at the folder your nightly runs write into",
                 )
             ]
