@@ -224,6 +224,15 @@ def test_out_that_is_a_file_or_unwritable_is_a_clear_error(
             assert done.returncode == 2 and json.loads(done.stdout)["error"]["exit_code"] == 2
     done = run_cli("keygen", "-o", str(afile / "k"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
+    for out in (afile / "p.pyz", Path("/proc/prodwall-nope.pyz")):
+        done = run_cli("zipapp", "-o", str(out), "--format", "json", timeout=300)
+        _clean(done)
+        assert done.returncode == 2 and json.loads(done.stdout)["error"]["exit_code"] == 2
+    # run refuses its --out before anything is sent (the plan is checked first)
+    lab = Path(__file__).resolve().parents[1] / "inventories" / "lab.yaml"
+    done = run_cli("run", "-i", str(lab), "--vantage", "dev", "-o", str(afile))
+    _clean(done)
+    assert done.returncode == 2 and "is a file, not a folder" in done.stderr
 
 
 def test_an_interrupted_bundle_leaves_nothing_and_a_late_writer_is_refused(

@@ -33,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         try:
             code: int = args.func(args)
+        except OSError as exc:  # a path given cannot be read or written: say which
+            where = f": {exc.filename}" if exc.filename else ""
+            raise UsageError(
+                f"{args.command}: {exc.strerror or exc}{where} (check the paths given)"
+            ) from None
         except _MALFORMED as exc:
             if args.command not in _READERS:
                 raise

@@ -138,6 +138,14 @@ def build(out: Path) -> Zipapp:
     checks = find_checks()
     tmp = out.with_name(out.name + ".part")
     out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write(out, tmp, dists, own, checks)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never a half-written archive left beside --out
+        raise
+
+
+def _write(out: Path, tmp: Path, dists: Any, own: Any, checks: Path) -> Zipapp:
     names: list[str] = []
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("__main__.py", BOOTSTRAP)
