@@ -57,6 +57,13 @@ def _run(folder: Path, r: Results, pcap: bool = True) -> Path:
     return folder
 
 
+def _signed_by(folder: Path, r: Results, key: Path) -> Path:
+    """A run folder signed by a key of the test's own (not the suite's trusted one)."""
+    write_results(r, folder / "results.json")
+    write_bundle(Combined((r,)), folder, signing_key=key)
+    return folder
+
+
 @pytest.fixture
 def two_runs(tmp_path: Path) -> tuple[Path, Path]:
     dev = _run(tmp_path / "dev", _when(results("dev", 6, outcomes=[R, B, B]), 3))
@@ -169,10 +176,7 @@ def test_a_run_signed_by_an_unknown_key_is_refused_or_marked(
 ) -> None:
     _, test = two_runs
     mallory, _ = keygen(tmp_path / "mallory")
-    other = tmp_path / "other"
-    r = _when(results("dev", 6, outcomes=[B, B]), 2)
-    write_results(r, other / "results.json")
-    write_bundle(Combined((r,)), other, signing_key=mallory)
+    other = _signed_by(tmp_path / "other", _when(results("dev", 6, outcomes=[B, B]), 2), mallory)
     done = run_cli("merge", str(other), str(test), "-o", str(tmp_path / "m"))
     assert done.returncode == 2 and "a key that is not trusted" in done.stderr
     done = run_cli("merge", str(other), str(test), "-o", str(tmp_path / "m"),
@@ -386,10 +390,8 @@ def test_a_run_key_vouched_for_by_the_trusted_merger_verifies_all_the_way_down(
     and signed the merge: the merge's signer vouches for it, and nobody else has to."""
     _, test = two_runs
     run_key, run_pub = keygen(tmp_path / "host-run")
-    host = tmp_path / "host"
     r = _when(results("dev3-ws", 4, outcomes=[R, B]), 2)
-    write_results(r, host / "results.json")
-    write_bundle(Combined((r,)), host, signing_key=run_key)
+    host = _signed_by(tmp_path / "host", r, run_key)
     nightly = tmp_path / "nightly"
     merged = nightly / "2026-night"
     done = run_cli("merge", str(host), str(test), "-o", str(merged), "--trusted-keys",

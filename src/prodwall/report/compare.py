@@ -204,13 +204,7 @@ def _integrity(run_folder: Path, trust: Trust) -> str:
         return "intact"
     if result.ok:
         return f"unverified: not signed by a trusted key ({result.signature})"
-    what = [*result.problems, *(f"changed {n}" for n in result.changed)]
-    what += [f"missing {n}" for n in result.missing]
-    what += [f"added {n}" for n in result.unlisted]
-    what += list(result.irregular)
-    if not result.signature_ok:
-        what.append(f"signature {result.signature}")
-    return "TAMPERED: " + "; ".join(what)
+    return "TAMPERED: " + "; ".join(result.faults())
 
 
 def _night_flags(night: str, runs: list[Night], all_vantages: list[str]) -> list[str]:

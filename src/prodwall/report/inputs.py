@@ -60,13 +60,8 @@ def check_one(path: Path, trust: Trust) -> CheckedInput:
     if result.authenticated:
         return CheckedInput(path, folder, result, "")
     if not result.ok:
-        what = [*result.problems, *(f"changed {n}" for n in result.changed)]
-        what += [f"missing {n}" for n in result.missing]
-        what += [f"unlisted {n}" for n in result.unlisted]
-        what += list(result.irregular)
-        if not result.signature_ok:
-            what.append(f"signature {result.signature}")
-        return CheckedInput(path, folder, result, "does not verify: " + "; ".join(what[:8]))
+        said = "; ".join(result.faults()[:8])
+        return CheckedInput(path, folder, result, f"does not verify: {said}")
     return CheckedInput(path, folder, result, f"not signed by a trusted key ({result.signature})")
 
 

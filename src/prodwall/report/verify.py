@@ -46,6 +46,16 @@ class Verification:
         bad = self.changed or self.missing or self.unlisted or self.problems or self.irregular
         return not bad and self.signature_ok
 
+    def faults(self) -> list[str]:
+        """Everything that keeps it from being intact, in words, most telling first."""
+        what = [*self.problems, *(f"changed {n}" for n in self.changed)]
+        what += [f"missing {n}" for n in self.missing]
+        what += [f"added {n}" for n in self.unlisted]
+        what += list(self.irregular)
+        if not self.signature_ok:
+            what.append(f"signature {self.signature}")
+        return what
+
     @property
     def authenticated(self) -> bool:
         """Intact and signed by a key the verifier trusts: the only state that is evidence."""
