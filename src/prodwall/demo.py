@@ -23,8 +23,9 @@ from .lab.leaks import FINGERPRINT_KEY, FLEET_GROUND_TRUTH, GROUND_TRUTH, Leak
 from .lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, PYZ_CACHE, RUNNER_NS
 from .report.bundle import write_bundle
 from .report.combined import Combined, load
+from .report.inputs import check_inputs
 from .report.keys import KEY_ENV as SIGNING_ENV
-from .report.keys import keygen
+from .report.keys import keygen, trust_from
 from .results import Results
 from .runner import HostsRun, RunnerRun, run_checks
 from .verdicts import Outcome
@@ -136,13 +137,13 @@ def run_demo(out: Path, keep: bool = False, inventory: Path = LAB_INVENTORY) -> 
             say(f"running the suite on the eight segment hosts at once: prodwall fleet ({profile})")
             segments = _fleet(_fresh(out / f"{profile}-{SEGMENTS}"))
             sources = [out / f"{profile}-{v}" for v in runs[profile]]
-            for folder in sorted((out / f"{profile}-{SEGMENTS}" / "runs").glob("*")):
-                results = segments[folder.name.split("-", 1)[1]]
-                runs[profile][results.meta.vantage.name] = results
-                sources.append(folder)
-            # one report per profile, every run merged: what an auditor reads first
+            sources.append(out / f"{profile}-{SEGMENTS}")  # its runs, with their keys
+            runs[profile].update(segments)
+            # one report per profile, every run merged: what an auditor reads first; each
+            # input verified first, so the profile's manifest vouches for the keys it saw
+            checked = check_inputs(sources, trust_from([], key, env=False), False)
             write_bundle(Combined(tuple(runs[profile].values())), _fresh(out / profile),
-                         sources=sources)  # fmt: skip
+                         sources=sources, vouch={c.given: c.signing_key for c in checked})
     finally:
         shutil.rmtree(keydir, ignore_errors=True)
         if not keep:
