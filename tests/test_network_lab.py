@@ -29,7 +29,10 @@ def runs(
     tmp = tmp_path_factory.mktemp(profile)
     with lab(profile):
         inv = _inventory(tmp)
-        yield profile, {v: _run(inv, v, tmp / v) for v in ("dev", "test")}
+        done = {v: _run(inv, v, tmp / v) for v in ("dev", "test")}
+        for v, (_code, doc) in done.items():
+            doc["__folder__"] = str(tmp / v)  # where the run's bundle is (tests only)
+        yield profile, done
 
 
 def test_sealed_is_blocked_with_controls_passed_and_leaky_leaks_are_named(
@@ -109,7 +112,9 @@ def test_pcap_and_last_hop_are_evidence(runs: tuple[str, dict[str, Any]]) -> Non
     assert tcp["last_hops"]["198.19.10.10"] == expected_hop
     files = tcp["files"]
     assert len(files) == 1 and files[0]["packets"] >= 1
-    data = Path(files[0]["file"]).read_bytes()
+    # cited by its place in the bundle, which is where it is
+    assert files[0]["file"] == "evidence/dev-sweeps.pcap"
+    data = (Path(dev["__folder__"]) / files[0]["file"]).read_bytes()
     assert data[:4] == bytes.fromhex("d4c3b2a1")  # pcap magic, little endian
     assert hashlib.sha256(data).hexdigest() == files[0]["sha256"]
     records = _pcap_records(data)
