@@ -16,11 +16,12 @@ from urllib.parse import quote
 
 from ..verdicts import Outcome, Verdict
 from .assets import CSS, JS, page_css
+from .citations import capture_refs
 from .combined import Combined, address_family, column_of
 from .findings import open_first
 from .findings_section import findings_section, report_id, results_hash, signoff_section
 from .fleet_section import fleet_section
-from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, capture_refs, e, worst
+from .htmlbits import LABEL, MAX_ITEMS, ORDER, badge, e, worst
 from .scope_section import scope_section
 from .sections import artifacts_section, history_section, requirements_section, waivers_section
 

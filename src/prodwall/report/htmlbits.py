@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import Any
 
 from ..verdicts import Outcome
 
@@ -48,18 +47,3 @@ def badge(outcome: Outcome) -> str:
 def worst(outcomes: Iterable[Outcome]) -> Outcome | None:
     present = set(outcomes)
     return next((o for o in ORDER if o in present), None)
-
-
-def capture_refs(evidence: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """(bundle-relative path, sha256) of each capture a verdict cites, under the prefix
-    of the copied run folder it lives in; malformed entries are skipped, not trusted."""
-    from .verify import bundle_relative
-
-    files = evidence.get("files") if isinstance(evidence, dict) else None
-    out = []
-    for f in files if isinstance(files, list) else []:
-        if isinstance(f, dict) and isinstance(f.get("file"), str):
-            rel = bundle_relative(f["file"])
-            if rel:
-                out.append((prefix + rel, str(f.get("sha256", ""))))
-    return out

@@ -8,8 +8,8 @@ from collections import defaultdict
 from datetime import datetime
 
 from ..verdicts import Outcome, Verdict
+from .citations import capture_refs
 from .combined import Combined
-from .htmlbits import capture_refs
 
 
 def render(c: Combined, prefixes: dict[str, str] | None = None) -> str:

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from ..errors import ProdwallError
 from . import keys
 from .bundlefs import MANIFEST, SIGNATURE, BundleError, describe, read_regular, sha256_regular, walk
+from .citations import cited_files, inside
 
 MANIFEST_LIMIT = 64 << 20
 RESULTS_LIMIT = 512 << 20
@@ -99,7 +100,7 @@ def verify(
             (f"{MANIFEST} is {reason}: nothing in this folder can be vouched for",),
             irregular,
         )
-    escaping = {n for n in files if not _inside(n)}
+    escaping = {n for n in files if not inside(n)}
     problems = [f"{MANIFEST} lists '{n}', a path outside the folder" for n in sorted(escaping)]
     changed, missing = [], []
     for name, digest in sorted(files.items()):
@@ -157,11 +158,6 @@ def run_folders(entries: list[Any]) -> list[str]:
         for e in entries
         if e.kind == "dir" and e.path.startswith("runs/") and e.path.count("/") == 1
     ]
-
-
-def _inside(name: str) -> bool:
-    parts = name.split("/")
-    return bool(name) and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
 def _signature(
@@ -245,34 +241,6 @@ def _signature(
         False,
         said,
     )
-
-
-def bundle_relative(file: str) -> str:
-    """Where a cited capture sits inside its run folder. Older runs recorded the path as
-    written at run time (absolute, or from the working directory): its evidence/ part."""
-    if _inside(file) and "evidence/" not in file[1:]:
-        return file
-    parts = file.replace("\\", "/").split("/")
-    if "evidence" in parts:
-        tail = parts[len(parts) - 1 - parts[::-1].index("evidence") :]
-        if _inside("/".join(tail)):
-            return "/".join(tail)
-    return file if _inside(file) else ""
-
-
-def cited_files(doc: Any) -> list[tuple[str, str]]:
-    """(bundle-relative file, sha256) of every capture a results or merged file cites."""
-    runs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
-    out = []
-    for run in runs if isinstance(runs, list) else []:
-        verdicts = run.get("verdicts") if isinstance(run, dict) else None
-        for v in verdicts if isinstance(verdicts, list) else []:
-            ev = v.get("evidence") if isinstance(v, dict) else None
-            files = ev.get("files") if isinstance(ev, dict) else None
-            for f in files if isinstance(files, list) else []:
-                if isinstance(f, dict) and isinstance(f.get("file"), str):
-                    out.append((bundle_relative(f["file"]), str(f.get("sha256", ""))))
-    return list(dict.fromkeys(out))
 
 
 def _source(folder: Path, present: set[str]) -> tuple[str, list[str]]:
