@@ -113,12 +113,17 @@ class PortSet:
 
     @classmethod
     def parse(cls, text: str) -> PortSet:
-        """`1-65535`, `22,80,443`, `1-1024,5432`."""
+        """`1-65535`, `22,80,443`, `1-1024,5432`; as nmap reads them, an open end of a range
+        is the first or last port: `60000-` is 60000-65535, `-1024` is 1-1024, `-` all."""
         ports: list[tuple[int, int]] = []
         for chunk in str(text).replace(" ", "").split(","):
             if not chunk:
                 continue
-            lo_s, _, hi_s = chunk.partition("-")
+            lo_s, dash, hi_s = chunk.partition("-")
+            if dash:
+                lo_s, hi_s = lo_s or "1", hi_s or "65535"
+            if ":" in chunk:
+                raise ValueError(f"'{chunk}' is not a port range: write {chunk.replace(':', '-')}")
             if not lo_s.isdigit() or (hi_s and not hi_s.isdigit()):
                 raise ValueError(f"'{chunk}' is not a port or port range (write 22, 1-1024)")
             lo, hi = int(lo_s), int(hi_s or lo_s)

@@ -228,6 +228,16 @@ class _Converter:
                 line, path, f"a {len(node.value):,}-character number", "give a sensible number"
             )
             return None
+        if kind in ("int", "float") and ":" in str(node.value):
+            # YAML 1.1 reads 20:23 as sexagesimal 1223; nobody means that in an inventory
+            self.problem(
+                line,
+                path,
+                f"'{node.value}' is read by YAML 1.1 as a base-60 number "
+                f"({self.loader.construct_object(node, deep=True)}), not as what it looks like",
+                "for a port range write 20-23; for text, quote it",
+            )
+            return None
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:

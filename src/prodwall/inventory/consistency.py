@@ -7,10 +7,11 @@ a file line. Expired approvals are not errors: they are returned as notices.
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 from collections.abc import Collection, Iterator
 from datetime import date, timedelta
-from itertools import combinations
+from typing import Any
 
 from ..services import Service
 from .model import Inventory
@@ -124,19 +125,39 @@ def _environments(inv: Inventory) -> Iterator[Finding]:
 
 
 def _overlaps(inv: Inventory) -> Iterator[Finding]:
-    nets = [
-        (env_name, i, env.is_production, net)
+    """Every non-production network that overlaps a production one, found by a sweep over
+    the networks sorted by first address (n log n: 100k networks validate in seconds; a
+    pairwise comparison took minutes)."""
+    nets = sorted(
+        (net.version, int(net.network_address), int(net.broadcast_address),
+         env.is_production, env_name, i, net)
         for env_name, env in inv.environments.items()
         for i, net in enumerate(env.networks)
-    ]
-    for (e1, i1, p1, n1), (e2, i2, p2, n2) in combinations(nets, 2):
-        if p1 == p2 or n1.version != n2.version or not n1.overlaps(n2):
-            continue
-        prod, other = ((e1, i1, n1), (e2, i2, n2)) if p1 else ((e2, i2, n2), (e1, i1, n1))
+    )  # fmt: skip
+    # the networks still open at this point of the sweep, by side, each a min-heap by end
+    open_: dict[bool, list[tuple[int, int, str, int, Any]]] = {True: [], False: []}
+    version_now = 0
+    pairs = []
+    # seq: a tie-breaker, so heap entries never compare networks
+    for seq, (version, first, last, prod, env_name, i, net) in enumerate(nets):
+        if version != version_now:
+            open_ = {True: [], False: []}
+            version_now = version
+        for side in open_.values():
+            while side and side[0][0] < first:
+                heapq.heappop(side)
+        here = (env_name, i, net)
+        for _last, _seq, o_env, o_i, o_net in open_[not prod]:
+            other = (o_env, o_i, o_net)
+            pairs.append((here, other) if prod else (other, here))
+        heapq.heappush(open_[prod], (last, seq, env_name, i, net))
+    env_order = {name: k for k, name in enumerate(inv.environments)}
+    pairs.sort(key=lambda pr: (env_order[pr[1][0]], pr[1][1], env_order[pr[0][0]], pr[0][1]))
+    for prod_side, other in pairs:
         yield (
             ("environments", other[0], "networks", other[1]),
             f"non-production network {other[2]} of '{other[0]}' overlaps production network "
-            f"{prod[2]} of '{prod[0]}'",
+            f"{prod_side[2]} of '{prod_side[0]}'",
             "production and non-production address space must be disjoint; correct one CIDR",
         )
 
