@@ -194,3 +194,30 @@ def test_a_finder_that_fails_names_the_file_but_never_the_text(
     with pytest.raises(RuntimeError) as caught:
         agent.run(SecretJob(key=KEY, environments=ENVS).to_json())
     assert "Pr0d!pw" not in str(caught.value) and caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["compact", "pretty", "nested", "flow-yaml-line", "json-line-in-a-log"],
+)
+def test_settings_in_any_json_shape_are_read_the_same(tmp_path: Path, shape: str) -> None:
+    """A Secrets Manager database secret as the CLI prints it (one line), pretty-printed,
+    nested in a config, as a YAML flow mapping, or as one JSON line in a log (part of #25)."""
+    import json
+
+    secret = {"engine": "postgres", "host": "db.prod.example.com", "port": 5432,
+              "username": "pay", "password": "Sm-Pr0d-pw-77"}  # fmt: skip
+    text = {
+        "compact": json.dumps(secret, separators=(",", ":")),
+        "pretty": json.dumps(secret, indent=4),
+        "nested": json.dumps({"app": {"name": "pay", "database": secret}}),
+        "flow-yaml-line": "db: pay\n{host: db.prod.example.com, password: Sm-Pr0d-pw-77}\n",
+        "json-line-in-a-log": "2026-12-01 started\n" + json.dumps(secret) + "\nready\n",
+    }[shape]
+    (tmp_path / "srv").mkdir()
+    (tmp_path / "srv" / "secret.json").write_text(text)
+    result = _scan(tmp_path)
+    blocks = [f for f in result.findings if f.rule == "config-block"]
+    assert [f.environment for f in blocks] == ["production"], result.findings
+    assert blocks[0].fingerprints  # the password travels as a fingerprint, never in clear
+    assert "Sm-Pr0d-pw-77" not in json.dumps(result.to_json())

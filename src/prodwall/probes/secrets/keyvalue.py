@@ -7,9 +7,11 @@ variable prefix (`DB_` of DB_HOST and DB_PASSWORD)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 _YAML = re.compile(r"^(\s*)(?:-\s+)?[\"']?([A-Za-z_][\w.-]*)[\"']?\s*:(?:\s+|$)(.*)$")
 _ASSIGN = re.compile(
@@ -40,10 +42,21 @@ def _unquote(value: str) -> str:
 
 
 def settings(text: str) -> Iterator[Setting]:
+    whole = _json(text)
+    if whole is not None:  # a JSON document, pretty or minified: read as JSON, not as lines
+        yield from _json_settings(whole, text, 1, "{}", 0)
+        return
     parents: list[tuple[int, str]] = []  # YAML: (indent, key) of the enclosing mappings
     section = ""
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or is_comment(line) or len(line) > 4096:
+        stripped = line.strip()
+        if stripped[:1] == "{" and stripped[-1:] == "}":  # one JSON or flow-style object
+            found = _json(stripped)
+            found = found if found is not None else _flow_mapping(stripped)
+            if found is not None:
+                yield from _json_settings(found, None, number, f"{{}}{number}", 0)
+                continue
+        if not stripped or is_comment(line) or len(line) > 4096:
             continue  # a minified or data line: the connection-string finders see it whole
         sec = _SECTION.match(line)
         if sec:
@@ -66,6 +79,56 @@ def settings(text: str) -> Iterator[Setting]:
             parents.append((indent, key))
             continue
         yield Setting(key, _unquote(value), number, block)
+
+
+MAX_JSON_CHARS = 8 << 20
+_SCALARS = (str, int, float, bool)
+
+
+def _json(text: str) -> Any:
+    """A JSON object or array, when that is what `text` is; None otherwise."""
+    body = text.strip()
+    if body[:1] not in ("{", "[") or len(body) > MAX_JSON_CHARS:
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict | list) else None
+
+
+def _flow_mapping(text: str) -> dict[str, str] | None:
+    """A one-level YAML flow mapping, `{host: db.prod, password: x}`; None otherwise."""
+    inner = text[1:-1]
+    if "{" in inner or "[" in inner:
+        return None
+    out = {}
+    for part in inner.split(","):
+        key, colon, value = part.partition(":")
+        if not colon or not key.strip():
+            return None
+        out[key.strip().strip("'\"")] = value.strip().strip("'\"")
+    return out or None
+
+
+def _json_settings(
+    data: Any, text: str | None, line: int, block: str, depth: int
+) -> Iterator[Setting]:
+    """Each scalar of a JSON tree as a setting: its key, the path of objects it sits in
+    as its block (a Secrets Manager secret `{"host":..,"password":..}` is one block), and
+    the line its key is on (`text`: the whole document, to find that line)."""
+    if depth > 32:
+        return
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        where = line
+        if text is not None and isinstance(key, str):
+            at = text.find(json.dumps(key))
+            where = text.count("\n", 0, at) + 1 if at >= 0 else line
+        if isinstance(value, dict | list):
+            yield from _json_settings(value, text, where, f"{block}/{key}", depth + 1)
+        elif isinstance(value, _SCALARS) and isinstance(key, str):
+            yield Setting(key, str(value), where, block)
 
 
 def _prefix(key: str) -> str:
