@@ -151,10 +151,15 @@ def _name_obs(r: NameAnswer, domains: list[str], prod: list[IPNetwork]) -> Obser
             f"resolves only to non-production addresses {', '.join(r.addresses)}",
             evidence=ev,
         )
-    if r.status in (DnsStatus.NXDOMAIN, DnsStatus.REFUSED, DnsStatus.SERVFAIL, DnsStatus.NOERROR):
+    if r.status in (DnsStatus.NXDOMAIN, DnsStatus.REFUSED, DnsStatus.NOERROR):
         return Observation(
             "dns-name", name, Signal.STOPPED, f"does not resolve ({r.detail})", evidence=ev
         )
+    if r.status is DnsStatus.SERVFAIL:  # the resolver could not tell: neither yes nor no
+        return Observation(
+            "dns-name", name, Signal.FAILED,
+            f"the vantage's resolver failed ({r.detail}): no answer to judge", evidence=ev,
+        )  # fmt: skip
     if r.status is DnsStatus.TIMEOUT:
         return Observation(
             "dns-name", name, Signal.FAILED, "the vantage's resolver timed out", evidence=ev

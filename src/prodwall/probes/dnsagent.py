@@ -9,6 +9,7 @@ axfr      zone transfers of production zones must be refused
 
 from __future__ import annotations
 
+import errno
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,6 +25,30 @@ from .dns_records import AxfrAnswer, DnsJob, DnsResult, DnsStatus, NameAnswer, R
 from .dnscapture import DnsCapture
 
 TIMEOUT_S = 2.0
+# A send that fails with one of these was refused by something on the network (a reset,
+# an ICMP unreachable or admin-prohibited from the boundary or the server). Any other
+# error (no route at the vantage, its own filter's EPERM) says nothing about the network.
+REFUSING = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.EACCES, errno.ECONNRESET})
+
+
+def _os_error(exc: OSError) -> tuple[DnsStatus, str]:
+    said = exc.strerror or str(exc)
+    if exc.errno in REFUSING:
+        return DnsStatus.REFUSED, said
+    return DnsStatus.ERROR, f"{said}: the query did not leave the vantage, nothing to judge"
+
+
+def _no_nameservers(exc: dns.resolver.NoNameservers) -> tuple[DnsStatus, str]:
+    """What the resolvers said: a REFUSED or SERVFAIL response is theirs; a list of
+    network errors means no resolver was reached at all."""
+    errors = exc.kwargs.get("errors") or []
+    rcodes = [dns.rcode.to_text(e[4].rcode()) for e in errors if len(e) > 4 and e[4] is not None]
+    if "REFUSED" in rcodes:
+        return DnsStatus.REFUSED, "refused"
+    if rcodes:
+        return DnsStatus.SERVFAIL, "servfail"
+    why = next((str(e[3]) for e in errors if len(e) > 3), "no nameserver answered")
+    return DnsStatus.ERROR, f"no resolver was reached ({why})"
 
 
 def _resolve(name: str) -> NameAnswer:
@@ -37,6 +62,7 @@ def _resolve(name: str) -> NameAnswer:
     resolver.timeout = TIMEOUT_S
     addresses: list[str] = []
     statuses: list[DnsStatus] = []
+    details: list[str] = []
     for rdtype in ("A", "AAAA"):
         try:
             answer = resolver.resolve(name, rdtype, raise_on_no_answer=False)
@@ -45,19 +71,24 @@ def _resolve(name: str) -> NameAnswer:
         except dns.resolver.NXDOMAIN:
             statuses.append(DnsStatus.NXDOMAIN)
         except dns.resolver.NoNameservers as exc:
-            statuses.append(DnsStatus.REFUSED if "REFUSED" in str(exc) else DnsStatus.SERVFAIL)
+            status, why = _no_nameservers(exc)
+            statuses.append(status)
+            details.append(why)
         except (dns.resolver.LifetimeTimeout, dns.exception.Timeout):
             statuses.append(DnsStatus.TIMEOUT)
     if addresses:
         status = DnsStatus.ANSWER
-    else:
-        status = DnsStatus.TIMEOUT if DnsStatus.TIMEOUT in statuses else statuses[0]
+    else:  # the least telling answer decides: one failed lookup cannot be read as "no"
+        worst = (DnsStatus.ERROR, DnsStatus.TIMEOUT, DnsStatus.SERVFAIL)
+        status = next((w for w in worst if w in statuses), statuses[0])
+    said = "/".join(statuses) + "".join(f"; {d}" for d in dict.fromkeys(details)
+                                        if status is DnsStatus.ERROR)  # fmt: skip
     return NameAnswer(
         name=name,
         status=status,
         addresses=tuple(addresses),
         nameservers=tuple(str(n) for n in resolver.nameservers),
-        detail="/".join(statuses),
+        detail=said,
     )
 
 
@@ -68,7 +99,8 @@ def _reply(send: Any, query: dns.message.Message, server: str) -> Reply:
     except dns.exception.Timeout:
         return Reply(status=DnsStatus.TIMEOUT)
     except OSError as exc:
-        return Reply(status=DnsStatus.REFUSED, detail=exc.strerror or str(exc))
+        status, said = _os_error(exc)
+        return Reply(status=status, detail=said)
     except dns.exception.DNSException as exc:
         return Reply(status=DnsStatus.ERROR, detail=exc.__class__.__name__)
 
@@ -96,8 +128,11 @@ def _axfr(server: str, zone: str) -> AxfrAnswer:
         return refused(f"rcode {dns.rcode.to_text(exc.rcode)}")
     except dns.exception.Timeout:
         return AxfrAnswer(server=server, zone=zone, status=DnsStatus.TIMEOUT)
-    except (OSError, EOFError, ConnectionError) as exc:
-        return refused(getattr(exc, "strerror", None) or exc.__class__.__name__)
+    except OSError as exc:
+        status, said = _os_error(exc)
+        return AxfrAnswer(server=server, zone=zone, status=status, detail=said)
+    except EOFError as exc:  # the server closed the transfer: it answered, and refused it
+        return refused(exc.__class__.__name__)
     except dns.exception.DNSException as exc:
         return refused(exc.__class__.__name__)
 
