@@ -8,10 +8,10 @@ a production address is `reachable`; a resolver timeout is `inconclusive`
 from __future__ import annotations
 
 import base64
-import ipaddress
 from dataclasses import replace
 from pathlib import Path
 
+from .. import hostforms
 from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe, network_of
 from ..vantages.agent import AgentError, run_agent
@@ -126,14 +126,12 @@ def _name_obs(r: NameAnswer, domains: list[str], prod: list[IPNetwork]) -> Obser
         "addresses": list(r.addresses),
     }
     if r.status is DnsStatus.ANSWER:
+        # an AAAA answer that carries a production IPv4 (::ffff:, NAT64, 6to4, Teredo)
+        # reaches production as surely as the A record would
         inside = [
             a
             for a in r.addresses
-            if any(
-                ipaddress.ip_address(a) in n
-                for n in prod
-                if n.version == ipaddress.ip_address(a).version
-            )
+            if any(x in n for x in hostforms.addresses(a) for n in prod if n.version == x.version)
         ]
         if inside:
             return Observation(

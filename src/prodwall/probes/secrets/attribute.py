@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ... import hostforms
 from .records import EnvironmentMap
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -30,11 +31,12 @@ class Attribution:
 
 
 def normalise_host(text: str) -> str:
-    """A host as the matchers compare it ("" if it is not one)."""
-    host = text.strip().strip("[]").split("%", 1)[0].rstrip(".").lower()
+    """A host as the matchers compare it ("" if it is not one): percent-decoded as libpq
+    does, an address in its canonical form (whatever inet_aton form it was written in)."""
+    host = hostforms.unquote_host(text)
     if not host or any(c in host for c in " /\\@\"'<>{}$"):
         return ""
-    address = as_address(host)
+    address = hostforms.literal(host)
     if address is not None:
         return str(address)
     try:
@@ -45,12 +47,8 @@ def normalise_host(text: str) -> str:
 
 
 def as_address(text: str) -> IPAddress | None:
-    if not (":" in text or text[:1].isdigit()):
-        return None  # a name: no exception raised and caught per host
-    try:
-        address = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
+    """The address a host text is (an IPv4-mapped IPv6 address as its IPv4)."""
+    address = hostforms.literal(text)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
@@ -99,10 +97,11 @@ class Attributor:
         for env, name in self._names.get(host, []):
             found.append(Attribution(env.name, env.tier, "host-name", "high", name))
         address = as_address(host)
-        if address is not None:
-            for net, env in self._nets:
-                if address.version == net.version and address in net:
-                    found.append(Attribution(env.name, env.tier, "network", "high"))
+        if address is not None:  # the address and every IPv4 it carries (NAT64, 6to4, ...)
+            for candidate in dict.fromkeys((address, *hostforms.addresses(host))):
+                for net, env in self._nets:
+                    if candidate.version == net.version and candidate in net:
+                        found.append(Attribution(env.name, env.tier, "network", "high"))
         else:
             for env, domains in self._domains:
                 if any(host == d or host.endswith("." + d) for d in domains):

@@ -40,7 +40,9 @@ class Endpoint:
 _SCHEMES = frozenset(URL_SCHEMES)
 _AFTER = re.compile(r"://([^\s'\"<>`]+)")  # a literal first: re finds it fast
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,20})$")
-_HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.%a-z]+\]|[A-Za-z0-9_.\-\u00a0-\uffff]+)(?::(\d{1,5}))?$")
+_HOSTPORT = re.compile(
+    r"^(\[[0-9A-Fa-f:.%a-z]+\]|[A-Za-z0-9_.%\-\u00a0-\uffff]+)(?::(\d{1,5}))?$"
+)
 
 
 def urls(text: str) -> Iterator[Endpoint]:
@@ -77,11 +79,14 @@ def parse_url(scheme: str, rest: str) -> Endpoint | None:
     else:
         cut = re.search(r"[/?#]", rest)
         hostpart, tail = (rest[: cut.start()], rest[cut.start() :]) if cut else (rest, "")
-    hosts = _hosts(hostpart)
+    hosts = _hosts(hostpart) or []
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit("x://h" + tail).query)
+    if scheme in ("postgres", "postgresql"):  # libpq: host= and hostaddr= in the query too
+        hosts = [(h, 0) for key in ("hostaddr", "host") for v in query.get(key, [])
+                 for h in v.split(",") if h and not h.startswith("/")] + hosts  # fmt: skip
     if not hosts:
         return None
     user, _, password = userinfo.partition(":")
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit("x://h" + tail).query)
     password = password or _first(query, "password", "pwd", "pass")
     user = user or _first(query, "user", "username")
     path = urllib.parse.urlsplit("x://h" + tail).path.strip("/")
@@ -115,5 +120,6 @@ def _hosts(text: str) -> list[tuple[str, int]] | None:
         port = int(m.group(2)) if m.group(2) else 0
         if port > 65535:
             return None
-        out.append((m.group(1).strip("[]"), port))
+        # percent-decoded, as libpq and URL parsers read a host: db%2Eprod is db.prod
+        out.append((urllib.parse.unquote(m.group(1)).strip("[]"), port))
     return out
