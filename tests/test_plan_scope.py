@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
+from conftest import REPO, run_cli
 from prodwall.errors import ScopeError, VantageError
 from prodwall.inventory import load_inventory
 from prodwall.inventory.model import Inventory
@@ -278,9 +279,29 @@ def test_positive_controls_pass_the_same_guard_as_every_probe() -> None:
     }
     with pytest.raises(ScopeError, match=r"control 1\.1\.1\.1: public address space"):
         build_plan(Inventory.model_validate(data), "v", TODAY)
+    # scope.allow_public speaks for production networks in public space: never for a
+    # control (a public control while production is private is a side door, #25)
     data["scope"] = {"allow_public": True}
-    plan = build_plan(Inventory.model_validate(data), "v", TODAY)
-    assert [p.target for p in plan.of_kind("control")] == ["1.1.1.1"]
+    with pytest.raises(ScopeError, match=r"control 1\.1\.1\.1: public address space; "
+                       r"scope.allow_public opens production networks only"):  # fmt: skip
+        build_plan(Inventory.model_validate(data), "v", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("net", "says"),
+    [
+        ("2001::/32", "carries IPv4 addresses it does not fix"),
+        ("2001::/16", "contains IPv4-embedding IPv6 space"),
+        ("64:ff9b:1::/96", "carries IPv4 addresses it does not fix"),
+    ],
+)
+def test_teredo_and_nat64_local_use_are_judged_by_the_ipv4_they_carry(net: str, says: str) -> None:
+    with pytest.raises(ScopeError, match=says):
+        build_plan(_inv([net], {}), "v", TODAY)
+    # a single Teredo address: its server (1.2.3.4, public) is what a packet reaches first
+    teredo = "2001:0:102:304::1"
+    with pytest.raises(ScopeError, match=r"carrying 1\.2\.3\.4.*public address space"):
+        build_plan(_inv([teredo + "/128"], {"h": {"addresses": [teredo]}}), "v", TODAY)
 
 
 @pytest.mark.parametrize(
@@ -345,3 +366,50 @@ def test_no_inventory_lifts_the_probe_ceiling_without_the_command_line() -> None
     assert plan.total > 10_000_000
     with pytest.raises(ScopeError, match=r"--max-probes 1000 on the command line set it"):
         build_plan(big, "v", TODAY, max_probes=1000)
+
+
+AGREE = """\
+version: 1
+name: t
+environments:
+  production:
+    tier: production
+    networks: [NET]
+  dev:
+    tier: dev
+    networks: [198.18.1.0/24]
+vantages:
+  here:
+    location: local
+    environment: dev
+EXTRA"""
+
+
+@pytest.mark.parametrize(
+    ("net", "extra", "valid"),
+    [
+        ('"::/0"', "", False),
+        ('"64:ff9b:1::/96"', "", False),
+        ('"::10.10.0.0/120"', "", False),
+        ("127.0.0.0/8", "", False),
+        ("169.254.0.0/16", "", False),
+        ("224.0.0.0/24", "", False),
+        ("255.255.255.255/32", "", False),
+        ('"2001::/32"', "", False),
+        ("198.19.10.0/24", "secret_scan:\n  paths: [/nonexistent]\n  resolve_hosts: true\n",
+         True),
+        ("198.19.10.0/24", "", True),
+    ],
+)  # fmt: skip
+def test_validate_refuses_exactly_what_plan_refuses(
+    tmp_path: Path, net: str, extra: str, valid: bool
+) -> None:
+    """A PR check (`validate`) fails where the nightly run (`plan`, `run`) would (#25)."""
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(AGREE.replace("NET", net).replace("EXTRA", extra))
+    validated = run_cli("validate", str(inv))
+    planned = run_cli("plan", "-i", str(inv), "--vantage", "here")
+    assert (validated.returncode == 0) is valid and (planned.returncode == 0) is valid
+    if not valid:
+        assert f"{inv}:11: vantages.here: the scope guard would refuse the plan" in (
+            validated.stderr)  # fmt: skip

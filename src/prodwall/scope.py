@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 
+from . import hostforms
 from .addresses import EMBEDDING, real_network
 from .errors import ScopeError
 from .inventory.model import Inventory, IPNetwork
 from .plan import Plan, Probe
 
 _EMBEDDING = EMBEDDING
+# prefixes whose addresses carry IPv4 ones the kernel does not see: Teredo (server and
+# obfuscated client) and NAT64's local-use prefix (RFC 8215)
+_RELAYED = (ipaddress.IPv6Network("2001::/32"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 _SPECIAL = (
     ("is_loopback", "loopback"),
     ("is_link_local", "link-local"),
@@ -29,16 +33,26 @@ def effective(net: IPNetwork) -> IPNetwork:
 
 
 def _address_refusals(
-    label: str, target: IPNetwork, inv: Inventory, sends: bool = True
+    label: str, target: IPNetwork, inv: Inventory, sends: bool = True, production: bool = True
 ) -> list[str]:
     """Refusals every packet probe and positive control faces, on what the kernel would
-    really send to: the whole address space, special ranges, and public space."""
+    really send to: the whole address space, special ranges, and public space (which
+    scope.allow_public opens for production networks only)."""
     if target.prefixlen == 0:
         return [f"{label}: the whole address space is not a production network"]
-    if target.version == 6 and any(
-        target.overlaps(p) and not target.subnet_of(p) for p in _EMBEDDING
+    if isinstance(target, ipaddress.IPv6Network) and any(
+        target.overlaps(p) and not target.subnet_of(p) for p in (*_EMBEDDING, *_RELAYED)
     ):
-        return [f"{label}: contains IPv4-embedding IPv6 space (mapped, NAT64 or 6to4)"]
+        return [f"{label}: contains IPv4-embedding IPv6 space (mapped, NAT64, 6to4 or Teredo)"]
+    relayed = next((p for p in _RELAYED if isinstance(target, ipaddress.IPv6Network)
+                    and target.subnet_of(p)), None)  # fmt: skip
+    if relayed is not None:  # Teredo, NAT64 local-use: judged by every IPv4 carried
+        if target.num_addresses != 1:
+            return [f"{label}: a range of {relayed} space carries IPv4 addresses it does not "
+                    "fix; declare the production hosts' single addresses"]  # fmt: skip
+        carried = hostforms.embedded_ipv4(target.network_address)  # type: ignore[arg-type]
+        return [r for v4 in carried for r in _address_refusals(
+            f"{label} (carrying {v4})", ipaddress.ip_network(v4), inv, sends, production)]
     real = effective(target)
     shown = f" (that is {real})" if real != target else ""
     if real.prefixlen == 0:
@@ -59,7 +73,10 @@ def _address_refusals(
         ]
     if real.version == 4 and real.broadcast_address == ipaddress.IPv4Address("255.255.255.255"):
         return [f"{label}{shown}: the limited broadcast address is not a production network"]
-    if sends and real.is_global and not inv.scope.allow_public:
+    if sends and real.is_global and not (inv.scope.allow_public and production):
+        if not production:
+            return [f"{label}{shown}: public address space; scope.allow_public opens "
+                    "production networks only, never a positive control"]  # fmt: skip
         return [
             f"{label}{shown}: public address space; set scope.allow_public: true if "
             "production really lives there and you are authorised to probe it"
@@ -135,8 +152,10 @@ def _check(
     try:
         target = ipaddress.ip_network(probe.target, strict=True)
     except ValueError:
-        if probe.sends in ("nothing", "api"):
-            return []  # a name, an ARN, a count: nothing is sent to it
+        if probe.sends in ("nothing", "api", "lookup"):
+            # a name, an ARN, a count: nothing is sent to it (a name lookup asks the
+            # vantage's own resolver, as every program there does)
+            return []
         return [f"{label}: target is not an address or network"]
     if probe.is_control:
         allowed = controls.get(probe.target, set())
@@ -147,8 +166,9 @@ def _check(
             or not ports <= {p for proto, p in allowed if proto == probe.protocol}
         ):
             return [f"{label}: positive control is not an allowed flow of the inventory"]
-        # a control sends packets like any probe: the same refusals (no side door)
-        return _address_refusals(label, target, inv)
+        # a control sends packets like any probe: the same refusals (no side door), and
+        # scope.allow_public, which speaks for production networks, never covers it
+        return _address_refusals(label, target, inv, production=False)
     out = []
     real = effective(target)
     if not any(

@@ -37,6 +37,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems.extend(exc.problems)
             continue
         inv = loaded.inventory
+        refused = _plan_refusals(loaded, today)
+        if refused:  # what `plan` and `run` would refuse is refused here: one code path
+            problems.extend(refused)
+            continue
         nets = sum(len(e.networks) for e in inv.production().values())
         notes = [*loaded.notices, *advice.warnings(inv, today)]
         checked.append(
@@ -64,6 +68,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise InputError(problems)
     _emit(args, {"valid": checked}, "\n".join(lines))
     return EXIT_OK
+
+
+def _plan_refusals(loaded: LoadedInventory, today: Any) -> list[Problem]:
+    """Each vantage's plan (and the runner's) through the scope guard, as `plan` builds
+    it: a refusal is a problem at that vantage's line, so a PR check fails as the
+    nightly run would."""
+    from ..errors import ScopeError
+    from ..yaml_source import parse_yaml
+
+    inv = loaded.inventory
+    out: list[tuple[tuple[str, ...], str]] = []
+    for name in [*inv.vantages, *([None] if inv.aws is not None else [])]:
+        loc = ("vantages", name) if name is not None else ("aws",)
+        try:
+            if name is None:
+                runner_plan(inv, today)  # what `prodwall cloud` reads from the runner
+            else:
+                build_plan(inv, name, today)
+        except ScopeError as exc:
+            out += [(loc, r) for r in exc.refusals]
+    if not out:
+        return []
+    doc = parse_yaml(loaded.raw, str(loaded.path))  # for the lines only
+    return [
+        Problem(str(loaded.path), doc.line_of(loc), ".".join(loc),
+                f"the scope guard would refuse the plan: {refusal}",
+                "correct the inventory so that `prodwall plan` accepts it")
+        for loc, refusal in out
+    ]  # fmt: skip
 
 
 def _known_controls(checks: Path | None = None) -> dict[str, object] | None:
