@@ -61,6 +61,24 @@ def test_no_reachable_resolver_is_inconclusive_not_blocked(tmp_path: Path) -> No
                         "DNS-AXFR-01": "inconclusive"}, verdicts  # fmt: skip
     said = json.dumps(verdicts)
     assert "no resolver was reached" in said and "did not leave the vantage" in said
+    # zone transfers went to the planned server only, never to the host's resolv.conf
+    (axfr,) = [v for v in verdicts if v["controls"] == ["DNS-AXFR-01"]]
+    assert list(axfr["counts"].values()) == [1], axfr
+
+
+def test_zone_transfers_are_planned_and_guarded(tmp_path: Path) -> None:
+    """`plan` lists every server a zone transfer is asked of (#25): production resolvers
+    and the DNS servers the vantage may use, each through the scope guard."""
+    from conftest import run_cli
+
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(INVENTORY)
+    done = run_cli("plan", "-i", str(inv), "--vantage", "here", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    probes = json.loads(done.stdout)["probes"]
+    axfr = sorted((p["target"], p["protocol"], p["ports"]) for p in probes
+                  if p["kind"] == "dns-axfr")  # fmt: skip
+    assert axfr == [("198.19.10.53", "tcp", "53"), ("prod.pwtest.test", None, None)], axfr
 
 
 def _response(rcode: int) -> dns.message.Message:

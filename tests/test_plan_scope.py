@@ -413,3 +413,15 @@ def test_validate_refuses_exactly_what_plan_refuses(
     if not valid:
         assert f"{inv}:11: vantages.here: the scope guard would refuse the plan" in (
             validated.stderr)  # fmt: skip
+
+
+def test_a_probe_to_a_named_dns_server_must_name_one_the_inventory_declares() -> None:
+    """Zone transfers to the vantage's own DNS servers go only where the inventory says
+    this vantage may go: anything else the guard refuses, as any probe outside scope."""
+    lab = load_inventory(REPO / "inventories" / "lab.yaml").inventory
+    plan = build_plan(lab, "dev", TODAY)
+    ours = [p for p in plan.probes if p.allowed_by == "control-target"]
+    assert {p.target for p in ours} == {"198.18.1.1", "fd00:18:1::1"}
+    stray = replace(ours[0], target="198.18.2.1")  # the test environment's resolver
+    with pytest.raises(ScopeError, match="not a control target of this vantage"):
+        guard(replace(plan, probes=(stray,)), lab)

@@ -36,6 +36,9 @@ class Probe:
     boundary: tuple[str, ...] = ()  # route probes: the vantage's declared boundary gateways
     addresses: tuple[str, ...] = ()  # route probes: declared host addresses inside target
     sends: Sends = "packets"  # assumed unless a family says otherwise: the guard fails closed
+    # "control-target": sent to a non-production server the inventory names as one this
+    # vantage may use (the guard checks that it is one); "": the target must be production
+    allowed_by: str = ""
 
     @property
     def count(self) -> int:

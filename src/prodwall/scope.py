@@ -157,6 +157,10 @@ def _check(
             # vantage's own resolver, as every program there does)
             return []
         return [f"{label}: target is not an address or network"]
+    if probe.allowed_by == "control-target":  # a server the vantage may use, on any port
+        if target.num_addresses != 1 or probe.target not in controls:
+            return [f"{label}: not a control target of this vantage in the inventory"]
+        return _address_refusals(label, target, inv, production=False)
     if probe.is_control:
         allowed = controls.get(probe.target, set())
         ports = set(probe.ports or ()) or ({0} if probe.protocol == "icmp" else set())

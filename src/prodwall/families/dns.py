@@ -29,6 +29,7 @@ class DnsFamily:
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         yield from _plan(inv, vantage)
         yield from _controls(inv, vantage)
+        yield from _axfr_servers(inv, vantage)
 
     def run(self, probes: tuple[Probe, ...], ctx: RunContext) -> tuple[Observation, ...]:
         return engine.run(probes, ctx.plan, ctx.evidence_dir)
@@ -67,6 +68,27 @@ def _controls(inv: Inventory, vantage: Vantage) -> Iterator[Probe]:
             )
 
 
+def _axfr_servers(inv: Inventory, vantage: Vantage) -> Iterator[Probe]:
+    """Where zone transfers are asked, each one planned and guarded: every production
+    resolver, and the DNS servers this vantage may use (its declared DNS control
+    targets: a resolver that holds a copy of a production zone gives it away). A server
+    the inventory does not name is never asked."""
+    if not any(e.dns_domains for e in inv.production().values()):
+        return
+    for env_name, env in inv.production().items():
+        for host_name, host in env.hosts.items():
+            if any(s.port == 53 for s in host.services):
+                for addr in host.addresses:
+                    yield Probe("dns-axfr", str(addr), env_name,
+                                f"production resolver {host_name} must refuse zone transfers",
+                                "tcp", PortSet.of([53]), host_name, sends="packets")  # fmt: skip
+    for control in _controls(inv, vantage):
+        yield Probe("dns-axfr", control.target, control.environment,
+                    f"the vantage's DNS server {control.host} must refuse transfers of "
+                    "production zones", "tcp", PortSet.of([53]), control.host,
+                    sends="packets", allowed_by="control-target")  # fmt: skip
+
+
 def _plan(inv: Inventory, vantage: Vantage) -> Iterator[Probe]:
     for env_name, env in inv.production().items():
         names = [*env.dns_domains, *(n for h in env.hosts.values() for n in h.names)]
@@ -83,8 +105,9 @@ def _plan(inv: Inventory, vantage: Vantage) -> Iterator[Probe]:
                 "dns-axfr",
                 domain,
                 env_name,
-                f"zone transfer of production zone {domain} must be refused",
-                sends="nothing",  # asked of the vantage's resolver and the production resolvers
+                f"zone transfer of production zone {domain} must be refused (asked of "
+                "each server listed below)",
+                sends="nothing",  # the zone: what is asked, not where
             )
         for host_name, host in env.hosts.items():
             if any(s.port == 53 for s in host.services):

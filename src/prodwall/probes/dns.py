@@ -42,13 +42,16 @@ def run(
 ) -> tuple[Observation, ...]:
     if not probes:
         return ()
-    domains = [p.target for p in probes if p.kind == "dns-axfr"]
+    # dns-axfr probes name the zones (sends nothing) and the servers asked (packets)
+    domains = [p.target for p in probes if p.kind == "dns-axfr" and p.sends == "nothing"]
+    servers = [p.target for p in probes if p.kind == "dns-axfr" and p.sends == "packets"]
     prod = list(plan.production)
     job = DnsJob(
         names=tuple(p.target for p in probes if p.kind == "dns-name"),
         resolvers=tuple(p.target for p in probes if p.kind == "dns-resolver"),
         controls=tuple(p.target for p in probes if p.kind == "dns-control"),
         zones=tuple(domains),
+        axfr_servers=tuple(dict.fromkeys(servers)),
     )
     hosts = {p.target: p.host for p in probes}
     try:

@@ -26,6 +26,7 @@ class DnsJob(Record):
     resolvers: tuple[str, ...] = ()  # production resolvers: they must not answer
     controls: tuple[str, ...] = ()  # DNS servers the vantage may use: they must answer
     zones: tuple[str, ...] = ()
+    axfr_servers: tuple[str, ...] = ()  # where zone transfers are asked: planned, guarded
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only

@@ -144,13 +144,14 @@ def probe(job: DnsJob) -> DnsResult:
     except dns.resolver.NoResolverConfiguration:
         own = []
     zone = (job.zones or (".",))[0]
-    capture = DnsCapture({*own, *job.resolvers, *job.controls})
+    capture = DnsCapture({*own, *job.resolvers, *job.controls, *job.axfr_servers})
     with capture, ThreadPoolExecutor(max_workers=32) as pool:
         names = [pool.submit(_resolve, n) for n in job.names]
         resolvers = [pool.submit(_server, s, zone) for s in job.resolvers]
         controls = [pool.submit(_server, s, zone) for s in job.controls]
-        servers = [*own, *job.resolvers]
-        axfr = [pool.submit(_axfr, s, z) for z in job.zones for s in servers]
+        # only the servers the plan names (and the scope guard passed): never one the
+        # vantage's resolv.conf happens to list
+        axfr = [pool.submit(_axfr, s, z) for z in job.zones for s in job.axfr_servers]
         answers = (
             tuple(f.result() for f in names),
             tuple(f.result() for f in resolvers),
