@@ -131,9 +131,34 @@ def up(profile: str, progress: Progress = lambda _m: None) -> LabStatus:
     return status()
 
 
+# The lab's address space, made unreachable in the host's own namespace while the lab is
+# up: a command run from the host (not inside pwlab-runner) that aims at a lab address
+# fails at once instead of following the host's default route off the machine.
+HOST_GUARD = ("198.18.0.0/15", "fd00:18::/32", "fd00:19::/32")
+GUARD_PROTO = "99"  # marks the routes as the lab's, so down removes only its own
+
+
+def guard_host_routes() -> None:
+    for prefix in HOST_GUARD:
+        subprocess.run(["ip", "route", "replace", "unreachable", prefix, "proto", GUARD_PROTO],
+                       check=True, capture_output=True)  # fmt: skip
+
+
+def unguard_host_routes() -> list[str]:
+    removed = []
+    for prefix in HOST_GUARD:
+        done = subprocess.run(["ip", "route", "del", "unreachable", prefix, "proto", GUARD_PROTO],
+                              capture_output=True)  # fmt: skip
+        if done.returncode == 0:
+            removed.append(f"host route unreachable {prefix}")
+    return removed
+
+
 def _build(profile: str, progress: Progress) -> None:
     LAB_DIR.mkdir(parents=True, exist_ok=True)
     STATE.write_text(json.dumps({"profile": profile, "building": True}))
+    progress("host routes: the lab's ranges unreachable from the host's own namespace")
+    guard_host_routes()
     build_network(profile, progress)
     progress("host files")
     _write_files(profile)
@@ -241,6 +266,7 @@ def down(progress: Progress = lambda _m: None) -> list[str]:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         removed.append(f"namespace {ns}")
     prodhost.remove_audit_rules()  # the lab's own rules, by their key; auditd was killed above
+    removed += unguard_host_routes()
     if NETNS_ETC.exists():
         for etc in NETNS_ETC.glob(f"{PREFIX}-*"):
             shutil.rmtree(etc, ignore_errors=True)
