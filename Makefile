@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LAB_DEBS := iproute2 nftables dnsmasq openssh-server util-linux chromium python3 python3-numpy python3-boto3 auditd aide
+LAB_DEBS := iproute2 nftables dnsmasq openssh-server util-linux chromium python3 python3-numpy python3-boto3 auditd aide nmap
 PYTEST_ARGS ?=
 
 .PHONY: test demo lint typecheck lab-packages clean

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -113,3 +116,36 @@ def test_a_base60_port_range_is_refused_at_validate_with_its_line(tmp_path: Path
     assert done.returncode == 2
     assert f"{inv}:4: probing.tcp_ports: '20:23' is read by YAML 1.1 as a base-60 number " \
            "(1223)" in done.stderr and "write 20-23" in done.stderr
+
+
+@st.composite
+def port_specs(draw: st.DrawFn) -> str:
+    """Port lists in nmap's -p grammar: single ports, ranges, ranges with an open end."""
+    items = []
+    for _ in range(draw(st.integers(1, 4))):
+        a, b = sorted(draw(st.lists(st.integers(1, 65535), min_size=2, max_size=2)))
+        items.append(draw(st.sampled_from([f"{a}", f"{a}-{b}", f"{a}-", f"-{b}"])))
+    return ",".join(items)
+
+
+def _nmap_ports(spec: str) -> set[int] | None:
+    """The ports nmap reads in `-p SPEC` (no target is given: nothing is scanned)."""
+    done = subprocess.run(["nmap", "-p", spec, "-sT", "-Pn", "-n", "-oX", "-"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    found = re.search(r'<scaninfo [^>]*services="([^"]*)"', done.stdout)
+    if found is None:
+        return None
+    out: set[int] = set()
+    for part in found.group(1).split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed (make test does)")
+@settings(max_examples=60, deadline=None)
+@given(port_specs())
+def test_port_lists_read_as_nmap_reads_them(spec: str) -> None:
+    ours = PortSet.parse(spec)
+    mine = {p for lo, hi in ours.ranges for p in range(lo, hi + 1)}
+    assert mine == _nmap_ports(spec), spec
