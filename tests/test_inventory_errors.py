@@ -179,6 +179,19 @@ CASES = {
         "'prod'. Fix: prodwall probes production from non-production vantages; pick a dev or "
         "test environment",
     ),
+    # a shared environment that declares no networks: its hosts are checked all the same
+    # (#25), or a "control" to such a host would probe production in a control's name
+    "non-production-host-in-production": (
+        GOOD.replace(
+            "vantages:",
+            "  shared:\n    tier: shared\n    hosts:\n      mirror:\n"
+            "        addresses: [198.51.100.7]\nvantages:",
+        ),
+        "{f}:18: environments.shared.hosts.mirror.addresses[0]: address 198.51.100.7 of "
+        "non-production host 'mirror' lies in production network 198.51.100.0/24 of 'prod'. "
+        "Fix: a host is in one environment: fix the address, or declare the host under its "
+        "production environment",
+    ),
 }
 
 

@@ -164,8 +164,21 @@ def _overlaps(inv: Inventory) -> Iterator[Finding]:
 
 def _hosts(inv: Inventory) -> Iterator[Finding]:
     seen: dict[str, str] = {}
+    prod_nets = [(n, e) for e, env in inv.production().items() for n in env.networks]
     for env_name, env in inv.environments.items():
         for host_name, host in env.hosts.items():
+            if not env.is_production:  # whatever networks its environment declares (or not)
+                for j, addr in enumerate(host.addresses):
+                    inside = next((f"{n} of '{e}'" for n, e in prod_nets
+                                   if n.version == addr.version and addr in n), None)  # fmt: skip
+                    if inside is not None:
+                        yield (
+                            ("environments", env_name, "hosts", host_name, "addresses", j),
+                            f"address {addr} of non-production host '{host_name}' lies in "
+                            f"production network {inside}",
+                            "a host is in one environment: fix the address, or declare the "
+                            "host under its production environment",
+                        )
             loc = ("environments", env_name, "hosts", host_name)
             if host_name in seen:
                 yield (
