@@ -317,10 +317,14 @@ def _run_and_report(
     from ..report.bundlefs import check_out, staged
     from ..report.combined import Combined
     from ..report.manifest import sha256_file, signer_fingerprint, signing_key_path
+    from ..vantages.via import wrapper as via_wrapper
 
     sign_key = signing_key_path(args.sign_key)
     signer_fingerprint(sign_key)  # a bad key is found now, not after the probes
     check_out(out, getattr(args, "force", False))  # so is an --out that would be refused
+    declared = loaded.inventory.vantages.get(vantage)
+    # the way to the vantage, as declared: entered, or refused before anything is sent
+    inside = via_wrapper(vantage, declared.via if declared is not None else None)
     extra = list(args.pytest_args) + ["-v"] * args.verbose
     if getattr(args, "rate_share", 1) > 1:
         extra += ["--rate-share", str(args.rate_share)]
@@ -335,6 +339,7 @@ def _run_and_report(
             extra,
             getattr(args, "max_probes", None),
             quiet=bool(args.quiet) or args.format == "json",
+            inside=inside,
             hosts=hosts,
         )
         write_bundle(Combined((results,)), stage, signing_key=sign_key)

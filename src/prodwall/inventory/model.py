@@ -185,6 +185,12 @@ class Vantage(_Model):
         description="the vantage is an EC2 instance: its instance metadata credentials are "
         "among the identities tried (IMDSv2)",
     )
+    via: str | None = Field(
+        default=None,
+        pattern=r"^netns:[A-Za-z0-9_.-]{1,64}$",
+        description="how the vantage is reached: netns:NAME (only from inside that network "
+        "namespace; run enters it as root, or refuses)",
+    )
 
     @property
     def where(self) -> ParsedLocation:
