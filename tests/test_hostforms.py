@@ -184,3 +184,18 @@ def test_dns_answers_that_carry_a_production_ipv4_reach_production(aaaa: str) ->
     prod = [ipaddress.ip_network("198.19.77.0/24")]
     seen = _name_obs(answer, ["prod.corp.internal"], prod)  # type: ignore[arg-type]
     assert seen.signal is Signal.CROSSED, seen.detail
+
+
+@settings(max_examples=200)
+@given(st.lists(hosts, min_size=1, max_size=3), st.booleans())
+def test_libpq_keyword_strings_name_every_host_libpq_uses(names: list[str], addr: bool) -> None:
+    conninfo = pytest.importorskip("psycopg.conninfo")
+    from prodwall.probes.secrets import conn
+
+    text = f"host={','.join(names)} dbname=x password=Pw-123456"
+    if addr:
+        text = "hostaddr=198.19.77.5 " + text.replace(f"host={','.join(names)}", f"host={names[0]}")
+    said = conninfo.conninfo_to_dict(text)
+    theirs = {h for key in ("host", "hostaddr") for h in str(said.get(key, "")).split(",") if h}
+    found = [h for ep in conn.every(text) for h, _port in ep.hosts]
+    assert theirs <= set(found), (text, said, found)

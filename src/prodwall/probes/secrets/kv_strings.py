@@ -52,7 +52,10 @@ def libpq(text: str) -> Iterator[Endpoint]:
         if odbc_like or not any(re.search(rf"\b{k}\s*=", line, re.I) for k in _LIBPQ_KEYS):
             continue
         kv = _libpq_pairs(line)
-        hosts = [h for h in (kv.get("host") or kv.get("hostaddr") or "").split(",") if h]
+        # libpq connects to hostaddr when given (host then only names it): both count
+        hosts = [h for key in ("hostaddr", "host") for h in kv.get(key, "").split(",")
+                 if h and not h.startswith("/")]  # fmt: skip
+        hosts = list(dict.fromkeys(hosts))
         ports = [p for p in kv.get("port", "").split(",") if p.isdigit()] or ["5432"]
         pairs = tuple((h, int(ports[min(i, len(ports) - 1)])) for i, h in enumerate(hosts))
         if pairs:
