@@ -75,7 +75,25 @@ def run(
             obs.append(_resolver_obs(r.server, proto, reply, hosts.get(r.server), prod))
     obs += [_control_obs(r, hosts.get(r.server)) for r in result.controls]
     obs += [_axfr_obs(r) for r in result.axfr]
-    return tuple(_with_capture(obs, result, plan, evidence_dir))
+    return tuple(_with_capture(_own_filter(obs, result), result, plan, evidence_dir))
+
+
+def _own_filter(obs: list[Observation], result: DnsResult) -> list[Observation]:
+    """A server the vantage itself refused to send to (its own filter, no route): its
+    silence over any protocol is the vantage's doing, not the network's, so no positive
+    control can make it evidence (DESIGN: a refusal inside the vantage is host evidence)."""
+    local = {r.server for r in result.resolvers
+             if DnsStatus.ERROR in (r.udp.status, r.tcp.status)}  # fmt: skip
+    local |= {r.server for r in result.axfr if r.status is DnsStatus.ERROR}
+    out = []
+    for o in obs:
+        server = str(o.evidence.get("server") or o.target)
+        if o.signal is Signal.SILENT and server in local:
+            o = replace(o, signal=Signal.FAILED, detail=f"{o.detail}: the vantage itself "
+                        f"refuses to send to {server} (its own filter or routes), so "
+                        "silence says nothing of the network")  # fmt: skip
+        out.append(o)
+    return out
 
 
 def _with_capture(
