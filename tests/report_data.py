@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from prodwall.results import SCHEMA, Results, RunMeta, VantageInfo
@@ -156,3 +157,16 @@ def results(
         CATALOGUE,
         WAIVERS,
     )
+
+
+def ran_hours_ago(r: Results, hours: float, minutes: int = 5) -> Results:
+    """The run as if it started `hours` ago and lasted `minutes` (ci judges by age)."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC) - timedelta(hours=hours)
+    meta = dataclasses.replace(
+        r.meta,
+        started_utc=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        finished_utc=(start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return dataclasses.replace(r, meta=meta)

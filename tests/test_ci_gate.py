@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import run_cli
@@ -13,7 +12,7 @@ from prodwall.report.bundle import write_bundle
 from prodwall.report.combined import Combined
 from prodwall.results import Results, read_results, write_results
 from prodwall.verdicts import Outcome
-from report_data import WAIVERS, results
+from report_data import WAIVERS, ran_hours_ago, results
 
 B, R, INC = Outcome.BLOCKED, Outcome.REACHABLE, Outcome.INCONCLUSIVE
 ACTIVE = (WAIVERS[0],)
@@ -22,19 +21,10 @@ ACTIVE = (WAIVERS[0],)
 _CLOCK = itertools.count()
 
 
-def recent(r: Results, hours_ago: float | None = None) -> Results:
+def recent(r: Results) -> Results:
     """The run as if it ran a few hours ago: each call ten minutes later than the last, so
     nights made one after another are in that order (ci refuses an older "tonight")."""
-    if hours_ago is None:
-        hours_ago = 30 - next(_CLOCK) / 6  # ten minutes apart; each run lasts five
-    start = datetime.now(UTC) - timedelta(hours=hours_ago)
-    end = start + timedelta(minutes=5)
-    meta = dataclasses.replace(
-        r.meta,
-        started_utc=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        finished_utc=end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    return dataclasses.replace(r, meta=meta)
+    return ran_hours_ago(r, 30 - next(_CLOCK) / 6)  # ten minutes apart; each run lasts five
 
 
 def _night(tmp: Path, name: str, outcomes: list[Outcome], **change: object) -> Path:

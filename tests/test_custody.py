@@ -25,20 +25,14 @@ from prodwall.report.junit import render as junit_render
 from prodwall.report.keys import keygen
 from prodwall.results import Results, write_results
 from prodwall.verdicts import Outcome
-from report_data import WAIVERS, results
+from report_data import WAIVERS, ran_hours_ago, results
 
 B, R = Outcome.BLOCKED, Outcome.REACHABLE
 
 
 def _when(r: Results, hours_ago: float) -> Results:
-    r = dataclasses.replace(r, waivers=(WAIVERS[0],))  # one active waiver
-    start = datetime.now(UTC) - timedelta(hours=hours_ago)
-    meta = dataclasses.replace(
-        r.meta,
-        started_utc=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        finished_utc=(start + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    return dataclasses.replace(r, meta=meta)
+    """The run as if it ran `hours_ago`, with one active waiver."""
+    return ran_hours_ago(dataclasses.replace(r, waivers=(WAIVERS[0],)), hours_ago)
 
 
 def _run(folder: Path, r: Results, pcap: bool = True) -> Path:
@@ -408,3 +402,45 @@ def test_a_run_key_vouched_for_by_the_trusted_merger_verifies_all_the_way_down(
     write_bundle(Combined((r,)), inner, signing_key=other)
     said = run_cli("verify", str(merged))
     assert said.returncode == 1 and "a key that is not trusted" in said.stdout
+
+
+def test_verify_exit_3_intact_but_nobody_trusted_vouches(two_runs: tuple[Path, Path]) -> None:
+    dev, _ = two_runs
+    done = run_cli("verify", str(dev), env={"PRODWALL_SIGNING_KEY": ""})
+    assert done.returncode == 3 and "NOT authenticated" in done.stdout
+    assert "give --trusted-keys" in done.stdout
+
+
+def test_a_cited_capture_that_is_gone_fails_verify_even_when_re_signed(
+    two_runs: tuple[Path, Path],
+) -> None:
+    """The signer (or a bug) drops a capture the results cite and re-signs: the manifest
+    is consistent, the evidence is not there."""
+    from prodwall.report.manifest import write_manifest
+
+    dev, _ = two_runs
+    (dev / "evidence" / "dev-sweeps.pcap").unlink()
+    write_manifest(dev)
+    done = run_cli("verify", str(dev))
+    assert done.returncode == 1
+    assert "cites capture evidence/dev-sweeps.pcap" in done.stdout
+
+
+def test_ci_with_an_unverified_input_can_never_pass(tmp_path: Path) -> None:
+    r = _when(results("dev", 2, outcomes=[B, B]), 2)
+    bare = tmp_path / "bare"
+    write_results(r, bare / "results.json")  # no manifest, no signature
+    assert run_cli("ci", str(bare)).returncode == 2
+    done = run_cli("ci", str(bare), "--allow-unverified")
+    assert done.returncode == 3 and "did not verify" in done.stderr + done.stdout
+
+
+def test_run_refuses_a_non_empty_out_before_anything_is_sent(tmp_path: Path) -> None:
+    out = tmp_path / "earlier"
+    out.mkdir()
+    (out / "results.json").write_text("{}")
+    lab = Path(__file__).resolve().parents[1] / "inventories" / "lab.yaml"
+    done = run_cli("run", "-i", str(lab), "--vantage", "dev", "-o", str(out))
+    _clean(done)
+    assert done.returncode == 2 and "is not empty" in done.stderr and "--force" in done.stderr
+    assert (out / "results.json").read_text() == "{}"  # the earlier bundle is untouched

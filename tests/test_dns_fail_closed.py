@@ -90,10 +90,10 @@ def _response(rcode: int) -> dns.message.Message:
 @pytest.mark.parametrize(
     ("errors", "status"),
     [
-        ([("10.0.0.1", False, 53, OSError(errno.ENETUNREACH, "unreachable"), None)],
+        ([("198.18.1.1", False, 53, OSError(errno.ENETUNREACH, "unreachable"), None)],
          DnsStatus.ERROR),
-        ([("10.0.0.1", False, 53, None, _response(dns.rcode.REFUSED))], DnsStatus.REFUSED),
-        ([("10.0.0.1", False, 53, None, _response(dns.rcode.SERVFAIL))], DnsStatus.SERVFAIL),
+        ([("198.18.1.1", False, 53, None, _response(dns.rcode.REFUSED))], DnsStatus.REFUSED),
+        ([("198.18.1.1", False, 53, None, _response(dns.rcode.SERVFAIL))], DnsStatus.SERVFAIL),
         ([], DnsStatus.ERROR),
     ],
 )  # fmt: skip

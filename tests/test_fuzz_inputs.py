@@ -10,7 +10,6 @@ import copy
 import dataclasses
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from prodwall.report.combined import Combined
 from prodwall.report.manifest import write_manifest
 from prodwall.results import parse_results, write_results
 from prodwall.verdicts import Outcome
-from report_data import WAIVERS, results
+from report_data import WAIVERS, ran_hours_ago, results
 
 B, R = Outcome.BLOCKED, Outcome.REACHABLE
 READERS = ("report", "merge", "diff", "history", "ci", "verify")
@@ -94,11 +93,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fuzz")
     for name, hours in (("tonight", 2), ("last", 20)):
         r = results("dev", 4, outcomes=[R, B, B])
-        start = datetime.now(UTC) - timedelta(hours=hours)
-        meta = dataclasses.replace(
-            r.meta, started_utc=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            finished_utc=(start + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
-        r = dataclasses.replace(r, meta=meta, waivers=(WAIVERS[0],))
+        r = ran_hours_ago(dataclasses.replace(r, waivers=(WAIVERS[0],)), hours)
         write_results(r, root / name / "results.json")
         write_bundle(Combined((r,)), root / name)
     return root

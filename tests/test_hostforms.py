@@ -51,28 +51,27 @@ def inet_aton_forms(draw: st.DrawFn) -> str:
     return ".".join(written)
 
 
+def _glibc(text: str) -> str | None:
+    """The IPv4 address glibc's getaddrinfo reads in a numeric host, or None."""
+    try:
+        return str(socket.getaddrinfo(text, None, socket.AF_INET, socket.SOCK_STREAM, 0,
+                                      socket.AI_NUMERICHOST)[0][4][0])  # fmt: skip
+    except (socket.gaierror, UnicodeError):
+        return None
+
+
 @settings(max_examples=500)
 @given(inet_aton_forms())
 def test_numeric_hosts_read_as_glibc_reads_them(text: str) -> None:
     ours = hostforms.numeric_ipv4(text)
-    try:
-        theirs = socket.getaddrinfo(
-            text, None, socket.AF_INET, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
-        )[0][4][0]
-    except (socket.gaierror, UnicodeError):
-        theirs = None
+    theirs = _glibc(text)
     assert (str(ours) if ours else None) == theirs, text
 
 
 @settings(max_examples=300)
 @given(st.text(alphabet="0123456789xXabcdefABCDEF.", min_size=1, max_size=20))
 def test_nothing_glibc_refuses_is_read_as_an_address(text: str) -> None:
-    try:
-        theirs = socket.getaddrinfo(
-            text, None, socket.AF_INET, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
-        )[0][4][0]
-    except (socket.gaierror, UnicodeError):
-        theirs = None
+    theirs = _glibc(text)
     ours = hostforms.numeric_ipv4(text)
     assert (str(ours) if ours else None) == theirs, text
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any, NoReturn
 
 from ..errors import ProdwallError
+from ..textsafe import escaped
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,15 +22,10 @@ class UsageError(ProdwallError):
     pass
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def escape_for_terminal(text: str, keep_newlines: bool = True) -> str:
-    """Text for a terminal or a CI log: every control character (ESC for screen
-    clearing and window titles, CR for overwriting a line, C1 controls) as a visible
-    \\xNN escape. Newlines are kept only where prodwall itself put them."""
-    out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return out if keep_newlines else out.replace("\n", "\\x0a")
+    """Text for a terminal or a CI log: control characters escaped (textsafe.py); newlines
+    are kept only where prodwall itself put them."""
+    return escaped(text, keep_newlines)
 
 
 def one_line(text: object) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -13,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InventoryError, Problem
+from ..textsafe import CONTROL, CONTROL_BUT_TAB_NL, shown
 from ..validation_errors import dotted, problems_from
 from ..yaml_source import SourceDoc, YamlLoadError, load_yaml, parse_yaml
 from . import consistency
@@ -98,8 +98,6 @@ def load_inventory(
 # Free text may span lines; everything else is a name, address or id that reaches
 # terminals, CI logs, XML and HTML, where a control character can forge a line.
 _FREE_TEXT = frozenset({"justification", "description", "note", "notes", "comment", "reason"})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _control_characters(doc: SourceDoc) -> Iterator[Problem]:
@@ -113,10 +111,10 @@ def _control_characters(doc: SourceDoc) -> Iterator[Problem]:
         )  # fmt: skip
         for key, value in items:
             here = (*loc, key)
-            if isinstance(key, str) and _CONTROL.search(key):
+            if isinstance(key, str) and CONTROL.search(key):
                 yield _control_problem(doc, here, key)
             if isinstance(value, str):
-                pattern = _CONTROL_IN_TEXT if key in _FREE_TEXT else _CONTROL
+                pattern = CONTROL_BUT_TAB_NL if key in _FREE_TEXT else CONTROL
                 if pattern.search(value):
                     yield _control_problem(doc, here, value)
             elif isinstance(value, dict | list):
@@ -124,7 +122,7 @@ def _control_characters(doc: SourceDoc) -> Iterator[Problem]:
 
 
 def _control_problem(doc: SourceDoc, loc: tuple[Any, ...], text: str) -> Problem:
-    found = sorted({f"\\x{ord(ch):02x}" for ch in _CONTROL.findall(text)})
+    found = sorted({shown(ch) for ch in CONTROL.findall(text)})
     return Problem(
         doc.file,
         doc.line_of(loc),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import html, junit, oscal
-from .bundlefs import BundleError, copy_tree, read_regular
+from .bundlefs import BundleError, copy_tree, read_regular, refuse_irregular
 from .combined import Combined, write_merged
 from .keys import signer_of
 from .manifest import sha256_file, signing_key_path, write_manifest
@@ -89,17 +89,16 @@ def _copy_sources(
         else:
             folders.append((folder, key))
     for i, (folder, key) in enumerate(folders, 1):
-        try:  # through no link, bounded: the copy below refuses links and FIFOs by name
+        entries = refuse_irregular(folder)  # a link or FIFO is named, never read or copied
+        try:  # bounded: a results.json the size of a disk is no run folder
             raw = json.loads(read_regular(folder, "results.json", RESULTS_LIMIT))
             vantage = raw["meta"]["vantage"]["name"]
         except (BundleError, ValueError, KeyError, TypeError, RecursionError):
-            if (folder / "results.json").is_symlink():
-                copy_tree(folder, out / RUNS / "refused")  # raises, naming the link
             continue  # not a run folder (a merged.json, say): nothing of its own to carry
         if not isinstance(vantage, str):
             continue
         name = f"{i:02d}-{re.sub(r'[^A-Za-z0-9._-]+', '_', vantage)[:60]}"
-        copy_tree(folder, out / RUNS / name)
+        copy_tree(folder, out / RUNS / name, entries=entries)
         prefixes.setdefault(vantage, f"{RUNS}/{name}/")
         vouched[f"{RUNS}/{name}"] = key
     return prefixes, vouched

@@ -141,9 +141,9 @@ def read_regular(root: Path, rel: str, limit: int) -> bytes:
     return data
 
 
-def copy_tree(src: Path, dst: Path, max_bytes: int = MAX_BYTES) -> None:
-    """Copy a run folder: regular files and folders only, within bounds. Any link or
-    special file refuses the whole copy (naming it): a bundle carries no pointers."""
+def refuse_irregular(src: Path) -> list[Entry]:
+    """Every entry of a folder to be copied, or InputError naming each link or special
+    file in it (a bundle carries no pointers)."""
     entries = walk(src)
     odd = [describe(e) for e in entries if e.kind not in ("file", "dir")]
     if odd:
@@ -153,6 +153,15 @@ def copy_tree(src: Path, dst: Path, max_bytes: int = MAX_BYTES) -> None:
                 for line in odd[:20]
             ]
         )
+    return entries
+
+
+def copy_tree(
+    src: Path, dst: Path, max_bytes: int = MAX_BYTES, entries: list[Entry] | None = None
+) -> None:
+    """Copy a run folder: regular files and folders only, within bounds. Any link or
+    special file refuses the whole copy (naming it): a bundle carries no pointers."""
+    entries = refuse_irregular(src) if entries is None else entries
     total = sum(e.size for e in entries)
     if total > max_bytes:
         raise BundleError(f"{src}: {total} bytes, over the {max_bytes}-byte bound; refused")

@@ -8,12 +8,12 @@ have), or a waiver that has expired. It fails with 3 when coverage went backward
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE
+from ..textsafe import escaped
 from ..verdicts import Outcome, Verdict
 from .combined import Combined
 from .compare import diff
@@ -48,14 +48,11 @@ def _reachable(v: Verdict) -> bool:
     return v.outcome is Outcome.REACHABLE
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _one_line(text: object) -> str:
     """What a host, a probe or a bundle said, on one line with every control character
     shown as \\xNN: it cannot start a line of its own (a CI log reads a line that
     starts with `::` as a command) nor drive the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return escaped(str(text))
 
 
 def _findings(v: Verdict) -> list[Finding]:

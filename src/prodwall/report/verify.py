@@ -134,9 +134,12 @@ def verify(
             problems.append(f"{where}: signature {inner.signature}")
         elif not inner.trusted and (trusted or expects_signature):
             problems.append(f"{where}: {inner.signature}: not signed by a trusted key")
-    problems += _cited_evidence(folder, present, entries)
+    name, doc, said = _results(folder, present)  # read once, for both checks below
+    problems += said
+    if doc is not None:
+        problems += _cited_evidence(folder, present, entries, name, doc)
     if _depth == 0:
-        problems += _report_hash(folder, present)
+        problems += _report_hash(folder, present, name, doc)
     return Verification(
         tuple(changed),
         tuple(missing),
@@ -243,21 +246,25 @@ def _signature(
     )
 
 
-def _source(folder: Path, present: set[str]) -> tuple[str, list[str]]:
-    both = {"results.json", "merged.json"} <= present
+def _results(folder: Path, present: set[str]) -> tuple[str, Any, list[str]]:
+    """The folder's source of truth (results.json, else merged.json), parsed, and what
+    is wrong with it; the document is None when there is none or it cannot be read."""
     name = "results.json" if "results.json" in present else "merged.json"
-    problems = ["holds both results.json and merged.json: two sources of truth"] if both else []
-    return name, problems
-
-
-def _cited_evidence(folder: Path, present: set[str], entries: list[Any]) -> list[str]:
-    name, problems = _source(folder, present)
+    problems = []
+    if {"results.json", "merged.json"} <= present:
+        problems.append("holds both results.json and merged.json: two sources of truth")
     if name not in present:
-        return problems
+        return name, None, problems
     try:
-        doc = json.loads(read_regular(folder, name, RESULTS_LIMIT))
+        return name, json.loads(read_regular(folder, name, RESULTS_LIMIT)), problems
     except (BundleError, ValueError, RecursionError) as exc:
-        return [*problems, f"{name} cannot be read ({exc})"]
+        return name, None, [*problems, f"{name} cannot be read ({exc})"]
+
+
+def _cited_evidence(
+    folder: Path, present: set[str], entries: list[Any], name: str, doc: Any
+) -> list[str]:
+    problems = []
     runs = run_folders(entries)
     for file, digest in cited_files(doc):
         places = [file, *(f"runs/{r}/{file}" for r in runs)] if file else []
@@ -269,20 +276,18 @@ def _cited_evidence(folder: Path, present: set[str], entries: list[Any]) -> list
     return problems
 
 
-def _report_hash(folder: Path, present: set[str]) -> list[str]:
+def _report_hash(folder: Path, present: set[str], name: str, doc: Any) -> list[str]:
     """The results hash the report states must be the hash of the results beside it."""
     if "report.html" not in present:
         return []
     from .combined import from_document
     from .findings_section import results_hash
 
-    name, _ = _source(folder, present)
-    if name not in present:
-        return ["report.html renders results that are not in this bundle"]
+    if doc is None:
+        return ["report.html renders results that are not in this bundle, readable"]
     try:
         page = read_regular(folder, "report.html", RESULTS_LIMIT).decode("utf-8", "replace")
         stated = re.search(r"results sha256 ([0-9a-f]{64})", page)
-        doc = json.loads(read_regular(folder, name, RESULTS_LIMIT))
         actual = results_hash(from_document(doc, str(folder / name)))
     except (ProdwallError, ValueError, RecursionError) as exc:
         return [f"report.html cannot be checked against the results ({exc})"]
