@@ -256,7 +256,10 @@ def test_a_fleet_whose_hosts_cannot_be_reached_is_inconclusive_not_passed(
         "      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o ConnectTimeout=5\n"
     ))  # fmt: skip
     out = tmp_path / "out"
-    done = run_cli("fleet", "-i", str(FLEET_INV), "--hosts", hosts, "--zipapp", str(pyz),
+    # the lab's hosts are reached through pwlab-runner; these are on loopback, here
+    inv = tmp_path / "fleet.yaml"
+    inv.write_text(FLEET_INV.read_text().replace("via: netns:pwlab-runner,", ""))
+    done = run_cli("fleet", "-i", str(inv), "--hosts", hosts, "--zipapp", str(pyz),
                    "-o", str(out), timeout=180)  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
     assert "0 of 1 intended vantages covered" in done.stdout

@@ -57,6 +57,14 @@ def test_the_lab_is_unreachable_from_the_host_namespace_while_up(tmp_path: Path)
         verdicts = json.loads((out / "results.json").read_text())["verdicts"]
         assert {v["outcome"] for v in verdicts} >= {"blocked"}
         assert not [v for v in verdicts if "banner" in json.dumps(v)]
+        # `hosts` the same way: the host spec is dev-ssh's own address, so its `via` holds
+        hosts_out = tmp_path / "hosts"
+        done = run_cli("hosts", "-i", inventory, "--hosts", "ssh://root@198.18.200.2",
+                       "--ssh-config", "/var/lib/prodwall-lab/ssh_config", "-o",
+                       str(hosts_out), "-q", "--format", "json", timeout=900)  # fmt: skip
+        assert done.returncode in (0, 3), done.stdout[-2000:] + done.stderr[-2000:]
+        verdicts = json.loads((hosts_out / "results.json").read_text())["verdicts"]
+        assert verdicts and {v["outcome"] for v in verdicts} == {"blocked"}, verdicts
     assert _ours() == ""  # lab down took its routes, and only its routes
 
 
@@ -68,3 +76,9 @@ def test_a_vantage_reached_through_a_namespace_is_refused_when_it_cannot_be_ente
     done = run_cli("run", "-i", inventory, "--vantage", "dev-ssh", "-o", str(tmp_path / "o"))
     assert done.returncode == 2
     assert "reached only from network namespace 'pwlab-runner'" in done.stderr
+    # hosts: the host spec is dev-ssh's address, so dev-ssh's way holds for it too
+    done = run_cli("hosts", "-i", inventory, "--hosts", "ssh://root@198.18.200.2",
+                   "-o", str(tmp_path / "h"))  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "reached only from network namespace 'pwlab-runner'" in done.stderr
+    assert not (tmp_path / "h").exists()

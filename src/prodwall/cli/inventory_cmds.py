@@ -317,14 +317,21 @@ def _run_and_report(
     from ..report.bundlefs import check_out, staged
     from ..report.combined import Combined
     from ..report.manifest import sha256_file, signer_fingerprint, signing_key_path
-    from ..vantages.via import wrapper as via_wrapper
+    from ..vantages import via
 
     sign_key = signing_key_path(args.sign_key)
     signer_fingerprint(sign_key)  # a bad key is found now, not after the probes
     check_out(out, getattr(args, "force", False))  # so is an --out that would be refused
+    # the way to the vantage (or testinfra's hosts), as declared: entered, or refused
+    # before anything is sent
     declared = loaded.inventory.vantages.get(vantage)
-    # the way to the vantage, as declared: entered, or refused before anything is sent
-    inside = via_wrapper(vantage, declared.via if declared is not None else None)
+    if isinstance(hosts, HostsRun):
+        way = via.for_hosts(loaded.inventory.vantages, hosts.hosts, args.via)
+        inside = via.wrapper(f"--hosts {hosts.hosts}", way)
+    elif declared is not None:
+        inside = via.for_run(vantage, declared.location, declared.via)
+    else:
+        inside = ()
     extra = list(args.pytest_args) + ["-v"] * args.verbose
     if getattr(args, "rate_share", 1) > 1:
         extra += ["--rate-share", str(args.rate_share)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from .. import __version__
@@ -153,6 +154,13 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--ssh-config", help="ssh_config for ssh:// and paramiko:// hosts")
     h.add_argument("--ssh-identity-file", help="the key for ssh:// and paramiko:// hosts")
     h.add_argument("--sudo", action="store_true", help="read the hosts with sudo -n")
+    h.add_argument(
+        "--via",
+        type=_via,
+        metavar="netns:NAME",
+        help="reach the hosts only from inside this network namespace (default: the `via` of "
+        "the inventory vantages that are these hosts)",
+    )
     h.add_argument(
         "-n", "--workers", type=_positive, default=1, help="hosts checked in parallel (xdist)"
     )
@@ -389,6 +397,12 @@ def _inv_args(p: argparse.ArgumentParser, vantage_required: bool = True) -> None
         help="the most probes this run may send (the inventory's scope.max_probes still "
         "applies; above 10,000,000 only this flag allows it)",
     )
+
+
+def _via(text: str) -> str:
+    if not re.fullmatch(r"netns:[A-Za-z0-9_.-]{1,64}", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not netns:NAME")
+    return text
 
 
 def _positive(text: str) -> int:

@@ -50,8 +50,10 @@ def run_playbook(
     events_path: Path,
     fork_count: int | None,
     progress: Callable[[str], None],
+    inside: tuple[str, ...] = (),
 ) -> PlayRun:
     argv = [
+        *inside,  # e.g. `ip netns exec NS`: where the hosts are reachable from
         ansible_tool("ansible-playbook"), "-i", hosts_file, "--limit", f"@{limit_file}",
         "-e", f"@{extra_vars}", str(PLAYBOOK),
     ]  # fmt: skip

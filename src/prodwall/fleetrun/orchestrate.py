@@ -23,6 +23,7 @@ from ..report.bundlefs import check_out, staged
 from ..report.combined import Combined
 from ..report.manifest import keygen, signer_fingerprint, signing_key_path
 from ..runmeta import utc_now
+from ..vantages import via
 from . import zipapp
 from .collect import HostResult, failure, judge_host
 from .drive import forks, run_playbook
@@ -60,6 +61,10 @@ def run_fleet(
     targets = intended(opts.hosts_file, opts.limit, loaded.inventory)
     check_targets(targets, loaded)
     runnable = [t for t in targets if t.vantage]
+    # the way to the hosts, as their vantages declare it: entered, or refused before any
+    # host is touched
+    way = via.for_fleet(loaded.inventory.vantages, [t.vantage for t in runnable if t.vantage])
+    inside = via.wrapper("the fleet's hosts", way)
     fork_count = forks(opts.forks)
     share = max(1, min(fork_count, len(runnable)))
     progress(
@@ -70,7 +75,7 @@ def run_fleet(
     )  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="prodwall-fleet-"))
     try:
-        facts, hosts = _play(loaded, opts, runnable, work, fork_count, share, progress)
+        facts, hosts = _play(loaded, opts, runnable, work, share, inside, progress)
         hosts += [failure(t, "mapping", t.problem) for t in targets if not t.vantage]
         order = {t.host: i for i, t in enumerate(targets)}
         hosts.sort(key=lambda h: order[h.target.host])
@@ -102,8 +107,8 @@ def _play(
     opts: FleetOptions,
     runnable: list[FleetTarget],
     work: Path,
-    fork_count: int,
     share: int,
+    inside: tuple[str, ...],
     progress: Progress,
 ) -> tuple[dict[str, Any], list[HostResult]]:
     if not runnable:
@@ -132,8 +137,7 @@ def _play(
         "prodwall_collect": str(collect),
         "prodwall_rate_share": share,
         "prodwall_vantages": {
-            t.host: {"vantage": t.vantage, "python": t.python, "become": t.become}
-            for t in runnable
+            t.host: {"vantage": t.vantage, "python": t.python, "become": t.become} for t in runnable
         },
     }
     if opts.pyz_cache:
@@ -142,7 +146,7 @@ def _play(
     extra.write_text(json.dumps(variables))
     extra.chmod(0o600)
     play = run_playbook(
-        opts.hosts_file, limit_file, extra, work / "events.jsonl", opts.forks, progress
+        opts.hosts_file, limit_file, extra, work / "events.jsonl", opts.forks, progress, inside
     )
     by_host: dict[str, list[dict[str, Any]]] = {}
     for event in play.events:

@@ -189,8 +189,18 @@ class Vantage(_Model):
         default=None,
         pattern=r"^netns:[A-Za-z0-9_.-]{1,64}$",
         description="how the vantage is reached: netns:NAME (only from inside that network "
-        "namespace; run enters it as root, or refuses)",
+        "namespace; run, hosts and fleet enter it as root, or refuse). For a local vantage: "
+        "how `prodwall fleet` reaches its host",
     )
+
+    @model_validator(mode="after")
+    def _via_needs_a_way(self) -> Vantage:
+        if self.via and self.location.startswith("netns:"):
+            raise ValueError(
+                f"via: a {self.location} vantage is entered directly; via is for vantages "
+                "reached over a link (ssh://, paramiko://, ansible://, or a local fleet host)"
+            )
+        return self
 
     @property
     def where(self) -> ParsedLocation:
