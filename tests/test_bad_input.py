@@ -118,7 +118,8 @@ def _case(tmp_path: Path, case: str) -> tuple[str, str]:
         data = b"version: 1\nname: " + b"[" * 20_000 + b"]" * 20_000 + b"\n"
         return str(
             _write(tmp_path, "deep.yaml", data)
-        ), ":2: YAML syntax error, column 70: nested more than 64 levels deep"
+        ), ":2: YAML syntax error, column 1006: nested more than 64 levels deep"  # libyaml
+        # reads flow collections ahead and stops at its own bound, 1,000 levels
     if case == "huge-integer":
         return str(
             _write(tmp_path, "i.yaml", b"version: " + b"9" * 5000 + b"\n")
@@ -447,3 +448,20 @@ def test_the_cli_turns_fuzzed_input_into_exit_0_or_2(
         path = _write(tmp_path, f"f{i}.yaml", bytes(data))
         code, err, _, _ = _validate(str(path))
         assert code in (0, 2) and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(6, False), (64, False), (65, True), (70, True)])
+def test_nesting_is_bounded_at_64_levels_in_block_and_flow_style(
+    tmp_path: Path, depth: int, refused: bool
+) -> None:
+    """The composer's own bound, before it recurses, whatever libyaml would allow."""
+    from prodwall.yaml_source import YamlLoadError, parse_yaml
+
+    flow = "x: " + "[" * (depth - 1) + "]" * (depth - 1) + "\n"
+    block = "".join(f"{'  ' * k}k{k}:\n" for k in range(depth - 1)) + "  " * (depth - 1) + "v\n"
+    for text in (flow, block):
+        if refused:
+            with pytest.raises(YamlLoadError, match="nested more than 64 levels deep"):
+                parse_yaml(text.encode(), "n.yaml")
+        else:
+            parse_yaml(text.encode(), "n.yaml")

@@ -12,6 +12,7 @@ import itertools
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,9 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from prodwall.inventory import consistency
 from prodwall.services import PortSet
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import scale_inventory  # the benchmark's generator: one shape for both
 
 
 def _pairwise(envs: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -60,31 +64,23 @@ def test_the_sweep_finds_exactly_the_overlapping_pairs(envs: list[tuple[bool, li
     assert got == _pairwise(inv.environments)
 
 
-def _big_inventory(path: Path, count: int, overlap: bool) -> Path:
-    lines = ["version: 1", "name: scale", "environments:", "  prod:", "    tier: production",
-             "    networks:"]  # fmt: skip
-    lines += [f"      - 10.{k // 256}.{k % 256}.0/25" for k in range(count // 2)]
-    lines += ["  dev:", "    tier: dev", "    networks:"]
-    lines += [f"      - 10.{k // 256}.{k % 256}.128/25" for k in range(count // 2)]
-    if overlap:
-        lines.append("      - 10.0.7.0/24")  # holds production's 10.0.7.0/25
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def test_a_hundred_thousand_networks_validate_with_the_right_answer(tmp_path: Path) -> None:
-    clean = _big_inventory(tmp_path / "clean.yaml", 100_000, overlap=False)
-    assert clean.stat().st_size < 4 << 20
+def test_a_4_mib_inventory_of_100k_networks_validates_with_the_right_answer(
+    tmp_path: Path,
+) -> None:
+    clean = scale_inventory.write(tmp_path / "clean.yaml", 100_000)
+    assert 3.5 * (1 << 20) < clean.stat().st_size < 4 << 20  # as large as an input may be
     done = run_cli("validate", str(clean), timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    planted = _big_inventory(tmp_path / "planted.yaml", 100_000, overlap=True)
+    assert "50000 production networks" in done.stdout
+    planted = scale_inventory.write(tmp_path / "planted.yaml", 100_000, overlap=True)
     done = run_cli("validate", str(planted), timeout=600)
     assert done.returncode == 2
     said = [line for line in done.stderr.splitlines() if "overlaps production" in line]
     assert said == [
         f"  {planted}:{6 + 50_000 + 3 + 50_000 + 1}: environments.dev.networks[50000]: "
         "non-production "
-        "network 10.0.7.0/24 of 'dev' overlaps production network 10.0.7.0/25 of 'prod'. "
+        f"network {scale_inventory.PLANTED} of 'dev' overlaps production network 10.0.7.0/25 "
+        "of 'prod'. "
         "Fix: production and non-production address space must be disjoint; correct one CIDR"
     ]
 

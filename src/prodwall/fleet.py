@@ -32,12 +32,15 @@ def place(host: Any, inv: Inventory, sudo: bool = False) -> FleetHost:
         return FleetHost(hid, None, str(exc))
     env, by = _environment(inv, names)
     if not env:
+        env, by = _declared(inv, location)
+    if not env:
         known = ", ".join(names) or hid
         return FleetHost(
             hid,
             None,
-            f"{known}: not a host, name or address of any inventory environment; add it to "
-            "the environment it belongs to (environments.<env>.hosts)",
+            f"{known}: not a host, name or address of any inventory environment, nor an "
+            "inventory vantage; add it to the environment it belongs to "
+            "(environments.<env>.hosts)",
         )
     vantage = Vantage(location=location, environment=env, sudo=sudo, **extra)
     return FleetHost(hid, vantage, f"{hid} is in {env} ({by})")
@@ -69,6 +72,18 @@ def _location(backend: Any) -> tuple[str, dict[str, Any], list[str]]:
     if name in ("docker", "kubectl"):
         return f"{name}://{backend.name}", {}, [str(backend.name)]
     raise ValueError(f"testinfra's {name or type(backend).__name__} backend cannot carry checks")
+
+
+def _declared(inv: Inventory, location: str) -> tuple[str, str]:
+    """The environment of the inventory vantage this host is (same transport and host):
+    a management address is in no environment, but the vantage says where it stands."""
+    from .vantages.via import host_key
+
+    key = host_key(location)
+    for name, vantage in inv.vantages.items():
+        if key is not None and host_key(vantage.location) == key:
+            return vantage.environment, f"vantage {name}"
+    return "", ""
 
 
 def _environment(inv: Inventory, names: list[str]) -> tuple[str, str]:

@@ -61,7 +61,7 @@ def for_run(vantage_name: str, location: str, via: str | None) -> tuple[str, ...
     return () if location == "local" else wrapper(f"vantage '{vantage_name}'", via)
 
 
-def _host_key(spec: str) -> tuple[str, str] | None:
+def host_key(spec: str) -> tuple[str, str] | None:
     """(transport, host) as testinfra parses a host spec: ssh and paramiko are one way."""
     from testinfra.backend import parse_hostspec
     from testinfra.backend.base import BaseBackend
@@ -83,9 +83,9 @@ def for_hosts(vantages: Mapping[str, Vantage], hosts: str, given: str | None) ->
         return given
     ways: dict[str, list[str]] = {}
     for spec in filter(None, (s.strip() for s in hosts.split(","))):
-        key = _host_key(spec)
+        key = host_key(spec)
         for name, vantage in vantages.items():
-            same = key is not None and key == _host_key(vantage.location)
+            same = key is not None and key == host_key(vantage.location)
             named = key is not None and key == ("ansible", name.lower())
             if (same or named) and vantage.via:
                 ways.setdefault(vantage.via, []).append(f"{spec} (vantage {name})")
