@@ -118,8 +118,7 @@ def _case(tmp_path: Path, case: str) -> tuple[str, str]:
         data = b"version: 1\nname: " + b"[" * 20_000 + b"]" * 20_000 + b"\n"
         return str(
             _write(tmp_path, "deep.yaml", data)
-        ), ":2: YAML syntax error, column 1006: nested more than 64 levels deep"  # libyaml
-        # reads flow collections ahead and stops at its own bound, 1,000 levels
+        ), ":2: YAML syntax error, column 70: nested more than 64 levels deep"
     if case == "huge-integer":
         return str(
             _write(tmp_path, "i.yaml", b"version: " + b"9" * 5000 + b"\n")

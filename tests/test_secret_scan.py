@@ -198,8 +198,9 @@ def test_a_finder_that_fails_names_the_file_but_never_the_text(
 
 @pytest.mark.parametrize(
     "shape",
-    ["compact", "pretty", "nested", "flow-yaml-line", "json-line-in-a-log"],
-)
+    ["compact", "pretty", "nested", "flow-yaml-line", "flow-yaml-nested", "flow-yaml-value",
+     "json-line-in-a-log"],
+)  # fmt: skip
 def test_settings_in_any_json_shape_are_read_the_same(tmp_path: Path, shape: str) -> None:
     """A Secrets Manager database secret as the CLI prints it (one line), pretty-printed,
     nested in a config, as a YAML flow mapping, or as one JSON line in a log (part of #25)."""
@@ -212,6 +213,10 @@ def test_settings_in_any_json_shape_are_read_the_same(tmp_path: Path, shape: str
         "pretty": json.dumps(secret, indent=4),
         "nested": json.dumps({"app": {"name": "pay", "database": secret}}),
         "flow-yaml-line": "db: pay\n{host: db.prod.example.com, password: Sm-Pr0d-pw-77}\n",
+        "flow-yaml-nested": "{app: {name: pay, database: {host: db.prod.example.com, "
+        "port: 5432, password: 'Sm-Pr0d-pw-77'}}, replicas: [a, b]}\n",
+        "flow-yaml-value": "app:\n  name: pay\n  database: {host: db.prod.example.com, "
+        'port: 5432, password: "Sm-Pr0d-pw-77"}  # from the vault\n',
         "json-line-in-a-log": "2026-12-01 started\n" + json.dumps(secret) + "\nready\n",
     }[shape]
     (tmp_path / "srv").mkdir()

@@ -15,8 +15,9 @@ from .errors import Problem
 
 
 class YamlLoadError(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], syntax: bool = False) -> None:
         self.problems = problems
+        self.syntax = syntax  # the YAML itself is malformed (not a value prodwall refuses)
         super().__init__("\n".join(str(p) for p in problems))
 
 

@@ -120,7 +120,18 @@ def parse_yaml(raw: bytes | str, name: str) -> SourceDoc:
         raw = raw.encode("utf-8")
     text = decode(raw, name)
     try:
-        loader = _BoundedLoader(text)
+        return _parse(raw, name, text, _BoundedLoader)
+    except YamlLoadError as exc:
+        if not exc.syntax or _BoundedLoader is _PyLoader:
+            raise
+    # a syntax error: PyYAML's own reading names it better ("expected ',' or ']', but got
+    # ':'" where libyaml says "did not find expected ',' or ']'"); only on this path
+    return _parse(raw, name, text, _PyLoader)
+
+
+def _parse(raw: bytes, name: str, text: str, loader_type: Callable[[str], Any]) -> SourceDoc:
+    try:
+        loader = loader_type(text)
     except yaml.YAMLError as exc:  # the reader checks characters on construction
         raise _yaml_problem(exc, name, text) from None
     try:
@@ -133,7 +144,9 @@ def parse_yaml(raw: bytes | str, name: str) -> SourceDoc:
     except _TooMuch as exc:
         raise refuse(name, str(exc), exc.fix, exc.line) from None
     except yaml.YAMLError as exc:
-        raise _yaml_problem(exc, name, text) from None
+        problem = _yaml_problem(exc, name, text)
+        problem.syntax = True
+        raise problem from None
     finally:
         loader.dispose()
     if problems:
@@ -147,8 +160,6 @@ def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> YamlLoadError:
         line = mark.line + 1 if mark is not None else None
         col = f", column {mark.column + 1}" if mark is not None else ""
         what = exc.problem or "invalid YAML"
-        if what == "exceeded maximum nesting depth":  # libyaml's own bound, past ours
-            what = f"nested more than {MAX_DEPTH} levels deep"
         fix = (
             "flatten it; an inventory needs about 6 levels"
             if "nested more than" in what

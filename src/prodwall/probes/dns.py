@@ -16,7 +16,7 @@ from ..inventory.model import IPNetwork
 from ..plan import Plan, Probe, network_of
 from ..vantages.agent import AgentError, run_agent
 from ..verdicts import Observation, Signal
-from . import packet_evidence
+from . import dnscapture, packet_evidence
 from .dns_records import (
     AxfrAnswer,
     DnsJob,
@@ -69,6 +69,7 @@ def run(
             )
             for p in probes
         )
+    result = _attributed(result)
     obs = [_name_obs(r, domains, prod) for r in result.names]
     for r in result.resolvers:
         for proto, reply in (("udp", r.udp), ("tcp", r.tcp)):
@@ -76,6 +77,49 @@ def run(
     obs += [_control_obs(r, hosts.get(r.server)) for r in result.controls]
     obs += [_axfr_obs(r) for r in result.axfr]
     return tuple(_with_capture(_own_filter(obs, result), result, plan, evidence_dir))
+
+
+def _attributed(result: DnsResult) -> DnsResult:
+    """Refusals as the capture shows them. A refusal read from a socket error (ICMP
+    unreachable, admin-prohibited, a reset) counts as the network's only when the capture
+    holds the refusing packet, arrived from outside: the vantage's own reject rule or
+    unreachable route raises the same error, and that is the vantage refusing, not the
+    network, so it is an error (inconclusive). And a query that timed out while an ICMP
+    unreachable about it arrived (UDP sockets are not told) was refused by the network."""
+    seen = dnscapture.wire_refusals([base64.b64decode(p.data) for p in result.packets])
+    why = (
+        f"no capture shows where the refusal came from ({result.capture_note})"
+        if result.capture_note
+        else "no refusal from the network was captured: the vantage's own reject rule or "
+        "route refused it"
+    )
+
+    def status(
+        server: str, proto: str, now: DnsStatus, errno: int, detail: str
+    ) -> tuple[DnsStatus, str]:
+        if now is DnsStatus.REFUSED and errno and (server, proto) not in seen:
+            return DnsStatus.ERROR, f"{detail}: {why}"
+        if now is DnsStatus.TIMEOUT and (server, proto) in seen:
+            return DnsStatus.REFUSED, "an ICMP unreachable from the network (captured)"
+        return now, detail
+
+    def reply(server: str, proto: str, r: Reply) -> Reply:
+        new, detail = status(server, proto, r.status, r.errno, r.detail)
+        return r if new is r.status else replace(r, status=new, detail=detail)
+
+    def answer(r: ServerAnswer) -> ServerAnswer:
+        return replace(r, udp=reply(r.server, "udp", r.udp), tcp=reply(r.server, "tcp", r.tcp))
+
+    def axfr(r: AxfrAnswer) -> AxfrAnswer:
+        new, detail = status(r.server, "tcp", r.status, r.errno, r.detail)
+        return r if new is r.status else replace(r, status=new, detail=detail)
+
+    return replace(
+        result,
+        resolvers=tuple(answer(r) for r in result.resolvers),
+        controls=tuple(answer(r) for r in result.controls),
+        axfr=tuple(axfr(r) for r in result.axfr),
+    )
 
 
 def _own_filter(obs: list[Observation], result: DnsResult) -> list[Observation]:

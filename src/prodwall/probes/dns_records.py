@@ -43,6 +43,7 @@ class Reply(Record):
     status: DnsStatus
     rcode: str = ""
     detail: str = ""
+    errno: int = 0  # the socket error a refusal was read from (0: none, or a DNS rcode)
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
@@ -60,6 +61,7 @@ class AxfrAnswer(Record):
     status: DnsStatus
     records: int = 0
     detail: str = ""
+    errno: int = 0  # the socket error a refusal was read from (0: none, or a DNS rcode)
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only

@@ -25,9 +25,11 @@ from .dns_records import AxfrAnswer, DnsJob, DnsResult, DnsStatus, NameAnswer, R
 from .dnscapture import DnsCapture
 
 TIMEOUT_S = 2.0
-# A send that fails with one of these was refused by something on the network (a reset,
-# an ICMP unreachable or admin-prohibited from the boundary or the server). Any other
-# error (no route at the vantage, its own filter's EPERM) says nothing about the network.
+# A send that fails with one of these may have been refused by something on the network
+# (a reset, an ICMP unreachable or admin-prohibited from the boundary or the server), but
+# the vantage's own reject rules and unreachable routes raise the same errors: the runner
+# counts it only when the capture holds the refusing packet (dnscapture.wire_refusals).
+# Any other error (no route, its own filter's EPERM) says nothing about the network.
 REFUSING = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.EACCES, errno.ECONNRESET})
 
 
@@ -100,7 +102,7 @@ def _reply(send: Any, query: dns.message.Message, server: str) -> Reply:
         return Reply(status=DnsStatus.TIMEOUT)
     except OSError as exc:
         status, said = _os_error(exc)
-        return Reply(status=status, detail=said)
+        return Reply(status=status, detail=said, errno=exc.errno or 0)
     except dns.exception.DNSException as exc:
         return Reply(status=DnsStatus.ERROR, detail=exc.__class__.__name__)
 
@@ -130,7 +132,9 @@ def _axfr(server: str, zone: str) -> AxfrAnswer:
         return AxfrAnswer(server=server, zone=zone, status=DnsStatus.TIMEOUT)
     except OSError as exc:
         status, said = _os_error(exc)
-        return AxfrAnswer(server=server, zone=zone, status=status, detail=said)
+        return AxfrAnswer(
+            server=server, zone=zone, status=status, detail=said, errno=exc.errno or 0
+        )
     except EOFError as exc:  # the server closed the transfer: it answered, and refused it
         return refused(exc.__class__.__name__)
     except dns.exception.DNSException as exc:

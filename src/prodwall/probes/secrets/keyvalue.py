@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import flowstyle
+
 _YAML = re.compile(r"^(\s*)(?:-\s+)?[\"']?([A-Za-z_][\w.-]*)[\"']?\s*:(?:\s+|$)(.*)$")
 _ASSIGN = re.compile(
     r"^(\s*)(?:-\s+|export\s+|set\s+|ENV\s+)?[\"']?([A-Za-z_][\w.-]*)[\"']?\s*=\s*(.*)$"
@@ -52,7 +54,7 @@ def settings(text: str) -> Iterator[Setting]:
         stripped = line.strip()
         if stripped[:1] == "{" and stripped[-1:] == "}":  # one JSON or flow-style object
             found = _json(stripped)
-            found = found if found is not None else _flow_mapping(stripped)
+            found = found if found is not None else flowstyle.parse(stripped)
             if found is not None:
                 yield from _json_settings(found, None, number, f"{{}}{number}", 0)
                 continue
@@ -78,6 +80,11 @@ def settings(text: str) -> Iterator[Setting]:
         if value.strip() in ("", "|", ">", "|-", ">-", "{", "["):
             parents.append((indent, key))
             continue
+        flow = re.split(r"\s+#", value, maxsplit=1)[0]  # a trailing comment is not the node
+        nested = flowstyle.parse(flow) if flow.strip()[:1] in ("{", "[") else None
+        if nested is not None:  # `database: {host: h, password: p}`: one block of its own
+            yield from _json_settings(nested, None, number, f"{block}/{key}", 0)
+            continue
         yield Setting(key, _unquote(value), number, block)
 
 
@@ -95,20 +102,6 @@ def _json(text: str) -> Any:
     except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict | list) else None
-
-
-def _flow_mapping(text: str) -> dict[str, str] | None:
-    """A one-level YAML flow mapping, `{host: db.prod, password: x}`; None otherwise."""
-    inner = text[1:-1]
-    if "{" in inner or "[" in inner:
-        return None
-    out = {}
-    for part in inner.split(","):
-        key, colon, value = part.partition(":")
-        if not colon or not key.strip():
-            return None
-        out[key.strip().strip("'\"")] = value.strip().strip("'\"")
-    return out or None
 
 
 def _json_settings(
