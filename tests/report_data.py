@@ -14,6 +14,7 @@ CATALOGUE = {
         "severity": "critical",
         "family": "network",
         "column": "tcp",
+        "cause": "path",
         "references": {
             "pci-dss-4.0.1": ["1.3.1", "11.4.5"],
             "iso27001-2022": ["A.8.22"],
@@ -26,12 +27,14 @@ CATALOGUE = {
         "severity": "high",
         "family": "network",
         "column": "udp",
+        "cause": "path",
         "references": {"pci-dss-4.0.1": ["11.4.5"], "nist-800-53r5": ["AC-4"]},
     },
     "DNS-NAME-01": {
         "title": "Names do not resolve",
         "severity": "high",
         "family": "dns",
+        "cause": "path",
         "references": {"iso27001-2022": ["A.8.31"], "soc2": ["CC6.1"]},
     },
 }

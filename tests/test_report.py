@@ -301,10 +301,11 @@ def test_findings_are_grouped_by_cause_most_severe_first_with_remediation() -> N
     cat = {
         **base.catalogue,
         "NET-ICMP-01": {"title": "No echo", "severity": "medium", "family": "network",
-                        "why": "echo maps production", "remediation": "drop echo",
+                        "cause": "path", "why": "echo maps production", "remediation": "drop echo",
                         "references": {"soc2": ["CC6.6"]}},
         "SEC-CRED-01": {"title": "No production credential", "severity": "critical",
-                        "family": "secrets", "why": "a key opens production",
+                        "family": "secrets", "cause": "secret",
+                        "why": "a key opens production",
                         "remediation": "rotate the key", "references": {"soc2": ["CC6.1"]}},
     }  # fmt: skip
     six = "fd00:19::/32"

@@ -10,13 +10,12 @@ from typing import Any
 
 from . import __version__
 from .controls import Control
-from .families import executed_kinds
+from .families import executed_kinds, registry
 from .inventory import Inventory, LoadedInventory
 from .plan import Plan
 from .planning import FLEET
 from .results import SCHEMA, Results, RunMeta, VantageInfo
 from .runmeta import git_revision, run_by, utc_now, vantage_info
-from .services import COMMON_UDP_PORTS
 from .verdicts import Verdict
 
 
@@ -98,37 +97,11 @@ def assemble(
 def scope_of(inv: Inventory) -> dict[str, Any]:
     """What the inventory declares, as the report's scope statement shows it, with the
     limits of what is probed (the report's "Scope and limitations")."""
-    probing = inv.probing
-    udp = probing.udp_ports
     return {
         "inventory": inv.name,
         "vantages": {name: v.environment for name, v in sorted(inv.vantages.items())},
-        "limits": {
-            "tcp": f"TCP ports {probing.tcp_ports} of each declared production host"
-            + (
-                " and of every address of the production networks"
-                if probing.sweep_networks
-                else "; other addresses of the production networks are not port-probed"
-            ),
-            "udp": (
-                f"the {len(COMMON_UDP_PORTS)} common UDP ports plus each host's declared UDP "
-                "services"
-                if udp == "common"
-                else f"UDP ports {udp}"
-            )
-            + "; other UDP ports are not probed",
-            "icmp": "ICMP/ICMPv6 echo to each declared production host"
-            if probing.icmp
-            else "ICMP echo is not probed",
-            "routes": "route lookups for each production network's declared host addresses "
-            "and its first, middle and last address (a sample: a route covering a part of "
-            "the network none of these fall in is not seen)",
-            "secrets": "the files under secret_scan.paths (max "
-            f"{inv.secret_scan.max_file_bytes:,} bytes a file, {inv.secret_scan.max_files:,} "
-            "files), process environments and credential stores of hosts read over ssh",
-            "hosts": "host files and live state of hosts read over their backend; production "
-            "logs are sampled from their end (host_policy.log_sample_bytes)",
-        },
+        # each family says what it leaves unprobed: the core names none of them
+        "limits": {k: v for f in registry().values() for k, v in f.limits(inv).items()},
         "environments": {
             name: {
                 "tier": env.tier,

@@ -66,6 +66,12 @@ class Control(BaseModel):
         default="",
         description="its column in the report's reachability matrix (default: the family)",
     )
+    cause: Literal["path", "secret", "check"] = Field(
+        default="check",
+        description="what one finding of it is, for grouping: a path (vantage -> production "
+        "group, every protocol through it), a secret (its fingerprint, wherever it was "
+        "found), or the check itself (per vantage and group)",
+    )
     references: Annotated[dict[Framework, list[str]], BeforeValidator(_refs)] = Field(min_length=1)
     titles: dict[str, str] = Field(
         default_factory=dict,

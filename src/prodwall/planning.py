@@ -64,7 +64,7 @@ def build_plan(
     return plan
 
 
-FLEET = "hosts"
+FLEET = "testinfra"  # the run's vantage label: testinfra's --hosts, each host its own vantage
 
 
 def fleet_plan(inv: Inventory, hosts: str, today: date) -> Plan:
@@ -88,12 +88,10 @@ RUNNER = "runner"
 
 def runner_plan(inv: Inventory, today: date) -> Plan:
     """The families' proofs run from the runner itself, not from a vantage (the cloud
-    configuration, read through audit roles): every family with a `runner_plan`."""
+    configuration, read through audit roles): what each family's `runner_plan` gives."""
     probes: list[Probe] = []
     for family in registry().values():
-        planner = getattr(family, "runner_plan", None)
-        if planner is not None:
-            probes += [p for p in planner(inv, today) if p.kind in family.kinds]
+        probes += [p for p in family.runner_plan(inv, today) if p.kind in family.kinds]
     stand_in = Vantage.model_construct(
         location="local", environment="(runner)", secret_scan=False, ec2_instance=False
     )

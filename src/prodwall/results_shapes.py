@@ -9,7 +9,7 @@ Keys no view reads are left open.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
@@ -22,6 +22,7 @@ class _Control(TypedDict, total=False):
     severity: str
     family: str
     column: str
+    cause: Literal["path", "secret", "check"]
     references: dict[str, StrList]
     titles: dict[str, str]
 

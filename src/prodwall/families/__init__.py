@@ -9,7 +9,7 @@ import functools
 from importlib.metadata import entry_points
 
 from ..errors import ProdwallError
-from .base import Family, RunContext
+from .base import CONTRACT, Family, FamilyDefaults, RunContext
 
 GROUP = "prodwall.families"
 
@@ -30,12 +30,12 @@ def registry() -> dict[str, Family]:
             raise FamilyError(
                 f"probe family '{ep.name}' ({ep.value}) cannot be loaded: {exc}"
             ) from None
-        for attribute in ("name", "kinds", "parameters", "plan", "run", "groups"):
-            if not hasattr(family, attribute):
-                raise FamilyError(
-                    f"probe family '{ep.name}' ({ep.value}) has no `{attribute}`: see "
-                    "prodwall.families.base.Family"
-                )
+        missing = [a for a in CONTRACT if not hasattr(family, a)]
+        if missing:
+            raise FamilyError(
+                f"probe family '{ep.name}' ({ep.value}) has no {', '.join(missing)}: see "
+                "prodwall.families.base.Family (inherit FamilyDefaults for the optional ones)"
+            )
         for kind in family.kinds:
             if kind in owner:
                 raise FamilyError(
@@ -45,7 +45,7 @@ def registry() -> dict[str, Family]:
             owner[kind] = family.name
         found[family.name] = family
     # the order families plan in (and the plan lists): routes, network, dns, then others
-    return dict(sorted(found.items(), key=lambda kv: (getattr(kv[1], "order", 100), kv[0])))
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
 def executed_kinds() -> frozenset[str]:
@@ -55,6 +55,7 @@ def executed_kinds() -> frozenset[str]:
 __all__ = [
     "GROUP",
     "Family",
+    "FamilyDefaults",
     "FamilyError",
     "RunContext",
     "executed_kinds",

@@ -32,10 +32,28 @@ class RunContext:
 
 
 class Family(Protocol):
+    """Every per-family fact the core needs, and nothing else: the core reads these and
+    names no family (tests/test_family_contract.py fails the build if it does)."""
+
     name: str
     kinds: frozenset[str]
     parameters: tuple[str, ...]  # the check parameters `groups` fills, e.g. ("prod_network",)
-    checks: Path | None  # a third party's checks and controls.yaml; None: the repo's checks/
+    checks: Path | None  # a third party's checks and controls.yaml; None: the built-in ones
+    order: int  # where it plans and is listed among the families (lower first)
+    # the modules that run at the vantage (inside the agent file, on a bare Python)...
+    vantage_modules: tuple[str, ...]
+    # ... the pure-Python packages shipped inside that file with them (dnspython) ...
+    bundled: tuple[str, ...]
+    # ... and what the vantage must have installed for them (numpy), said if missing
+    vantage_needs: tuple[str, ...]
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        """What this family leaves unprobed, for the report's scope and limitations."""
+        ...
+
+    def runner_plan(self, inv: Inventory, today: date) -> Iterable[Probe]:
+        """Probes run from the runner itself rather than a vantage (none for most)."""
+        ...
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterable[Probe]:
         """Every probe of this family's kinds, from the inventory alone (sends nothing)."""
@@ -48,3 +66,26 @@ class Family(Protocol):
     def groups(self, inv: Inventory) -> dict[str, list[str]]:
         """Each of `parameters` -> the groups (networks, domains...) its checks run over."""
         ...
+
+
+class FamilyDefaults:
+    """The contract's optional facts, for a family that has none of them: inherit it and
+    declare only what applies (prodwall's own families do the same)."""
+
+    checks: Path | None = None
+    order = 100
+    vantage_modules: tuple[str, ...] = ()
+    bundled: tuple[str, ...] = ()
+    vantage_needs: tuple[str, ...] = ()
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        return {}
+
+    def runner_plan(self, inv: Inventory, today: date) -> Iterable[Probe]:
+        return ()
+
+
+CONTRACT = (
+    "name", "kinds", "parameters", "checks", "order", "vantage_modules", "bundled",
+    "vantage_needs", "plan", "run", "groups", "limits", "runner_plan",
+)  # fmt: skip

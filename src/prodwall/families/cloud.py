@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
 from ..probes.cloud.accounts import accounts, targets
 from ..probes.cloud.findings import CONFIG_KINDS, NETWORK, STRINGS, TRUST
-from ..probes.cloud.records import IDENTITY, LIVE_KINDS
+from ..probes.cloud.records import AGENT, IDENTITY, LIVE_KINDS
 from ..verdicts import Observation
-from .base import RunContext
+from .base import FamilyDefaults, RunContext
 
 VANTAGE_KINDS = (IDENTITY, *LIVE_KINDS)
 WHAT = {
@@ -33,12 +32,22 @@ WHAT = {
 }
 
 
-class CloudFamily:
+class CloudFamily(FamilyDefaults):
     name = "cloud"
     kinds = frozenset({*VANTAGE_KINDS, *CONFIG_KINDS})
     order = 45
     parameters = ("aws_prod_account", "aws_nonprod_account")
-    checks: Path | None = None
+    vantage_modules = (AGENT,)
+    vantage_needs = ("boto3", "botocore")
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        regions = ", ".join(inv.aws.regions) or "none listed"
+        return {
+            "cloud": f"the listed AWS accounts in the listed regions ({regions}), read "
+            "through the audit role; other regions and unlisted accounts are not read"
+            + ("; results from a simulated AWS are labelled simulated" if inv.aws.simulated
+               else "")
+        }
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         """At a vantage standing for a host of its own: its identities, then each

@@ -9,22 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
 from ..probes import dns as engine
 from ..services import PortSet
 from ..verdicts import Observation
-from .base import RunContext
+from .base import FamilyDefaults, RunContext
 
 
-class DnsFamily:
+class DnsFamily(FamilyDefaults):
     name = "dns"
     kinds = frozenset({"dns-name", "dns-resolver", "dns-axfr", "dns-control"})
     order = 30
     parameters = ("prod_domain", "prod_network")
-    checks: Path | None = None
+    vantage_modules = (engine.AGENT,)
+    bundled = ("dns",)  # dnspython: pure Python, shipped inside the agent file
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        return {
+            "dns": "the production names the inventory lists (hosts' names, A and AAAA) "
+            "through the vantage's resolvers, SOA over UDP and TCP to production resolvers, "
+            "and zone transfers of the listed domains; other names are not tried"
+        }
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         yield from _plan(inv, vantage)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
 from ..probes.hosts import guard_judge
 from ..probes.hosts import runner as engine
 from ..verdicts import Observation
-from .base import RunContext
+from .base import FamilyDefaults, RunContext
 
 ASPECTS = ("name-resolution", "ssh", "live")
 PROD_ASPECTS = guard_judge.PROD_ASPECTS
@@ -39,12 +38,18 @@ WHY = {
 }
 
 
-class HostsFamily:
+class HostsFamily(FamilyDefaults):
     name = "hosts"
     kinds = frozenset({"host"})
     order = 50
     parameters = ("host_aspect",)
-    checks: Path | None = None
+    vantage_modules = (engine.AGENT,)
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        return {
+            "hosts": "host files and live state of hosts read over their backend; production "
+            "logs are sampled from their end (host_policy.log_sample_bytes)"
+        }
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         if not vantage.secret_scan:

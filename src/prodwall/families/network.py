@@ -5,22 +5,44 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 from ..inventory.model import Environment, Inventory, Vantage
 from ..plan import Probe
 from ..probes import network as engine
 from ..services import COMMON_UDP_PORTS, PortSet
 from ..verdicts import Observation
-from .base import RunContext
+from .base import FamilyDefaults, RunContext
 
 
-class NetworkFamily:
+class NetworkFamily(FamilyDefaults):
     name = "network"
     kinds = frozenset({"tcp", "udp", "icmp", "control"})
     order = 20
     parameters = ("prod_network",)
-    checks: Path | None = None
+    vantage_modules = (engine.AGENT,)
+    vantage_needs = ("numpy",)
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        probing = inv.probing
+        udp = probing.udp_ports
+        return {
+            "tcp": f"TCP ports {probing.tcp_ports} of each declared production host"
+            + (
+                " and of every address of the production networks"
+                if probing.sweep_networks
+                else "; other addresses of the production networks are not port-probed"
+            ),
+            "udp": (
+                f"the {len(COMMON_UDP_PORTS)} common UDP ports plus each host's declared UDP "
+                "services"
+                if udp == "common"
+                else f"UDP ports {udp}"
+            )
+            + "; other UDP ports are not probed",
+            "icmp": "ICMP/ICMPv6 echo to each declared production host"
+            if probing.icmp
+            else "ICMP echo is not probed",
+        }
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         return _plan(inv, vantage, today)

@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
 from ..probes import routes as engine
 from ..verdicts import Observation
-from .base import RunContext
+from .base import FamilyDefaults, RunContext
 
 
-class RoutesFamily:
+class RoutesFamily(FamilyDefaults):
     name = "routes"
     kinds = frozenset({"route"})
     order = 10
     parameters = ("prod_network",)
-    checks: Path | None = None
+    vantage_modules = (engine.AGENT,)
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        return {
+            "routes": "route lookups for each production network's declared host addresses "
+            "and its first, middle and last address (a sample: a route covering a part of "
+            "the network none of these fall in is not seen)"
+        }
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         own = inv.environments.get(vantage.environment)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 from ..inventory.model import Inventory, Vantage
 from ..plan import Probe
 from ..probes.secrets import runner as engine
 from ..verdicts import Observation
-from .base import RunContext
+from .base import FamilyDefaults, RunContext
 
 SOURCES = ("files", "stores", "manifests", "processes")
 
@@ -32,12 +31,20 @@ def enabled_sources(inv: Inventory) -> list[str]:
     return [s for s in SOURCES if on[s]]
 
 
-class SecretsFamily:
+class SecretsFamily(FamilyDefaults):
     name = "secrets"
     kinds = frozenset({"secrets"})
     order = 40
     parameters = ("secret_source",)
-    checks: Path | None = None
+    vantage_modules = (engine.AGENT,)
+
+    def limits(self, inv: Inventory) -> dict[str, str]:
+        scan = inv.secret_scan
+        return {
+            "secrets": f"the files under secret_scan.paths (max {scan.max_file_bytes:,} bytes "
+            f"a file, {scan.max_files:,} files), process environments and credential stores "
+            "of hosts read over ssh"
+        }
 
     def plan(self, inv: Inventory, vantage: Vantage, today: date) -> Iterator[Probe]:
         if not vantage.secret_scan:

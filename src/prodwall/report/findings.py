@@ -16,7 +16,6 @@ from ..verdicts import Outcome, Verdict
 
 SEVERITY = ("critical", "high", "medium", "low", "")
 _FINGERPRINT = re.compile(r"fingerprint ([0-9a-f]{16})")
-PATH_FAMILIES = {"network", "routes", "dns"}
 
 
 @dataclass
@@ -69,11 +68,13 @@ def by_cause(verdicts: tuple[Verdict, ...], catalogue: dict[str, Any]) -> list[F
 
 
 def _cause(v: Verdict, catalogue: dict[str, Any]) -> tuple[str, str]:
-    family = next((str(catalogue.get(c, {}).get("family", "")) for c in v.controls), "")
-    if family in PATH_FAMILIES:
+    """The control's catalogue entry says what one cause of it is (`cause:`)."""
+    entry: dict[str, Any] = next((catalogue.get(c, {}) for c in v.controls), {})
+    family, cause = str(entry.get("family", "")), str(entry.get("cause", "check"))
+    if cause == "path":
         return f"path {v.vantage} -> {v.group}", f"from {v.vantage} to {v.group}"
     prints = sorted({m for f in v.findings for m in _FINGERPRINT.findall(f)})
-    if family == "secrets" and prints:
+    if cause == "secret" and prints:
         return f"secret {'+'.join(prints)}", f"a secret (fingerprint {', '.join(prints)})"
     return f"{family} {v.vantage} {v.group}", f"{v.vantage}: {v.group}"
 

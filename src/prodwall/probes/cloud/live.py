@@ -22,6 +22,7 @@ from ..secrets.runner import run_key
 from .accounts import accounts, targets
 from .audit import UNIMPLEMENTED
 from .records import (
+    AGENT,
     IDENTITY,
     CloudJob,
     CloudResult,
@@ -29,8 +30,6 @@ from .records import (
     Target,
 )
 from .simulated import Rejudge
-
-AGENT = "prodwall.probes.cloud.agent"
 
 
 def run(probes: tuple[Probe, ...], plan: Plan, inv: Inventory) -> tuple[Observation, ...]:

@@ -12,6 +12,7 @@ from ..protocol import Record
 ROLE, BUCKET, SECRET, PARAMETER = "cloud-role", "cloud-bucket", "cloud-secret", "cloud-parameter"
 LIVE_KINDS = (ROLE, BUCKET, SECRET, PARAMETER)
 IDENTITY = "cloud-identity"
+AGENT = "prodwall.probes.cloud.agent"  # the vantage-side module (boto3 there)
 
 
 @dataclass(frozen=True, kw_only=True)
