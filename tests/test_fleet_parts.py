@@ -55,7 +55,7 @@ def test_zipapp_runs_prodwall_with_its_checks_and_plugins(pyz: Path, tmp_path: P
     assert plan.returncode == 0, plan.stderr
     assert "tcp" in plan.stdout and "198.19.10.30" in plan.stdout
     (unpacked,) = cache.glob("pyz-*")
-    assert (unpacked / "site" / "checks" / "controls.yaml").is_file()
+    assert (unpacked / "site" / "prodwall" / "builtin_checks" / "controls.yaml").is_file()
     assert (unpacked / "site" / "prodwall-0.1.0.dist-info" / "entry_points.txt").is_file()
     assert not list(unpacked.rglob("moto")) and not list(unpacked.rglob("ansible"))
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700

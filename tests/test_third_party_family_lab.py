@@ -96,3 +96,28 @@ def test_a_third_party_family_cannot_plan_outside_production(
     done = run_cli("plan", "-i", str(inv), "--vantage", "dev", env=_env(PW_BANNER_ROGUE="1"))
     assert done.returncode == 2
     assert "ssh-banner 198.18.99.1: outside every declared production network" in done.stderr
+
+
+def test_the_installed_wheel_runs_a_third_party_family(
+    two_zones: str, tmp_path: Path
+) -> None:
+    """The same run from the wheel installed outside the repository (#26), its checks from
+    inside the package, the family's from its own: run at the vantage, judged, reported."""
+    import wheelenv
+
+    bin_ = wheelenv.build(tmp_path / "wheel")
+    inv = _inventory(tmp_path / "inv.yaml", two_zones)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(bin_ / "prodwall"), "run", "-i", str(inv), "--vantage", "dev", "-o", str(out),
+         "-q", "--format", "json"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env=wheelenv.clean_env(PYTHONPATH=str(THIRD_PARTY)),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    banner = [v for v in results["verdicts"] if v["controls"] == ["DEMO-BANNER-01"]]
+    assert [v["outcome"] for v in banner] == ["reachable"], banner
+    assert "SSH-2.0-prodwall-test" in banner[0]["findings"][0]
+    # the built-in checks ran too, from the installed package
+    assert any(v["controls"] == ["NET-TCP-01"] for v in results["verdicts"])

@@ -15,14 +15,25 @@ from .errors import ProdwallError
 from .inventory.loader import LoadedInventory
 from .results import Results, read_results
 
+BUILTIN_CHECKS = "prodwall.builtin_checks"
+
 
 def find_checks(given: Path | None = None) -> Path:
+    """--checks when given, else the checks this installation ships (the package
+    prodwall.builtin_checks: the repository's checks/ in a source tree, inside the wheel
+    when installed). Never a checks/ folder that happens to be in the working directory:
+    what a run judges by is what was installed, not what lies around."""
     if given is not None:
         return given
-    for folder in (Path.cwd(), *Path(__file__).resolve().parents):
-        if (folder / "checks" / "controls.yaml").is_file():
-            return folder / "checks"
-    raise ProdwallError("cannot find the checks/ folder; pass --checks DIR")
+    spec = importlib.util.find_spec(BUILTIN_CHECKS)
+    if spec is not None and spec.origin is not None:
+        folder = Path(spec.origin).parent
+        if (folder / "controls.yaml").is_file():
+            return folder
+    raise ProdwallError(
+        f"this installation of prodwall has no built-in checks ({BUILTIN_CHECKS} is missing "
+        "or has no controls.yaml): reinstall it, or pass --checks DIR"
+    )
 
 
 class ChecksDidNotComplete(ProdwallError):

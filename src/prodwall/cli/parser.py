@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--out", "-o", type=Path, help="output folder (default reports/UTC-TIME-VANTAGE)"
     )
-    r.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    r.add_argument("--checks", type=Path, help="folder of checks (default: the built-in ones)")
     r.add_argument(
         "--sign-key",
         type=Path,
@@ -165,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         "-n", "--workers", type=_positive, default=1, help="hosts checked in parallel (xdist)"
     )
     h.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-hosts)")
-    h.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    h.add_argument("--checks", type=Path, help="folder of checks (default: the built-in ones)")
     h.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
     _force_arg(h)
     h.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
@@ -178,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _inventory_arg(c)
     c.add_argument("--out", "-o", type=Path, help="output folder (default reports/UTC-cloud)")
-    c.add_argument("--checks", type=Path, help="folder of checks (default: the repo's checks/)")
+    c.add_argument("--checks", type=Path, help="folder of checks (default: the built-in ones)")
     c.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
     _force_arg(c)
     c.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")

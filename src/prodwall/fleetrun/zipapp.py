@@ -162,7 +162,7 @@ def _write(out: Path, tmp: Path, dists: Any, own: Any, checks: Path) -> Zipapp:
                 z.write(src, "site/" + arc)
         for path in sorted(checks.rglob("*")):
             if path.is_file() and not SKIP_PARTS.search(path.as_posix()):
-                z.write(path, "site/checks/" + path.relative_to(checks).as_posix())
+                z.write(path, "site/prodwall/builtin_checks/" + path.relative_to(checks).as_posix())
         meta: dict[str, Any] = {
             "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
             "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX") or "",
