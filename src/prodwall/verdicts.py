@@ -1,6 +1,6 @@
 """Observations and verdicts, and the one function that turns the first into the second.
 
-Fail closed (DESIGN.md): a check passes only on positive evidence. Silence
+Fail closed (docs/design.md): a check passes only on positive evidence. Silence
 counts as `blocked` only when a positive control from the same vantage, in
 the same run, proved that an answer would have been seen.
 """
@@ -38,7 +38,7 @@ class Signal(StrEnum):
 
 @dataclass(frozen=True)
 class Observation:
-    kind: str  # the probe kind (plan.ProbeKind)
+    kind: str  # the probe kind (Probe.kind: one a family declares in its `kinds`)
     target: str
     signal: Signal
     detail: str  # one line a human reads: "route via 198.18.0.1 dev eth0"

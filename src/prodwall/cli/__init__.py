@@ -1,6 +1,6 @@
 """The `prodwall` command.
 
-Exit codes, per command, are in each command's --help and in the README:
+Exit codes, per command, are in each command's --help, in the README and in docs/report.md:
 `run`, `report`, `merge` and `history` share one table (0 all blocked, 1 something
 reachable, 2 bad input or usage, 3 inconclusive, nothing reviewed or partial); `diff`,
 `verify`, `validate`, `plan`, `lab` and `demo` say what theirs mean.

@@ -125,7 +125,7 @@ def _attributed(result: DnsResult) -> DnsResult:
 def _own_filter(obs: list[Observation], result: DnsResult) -> list[Observation]:
     """A server the vantage itself refused to send to (its own filter, no route): its
     silence over any protocol is the vantage's doing, not the network's, so no positive
-    control can make it evidence (DESIGN: a refusal inside the vantage is host evidence)."""
+    control can make it evidence (docs/design.md: a refusal inside the vantage is host evidence)."""
     local = {r.server for r in result.resolvers
              if DnsStatus.ERROR in (r.udp.status, r.tcp.status)}  # fmt: skip
     local |= {r.server for r in result.axfr if r.status is DnsStatus.ERROR}

@@ -1,6 +1,6 @@
 """The network family: TCP, UDP and ICMP probes plus their positive controls.
 
-Runs the agent once at the vantage, then classifies each result (DESIGN.md):
+Runs the agent once at the vantage, then classifies each result (docs/design.md):
 an answer from production (SYN-ACK, RST, an ICMP error sent by a production
 host) crossed the boundary; an ICMP error from a non-production device, or a
 refusal by the vantage's own kernel, is positive evidence of a block; silence

@@ -1,6 +1,6 @@
 """From a sweep's groups (TCP or UDP, the same engine) to observations.
 
-Who answered decides (DESIGN.md): an answer from production crossed the boundary; an
+Who answered decides (docs/design.md): an answer from production crossed the boundary; an
 ICMP error from a non-production device is a refusal; an answer in production's name
 that came from nearer than production was made on the path (probes/distance.py); a
 refusal by the vantage's own filter is host evidence, not the network's; silence is
