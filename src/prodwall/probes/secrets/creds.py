@@ -19,17 +19,22 @@ _PEM = re.compile(
     r"-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY)-----"
     r"([A-Za-z0-9+/=\s:,\-]*?)-----END \1-----"
 )
+# each token shape with the literal prefixes (anchors) that must be in a text holding it:
+# the one list every prefilter is derived from (here and in scan.py)
 TOKENS = (
-    ("github-token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36})\b")),
-    ("github-token", re.compile(r"\b(github_pat_[A-Za-z0-9_]{82})\b")),
-    ("gitlab-token", re.compile(r"\b(glpat-[A-Za-z0-9_-]{20})\b")),
-    ("slack-token", re.compile(r"\b(xox[abprs]-[A-Za-z0-9-]{10,72})\b")),
-    ("stripe-key", re.compile(r"\b((?:sk|rk)_live_[A-Za-z0-9]{24,99})\b")),
-    ("google-api-key", re.compile(r"\b(AIza[0-9A-Za-z_-]{35})\b")),
-    ("npm-token", re.compile(r"\b(npm_[A-Za-z0-9]{36})\b")),
-)
-ANCHORS = ("AKIA", "ASIA", "PRIVATE KEY-----", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-           "github_pat_", "glpat-", "xox", "_live_", "AIza", "npm_")  # fmt: skip
+    ("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+     re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36})\b")),
+    ("github-token", ("github_pat_",), re.compile(r"\b(github_pat_[A-Za-z0-9_]{82})\b")),
+    ("gitlab-token", ("glpat-",), re.compile(r"\b(glpat-[A-Za-z0-9_-]{20})\b")),
+    ("slack-token", ("xox",), re.compile(r"\b(xox[abprs]-[A-Za-z0-9-]{10,72})\b")),
+    ("stripe-key", ("_live_",), re.compile(r"\b((?:sk|rk)_live_[A-Za-z0-9]{24,99})\b")),
+    ("google-api-key", ("AIza",), re.compile(r"\b(AIza[0-9A-Za-z_-]{35})\b")),
+    ("npm-token", ("npm_",), re.compile(r"\b(npm_[A-Za-z0-9]{36})\b")),
+)  # fmt: skip
+TOKEN_ANCHORS = tuple(a for _, anchors, _ in TOKENS for a in anchors)
+AWS_ANCHORS = ("AKIA", "ASIA")
+KEY_ANCHOR = "PRIVATE KEY-----"
+ANCHORS = (*AWS_ANCHORS, KEY_ANCHOR, *TOKEN_ANCHORS)  # case-sensitive: as the shapes are
 
 
 @dataclass(frozen=True)
@@ -117,15 +122,15 @@ def openssh_public(kind: str, body: str) -> str:
 
 
 def tokens(text: str) -> Iterator[Credential]:
-    for rule, pattern in TOKENS:
+    for rule, _anchors, pattern in TOKENS:
         for m in pattern.finditer(text):
             yield Credential(rule, m.start(), m.group(1))
 
 
 def every(text: str) -> Iterator[Credential]:
-    if "AKIA" in text or "ASIA" in text:
+    if any(a in text for a in AWS_ANCHORS):
         yield from aws_keys(text)
-    if "PRIVATE KEY-----" in text:
+    if KEY_ANCHOR in text:
         yield from private_keys(text)
-    if any(a in text for a in ANCHORS[3:]):
+    if any(a in text for a in TOKEN_ANCHORS):
         yield from tokens(text)

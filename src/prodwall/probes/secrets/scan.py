@@ -30,11 +30,13 @@ _HOSTLIKE = re.compile(
 # texts without any of these (lowercased) hold nothing the finders look for. Each is one
 # pass of a fast substring search over the text: the fewer, the faster (a text with none,
 # a log say, pays them all), so each stands for a family of keys ("pass": password,
-# passwd, passphrase; "key": api_key, secret_key, private key)
-ANCHORS = ("://", "host", "pass", "secret", "token", "key", "pwd", "akia", "asia", "jdbc:",
-           "server", "addr", "endpoint", "description", "bootstrap", "brokers", "data source",
-           "xox", "_live_", "aiza", "npm_", "glpat-")  # fmt: skip
-_GITHUB = re.compile(r"gh[pousr]_|github_pat_")
+# passwd, passphrase; "key": api_key, secret_key, private key). The credential shapes'
+# own anchors come from creds.ANCHORS, lowercased: one list, never copied by hand.
+SETTING_ANCHORS = (
+    "://", "host", "pass", "secret", "token", "key", "pwd", "jdbc:", "server", "addr",
+    "endpoint", "description", "bootstrap", "brokers", "data source",
+)  # fmt: skip
+ANCHORS = tuple(dict.fromkeys((*SETTING_ANCHORS, *(a.lower() for a in creds.ANCHORS))))
 # single characters are found with memchr, many times faster than a word: an anchor whose
 # characters are not all in the text cannot be in it, and is not searched for
 _ANCHOR_CHARS = sorted(set("".join(ANCHORS)))
@@ -61,7 +63,7 @@ class Scanner:
 
     def text(self, text: str, path: str, source: str, tally: Tally) -> list[Finding]:
         lower = text.lower()
-        if not _anchored(lower) and not _GITHUB.search(text):
+        if not _anchored(lower):
             return []
         lines = _Lines(text)
         out: list[Finding] = []
