@@ -169,3 +169,18 @@ def test_the_agent_runs_locally_from_its_shipped_file() -> None:
     assert (
         result["lookups"][0]["returncode"] == 0 and '"dev":"lo"' in result["lookups"][0]["stdout"]
     )
+
+
+def test_every_location_scheme_has_one_transport_and_back() -> None:
+    """One registry: the schemes the location parser accepts are exactly the transports
+    there are, each in a module of its own, used by launching and by fleet placement."""
+    from typing import get_args
+
+    from prodwall.vantages import backends
+    from prodwall.vantages.location import Scheme
+
+    assert set(backends.REGISTRY) == set(get_args(Scheme))
+    modules = {type(t).__module__ for t in backends.REGISTRY.values()}
+    assert len(modules) == len(backends.REGISTRY)
+    with pytest.raises(backends.BackendUnavailable, match="without a stdin stream"):
+        backends.transport("winrm")

@@ -47,31 +47,9 @@ def place(host: Any, inv: Inventory, sudo: bool = False) -> FleetHost:
 
 
 def _location(backend: Any) -> tuple[str, dict[str, Any], list[str]]:
-    name = getattr(backend, "NAME", "")
-    if name in ("ssh", "paramiko"):
-        from .vantages.backends import _hostspec
+    from .vantages.backends import placement
 
-        extra = {
-            "ssh_config": getattr(backend, "ssh_config", None),
-            "ssh_identity_file": getattr(backend, "ssh_identity_file", None),
-        }
-        return f"{name}://{_hostspec(backend)}", extra, [backend.host.name]
-    if name == "ansible":
-        names = [str(backend.host)]
-        try:
-            values = backend.ansible_runner.get_variables(backend.host)
-            names += [str(values[k]) for k in ("ansible_host", "inventory_hostname") if k in values]
-        except Exception as exc:  # ansible-inventory failing: the name alone then
-            names.append(f"(ansible variables unread: {type(exc).__name__})")
-        extra = {"ansible_inventory": getattr(backend, "ansible_inventory", None)}
-        return f"ansible://{backend.host}", extra, list(dict.fromkeys(names))
-    if name == "local":
-        import socket
-
-        return "local", {}, [socket.gethostname(), socket.getfqdn()]
-    if name in ("docker", "kubectl"):
-        return f"{name}://{backend.name}", {}, [str(backend.name)]
-    raise ValueError(f"testinfra's {name or type(backend).__name__} backend cannot carry checks")
+    return placement(backend)
 
 
 def _declared(inv: Inventory, location: str) -> tuple[str, str]:
