@@ -16,6 +16,7 @@ from .plan import Plan
 from .planning import FLEET
 from .results import SCHEMA, Results, RunMeta, VantageInfo
 from .runmeta import git_revision, run_by, utc_now, vantage_info
+from .vantages.agent import take_connection_notes
 from .verdicts import Verdict
 
 
@@ -32,7 +33,7 @@ def assemble(
     inv = loaded.inventory
     planned = {p.kind for p in plan.probes}
     not_run = tuple(sorted(planned - executed_kinds()))
-    notices = list(loaded.notices)
+    notices = [*loaded.notices, *take_connection_notes()]  # a vantage reached on a retry
     if not_run:
         notices.append(
             "planned probe kinds with no probe family installed yet (not reviewed): "

@@ -17,13 +17,15 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import IO, Any
 
 from ..errors import ProdwallError
 from ..inventory.model import Vantage
 from .agentfile import agent_file
-from .backends import BackendUnavailable, launch
+from .backends import BackendUnavailable, Launch, launch
 from .entry import PROTOCOL
+from .paramiko_pipe import CONNECT_FAILED
 
 BOOTSTRAP = (
     "import os,runpy,sys,tempfile\n"
@@ -42,6 +44,27 @@ class AgentError(ProdwallError):
     exit_code = 3
 
 
+class _NoConnection(AgentError):
+    """The transport never reached the vantage (ssh's 255, the paramiko pipe's own code):
+    nothing ran there, so trying again sends nothing twice."""
+
+
+# A remote vantage gets this many attempts, this many seconds apart, before its checks
+# become inconclusive; each retry is said in the run's notices (a flaky link is evidence
+# about the vantage, not about production).
+ATTEMPTS = 3
+BACKOFF_S = (1.0, 3.0)
+NO_CONNECTION = {255, CONNECT_FAILED}
+connection_notes: list[str] = []  # read (and emptied) into the results' notices
+
+
+def take_connection_notes() -> list[str]:
+    """The retries said so far in this process, once."""
+    taken = list(connection_notes)
+    connection_notes.clear()
+    return taken
+
+
 def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float) -> dict[str, Any]:
     """The result of `module.run(job)` at the vantage, or AgentError saying why not."""
     try:
@@ -51,6 +74,26 @@ def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float
     payload = agent_file((module,))
     envelope = json.dumps({"protocol": PROTOCOL, "module": module, "job": job}).encode()
     stdin = f"{len(payload)}\n".encode() + payload + envelope
+    attempts = ATTEMPTS if vantage.where.is_remote else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _once(vantage, how, stdin, timeout)
+        except _NoConnection as exc:
+            if attempt == attempts:
+                raise AgentError(
+                    f"{exc} (after {attempts} attempts, {', '.join(f'{d:g} s' for d in BACKOFF_S)}"
+                    " apart)" if attempts > 1 else str(exc)
+                ) from None
+            wait = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
+            note = (f"vantage {vantage.location}: attempt {attempt} of {attempts} did not reach "
+                    f"it ({str(exc)[-300:]}); tried again after {wait:g} s")  # fmt: skip
+            connection_notes.append(note)
+            print(f"prodwall: {note}", file=sys.stderr)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _once(vantage: Vantage, how: Launch, stdin: bytes, timeout: float) -> dict[str, Any]:
     try:
         proc = subprocess.Popen(
             how.argv,
@@ -90,9 +133,8 @@ def run_agent(vantage: Vantage, module: str, job: dict[str, Any], timeout: float
         return result
     said = reply.get("error") if isinstance(reply, dict) else None
     why = said or " / ".join(tail) or "no output"
-    raise AgentError(
-        f"the probe agent at {vantage.location} failed (exit {proc.returncode}): {why}"
-    )
+    failed = _NoConnection if not out and proc.returncode in NO_CONNECTION else AgentError
+    raise failed(f"the probe agent at {vantage.location} failed (exit {proc.returncode}): {why}")
 
 
 def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
