@@ -10,7 +10,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
@@ -29,13 +28,12 @@ from prodwall.inventory import load_inventory
 
 LAB = (REPO / "inventories" / "lab.yaml").read_bytes()
 EXAMPLE = (REPO / "inventories" / "example.yaml").read_bytes()
-MAX_SECONDS = 2.0  # the whole process, interpreter start included (~0.3 s of it)
 MAX_RSS_MB = 100
 
 
-def _validate(path: str, stdin: bytes | None = None) -> tuple[int, str, float, float]:
-    """exit code, stderr, seconds, peak RSS in MB of `prodwall validate PATH`."""
-    started = time.monotonic()
+def _validate(path: str, stdin: bytes | None = None) -> tuple[int, str, float]:
+    """exit code, stderr and peak RSS in MB of `prodwall validate PATH` (its time is not
+    asserted: a loaded machine is slow, and timings belong in benchmarks/)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "prodwall.cli", "validate", path],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -43,15 +41,14 @@ def _validate(path: str, stdin: bytes | None = None) -> tuple[int, str, float, f
         stderr=subprocess.PIPE,
     )
     try:
-        _out, err = proc.communicate(stdin, timeout=30)
+        _out, err = proc.communicate(stdin, timeout=300)  # a hang guard, not a timing
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         pytest.fail(f"prodwall validate {path} hung")
-    seconds = time.monotonic() - started
     # the child is reaped by communicate(); its rusage is in RUSAGE_CHILDREN only as a max,
     # so measure it again in a child of its own that reports on itself
-    return proc.returncode, err.decode(), seconds, _peak_rss(path, stdin)
+    return proc.returncode, err.decode(), _peak_rss(path, stdin)
 
 
 # A small launcher forks and execs the CLI, and reports the child's own peak RSS: forked
@@ -187,21 +184,20 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_hostile_file_is_one_line_exit_2_fast_and_small(tmp_path: Path, case: str) -> None:
+def test_hostile_file_is_one_line_exit_2_and_small(tmp_path: Path, case: str) -> None:
     path, says = _case(tmp_path, case)
-    code, err, seconds, rss = _validate(path)
+    code, err, rss = _validate(path)
     assert "Traceback" not in err
     assert code == 2, err
     problems = [line for line in err.splitlines() if line.startswith("  ")]
     assert len(problems) == 1, err
     assert problems[0].startswith(f"  {path}") and says in problems[0], err
     assert "Fix: " in problems[0], err
-    assert seconds < MAX_SECONDS, f"{seconds:.2f} s"
     assert rss < MAX_RSS_MB, f"{rss:.0f} MB"
 
 
 def test_stdin_and_a_pipe_are_read_once(tmp_path: Path) -> None:
-    code, err, _, _ = _validate("-", stdin=LAB)
+    code, err, _ = _validate("-", stdin=LAB)
     assert code == 0, err
     # process substitution, as `-i <(sops -d inv.yaml)`: a pipe with a writer
     done = subprocess.run(
@@ -336,7 +332,6 @@ def _check_bounded(data: bytes, tmp_path: Path) -> None:
     path = tmp_path / "fuzz.yaml"
     path.write_bytes(data)
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()) as err:
             codes = [main(["validate", str(path)])]
@@ -344,11 +339,9 @@ def _check_bounded(data: bytes, tmp_path: Path) -> None:
                 for vantage in load_inventory(path).inventory.vantages:
                     codes.append(main(["plan", "-i", str(path), "--vantage", vantage, "-q"]))
     finally:
-        seconds = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert set(codes) <= {0, 2}, err.getvalue()
-    assert seconds < 1.0 * len(codes), f"{seconds:.2f} s"
     assert peak < 100 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
 
 
@@ -445,7 +438,7 @@ def test_the_cli_turns_fuzzed_input_into_exit_0_or_2(
         for _ in range(5):
             data[rng.randrange(len(data))] = rng.randrange(256)
         path = _write(tmp_path, f"f{i}.yaml", bytes(data))
-        code, err, _, _ = _validate(str(path))
+        code, err, _ = _validate(str(path))
         assert code in (0, 2) and "Traceback" not in err, err
 
 

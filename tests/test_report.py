@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -234,11 +233,9 @@ def test_verify_names_added_and_removed_files(bundle: tuple[Path, Path, Path]) -
     assert result.unlisted == ("extra.txt",)
 
 
-def test_twenty_thousand_verdicts_stay_small_and_fast(tmp_path: Path) -> None:
+def test_twenty_thousand_verdicts_stay_small(tmp_path: Path) -> None:
     c = Combined((results("dev", 10_000, seed=3), results("test", 10_000, seed=4)))
-    started = time.perf_counter()
     page = html.render(c)
-    assert time.perf_counter() - started < 10
     (tmp_path / "big.html").write_text(page)
     size = (tmp_path / "big.html").stat().st_size
     assert size < 15 * 1024 * 1024, f"{size / 1e6:.1f} MB"
