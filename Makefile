@@ -33,8 +33,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two phases: unit tests (no root, nothing shared) two at a time with pytest-xdist; then
+# the lab tests one after another (the lab's names are fixed). Both always run; the
+# target fails if either did.
 test: $(STAMP) lab-packages lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@rc=0; \
+	$(BIN)/python -m pytest -m "not lab" -n 2 $(PYTEST_ARGS) || rc=$$?; \
+	$(BIN)/python -m pytest -m lab $(PYTEST_ARGS) || rc=$$?; \
+	exit $$rc
 
 # The main job on the built-in lab: sealed and leaky profiles, the whole suite
 # from the dev and test vantages, reports under reports/demo/, a summary.
