@@ -120,9 +120,10 @@ def test_evidence_shows_host_filter_distances_and_receiver_losses() -> None:
 def test_a_reachable_reason_says_in_words_what_answered() -> None:
     def opened(port: int, host: str) -> Observation:
         return Observation("tcp", "198.19.0.5", Signal.CROSSED, "open (SYN-ACK)", host, "tcp",
-                           port)  # fmt: skip
+                           port, state="open")  # fmt: skip
 
-    refused = Observation("tcp", "198.19.0.9", Signal.CROSSED, "refused (RST)", "", "tcp", 22)
+    refused = Observation("tcp", "198.19.0.9", Signal.CROSSED, "refused (RST)", "", "tcp", 22,
+                          state="closed")  # fmt: skip
     verdict = _judge([opened(5432, "db"), opened(443, "web"), opened(8443, "web"), refused,
                       _obs(Signal.STOPPED, 1)])  # fmt: skip
     assert verdict.reason == (
@@ -131,3 +132,7 @@ def test_a_reachable_reason_says_in_words_what_answered() -> None:
     )
     only_refused = _judge([refused])
     assert only_refused.reason.startswith("198.19.0.9 tcp/22: refused (RST)")
+    # the state decides, not the words: a detail that says "open" is not an open port
+    worded = Observation("tcp", "198.19.0.7", Signal.CROSSED, "open? no: reset in its name",
+                         "db", "tcp", 25, state="closed")  # fmt: skip
+    assert _judge([worded]).reason.startswith("198.19.0.7 tcp/25 (db): open? no")

@@ -49,6 +49,9 @@ class Observation:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     count: int = 1  # how many identical probe outcomes this observation stands for
     ports: str | None = None  # with count > 1: the port ranges, e.g. "1-79,82-65535"
+    # the service's state as the probe read it, where it reads one: "open", "closed",
+    # "open|filtered", "silent"...; decisions read this, never the human-readable detail
+    state: str = ""
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ def in_words(hits: list[Observation]) -> str:
     opened: dict[str, list[str]] = {}
     rest = 0
     for o in hits:
-        if o.port is not None and "open" in o.detail and "filtered" not in o.detail:
+        if o.port is not None and o.state == "open":
             opened.setdefault(o.host or o.target, []).append(f"{o.protocol}/{o.port}")
         else:
             rest += o.count
@@ -266,7 +269,7 @@ def in_words(hits: list[Observation]) -> str:
         for host, ports in opened.items()
     ]
     if rest and not parts:
-        first = next(o for o in hits if not (o.port is not None and "open" in o.detail))
+        first = next(o for o in hits if not (o.port is not None and o.state == "open"))
         more = rest - first.count
         parts.append(_describe(first) + (f", and {more:,} more like it" if more > 0 else ""))
     elif rest:

@@ -168,6 +168,7 @@ def observe(
         },
         count=g.count,
         ports=None if single else g.ports,
+        state=g.status,
     )
 
 
