@@ -96,7 +96,7 @@ def test_the_network_result_survives_json_both_ways() -> None:
         (
             {
                 "tcp": {
-                    "method": "m",
+                    "method": "raw-syn",
                     "sent": 1,
                     "retransmitted": 0,
                     "seconds": 1,
@@ -146,3 +146,14 @@ def test_the_agent_file_holds_only_vantage_side_code() -> None:
     assert not any(
         n.startswith(("prodwall/inventory", "prodwall/report", "pydantic")) for n in names
     )
+
+
+def test_a_closed_set_of_values_is_refused_outside_it() -> None:
+    """Record fields with a closed set of values are Literal types: the decoder refuses
+    anything else by name, where a comment once listed the values (#26)."""
+    from prodwall.probes.network_records import Sweep
+
+    good = Sweep(method="raw-syn", sent=1, retransmitted=0, seconds=0.1).to_json()
+    assert Sweep.from_json(good).method == "raw-syn"
+    with pytest.raises(ProtocolError, match="'raw-ack' is not one of 'raw-syn'"):
+        Sweep.from_json({**good, "method": "raw-ack"})

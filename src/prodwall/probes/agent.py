@@ -196,7 +196,7 @@ def _control(control: ControlJob) -> ControlResult:
         return ControlResult(
             control=control, observed=ProbeStatus.ERROR, detail="raw ICMP needs CAP_NET_RAW"
         )
-    return ControlResult(control=control, observed=ProbeStatus(e.status), detail=e.detail)
+    return ControlResult(control=control, observed=e.status, detail=e.detail)
 
 
 def main() -> int:

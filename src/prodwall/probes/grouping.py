@@ -20,7 +20,9 @@ from .network_records import (
     ProbeStatus,
     Sweep,
     SweepGroup,
+    SweepMethod,
 )
+from .protocol import one_of
 from .sweepstate import OVERFLOW, SERVICE_ANSWER
 from .synscan import STATUS_NAMES
 
@@ -79,7 +81,7 @@ def group_sweep(
             groups.append(_group(r, blk.target, start + a, blk.port_ranges(a, z), z - a))
     first, retry, slowest = r.windows
     return Sweep(
-        method=method,
+        method=one_of(SweepMethod, method),
         sent=r.sent,
         retransmitted=r.retransmitted,
         seconds=round(r.seconds, 3),

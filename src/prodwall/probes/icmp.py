@@ -8,17 +8,8 @@ import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class EchoResult:
-    target: str
-    status: str  # reply | filtered-icmp | silent | no-route | error
-    responder: str = ""
-    icmp_type: int = -1
-    icmp_code: int = -1
-    detail: str = ""
+from .network_records import EchoResult, ProbeStatus
 
 
 def _checksum(data: bytes) -> int:
@@ -35,7 +26,7 @@ def echo_all(targets: list[str], *, wait: float = 1.5, retries: int = 1) -> list
     pending = list(targets)
     for _ in range(retries + 1):
         results.update(_pass(pending, wait))
-        pending = [t for t in pending if results[t].status == "silent"]
+        pending = [t for t in pending if results[t].status is ProbeStatus.SILENT]
         if not pending:
             break
     return [results[t] for t in targets]
@@ -67,9 +58,11 @@ def _pass(targets: list[str], wait: float) -> dict[str, EchoResult]:
             except OSError as exc:
                 # the vantage's own packet filter refused (EPERM): host evidence only, the
                 # network past it was not tested; its routing table refused: no route
-                status = "local-filter" if exc.errno == errno.EPERM else "no-route"
+                status = (
+                    ProbeStatus.LOCAL_FILTER if exc.errno == errno.EPERM else ProbeStatus.NO_ROUTE
+                )
                 out[target] = EchoResult(
-                    target, status, detail=f"refused at the vantage ({exc.strerror})"
+                    target=target, status=status, detail=f"refused at the vantage ({exc.strerror})"
                 )
         deadline = time.monotonic() + wait
         while len(out) < len(targets) and time.monotonic() < deadline:
@@ -82,7 +75,9 @@ def _pass(targets: list[str], wait: float) -> dict[str, EchoResult]:
                 if res is not None and res.target not in out:
                     out[res.target] = res
         for target in targets:
-            out.setdefault(target, EchoResult(target, "silent", detail="no reply"))
+            out.setdefault(
+                target, EchoResult(target=target, status=ProbeStatus.SILENT, detail="no reply")
+            )
     finally:
         for s in socks.values():
             s.close()
@@ -98,7 +93,8 @@ def _match(data: bytes, src: str, v6: bool, ident: int, seqs: dict[int, str]) ->
     if (itype, v6) in ((0, False), (129, True)):
         rid, seq = struct.unpack_from("!HH", data, 4)
         if rid == ident and seqs.get(seq) == src:
-            return EchoResult(src, "reply", src, itype, code, "echo reply")
+            return EchoResult(target=src, status=ProbeStatus.REPLY, responder=src,
+                              icmp_type=itype, icmp_code=code, detail="echo reply")  # fmt: skip
         return None
     if (not v6 and itype in (3, 11)) or (v6 and itype in (1, 3)):
         inner = data[8:]
@@ -107,5 +103,6 @@ def _match(data: bytes, src: str, v6: bool, ident: int, seqs: dict[int, str]) ->
             return None
         rid, seq = struct.unpack_from("!HH", inner, hdr + 4)
         if rid == ident and seq in seqs:
-            return EchoResult(seqs[seq], "filtered-icmp", src, itype, code, "icmp error")
+            return EchoResult(target=seqs[seq], status=ProbeStatus.FILTERED_ICMP, responder=src,
+                              icmp_type=itype, icmp_code=code, detail="icmp error")  # fmt: skip
     return None

@@ -29,11 +29,12 @@ from .network_records import (
     NetworkResult,
     Packet,
     PortTarget,
+    ProbeProtocol,
     SweepOptions,
     TraceTarget,
 )
 from .pcap import write_pcap
-from .protocol import ProtocolError
+from .protocol import ProtocolError, one_of
 from .sweep_obs import classify as _classify
 from .wire import icmp_name
 
@@ -52,7 +53,7 @@ def build_job(probes: tuple[Probe, ...], plan: Plan) -> NetworkJob:
         ),
         controls=tuple(
             ControlJob(
-                kind=probe.protocol or "",
+                kind=one_of(ProbeProtocol, probe.protocol),
                 address=probe.target,
                 port=next(iter(probe.ports)) if probe.ports else 0,
                 expect=probe.expect,

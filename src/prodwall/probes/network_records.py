@@ -6,8 +6,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import Literal
 
 from .protocol import Record
+
+JobMethod = Literal["auto", "raw", "connect"]
+ProbeProtocol = Literal["tcp", "udp", "icmp"]
+SweepMethod = Literal["raw-syn", "raw-udp", "tcp-connect", "udp-socket"]
 
 
 class ProbeStatus(enum.StrEnum):
@@ -30,7 +35,7 @@ class SweepOptions(Record):
     retries: int = 1
     wait: float = 1.0  # answer window of every probe's first packet
     retry_wait: float | None = None  # window of the last retransmissions; None: measured
-    method: str = "auto"  # auto | raw | connect
+    method: JobMethod = "auto"
     max_traces: int = 64
     connect_timeout: float = 2.0
     concurrency: int = 1000
@@ -44,7 +49,7 @@ class PortTarget(Record):
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
 class ControlJob(Record):
-    kind: str  # tcp | udp | icmp
+    kind: ProbeProtocol
     address: str
     port: int = 0
     expect: str = "answer"  # answer | closed
@@ -131,7 +136,7 @@ class Recovery(Record):
 class Sweep(Record):
     """One TCP or UDP sweep: how it ran and its groups."""
 
-    method: str  # raw-syn | raw-udp | tcp-connect | udp-socket
+    method: SweepMethod
     sent: int
     retransmitted: int
     seconds: float
@@ -190,7 +195,7 @@ class ControlResult(Record):
 class KindError(Record):
     """One kind of probe could not run at all: its probes are inconclusive."""
 
-    kind: str  # tcp | udp | icmp
+    kind: ProbeProtocol
     message: str
 
 

@@ -37,6 +37,16 @@ class Record:
         return built
 
 
+def one_of(tp: Any, value: Any) -> Any:
+    """`value` as the Literal type `tp` (a closed set of strings), checked where it is
+    made rather than threaded through every function as a plain str: anything outside the
+    set is a bug here, refused by name."""
+    allowed = typing.get_args(tp)
+    if value not in allowed:
+        raise ProtocolError(f"{value!r} is not one of {', '.join(map(repr, allowed))}")
+    return value
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -81,6 +91,11 @@ def decode(tp: Any, value: Any, where: str = "") -> Any:
         if not isinstance(value, list | tuple):
             raise ProtocolError(f"{where}: expected a list, got {type(value).__name__}")
         return tuple(decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is typing.Literal:  # a closed set of strings: anything else is refused
+        allowed = typing.get_args(tp)
+        if value not in allowed or type(value) is not type(allowed[0]):
+            raise ProtocolError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
+        return value
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:

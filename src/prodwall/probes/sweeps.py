@@ -11,8 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 from . import synscan, udp
 from .codec import ECHO_PORT, ICMP_ECHO, TCP, UDP, Codec
 from .grouping import group_rows, group_sweep
-from .network_records import EchoResult, Packet, ProbeRow, ProbeStatus, Sweep, SweepOptions
+from .network_records import (
+    EchoResult,
+    Packet,
+    ProbeRow,
+    ProbeStatus,
+    Sweep,
+    SweepMethod,
+    SweepOptions,
+)
 from .payloads import UDP_PAYLOADS
+from .protocol import one_of
 from .synscan import STATUS_NAMES, RawSocketsUnavailable
 from .vantage_log import say as _say
 
@@ -66,7 +75,7 @@ def _per_socket(
     pairs = [(b.target, p) for b in blocks for p in b.ports.tolist()]
     groups = tuple(group_rows(probe(pairs)))
     return Sweep(
-        method=method,
+        method=one_of(SweepMethod, method),
         sent=len(pairs),
         retransmitted=0,
         groups=groups,

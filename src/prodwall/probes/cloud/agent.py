@@ -13,11 +13,23 @@ import hashlib
 import hmac
 from typing import Any
 
+from ..protocol import one_of
 from ..secrets.attribute import aws_account_of
 from . import readonly
 from .ambient import Found, discover, read_small
 from .answers import error_code, request_id
-from .records import BUCKET, PARAMETER, ROLE, SECRET, Attempt, CloudJob, CloudResult, Identity
+from .records import (
+    BUCKET,
+    PARAMETER,
+    ROLE,
+    SECRET,
+    Attempt,
+    AttemptOutcome,
+    CloudJob,
+    CloudResult,
+    Identity,
+    IdentityKind,
+)
 
 DENIED = frozenset({
     "AccessDenied", "AccessDeniedException", "403", "AllAccessDisabled",
@@ -79,7 +91,7 @@ def _offline(f: Found, key: bytes, error: str = "") -> Identity:
         account = f.role_arn.split(":")[4]
     return Identity(
         source=f.source,
-        kind=f.kind,
+        kind=one_of(IdentityKind, f.kind),
         key_type=f.access_key[:4],
         key_fp=hmac.new(key, f.access_key.encode(), hashlib.sha256).hexdigest()
         if f.access_key else "",
@@ -216,12 +228,12 @@ class _Asker:
 
 def _refusal(index: int, target: Any, call: str, exc: Exception) -> Attempt:
     code = error_code(exc)
-    outcome = "denied" if code in DENIED else "error"
+    outcome: AttemptOutcome = "denied" if code in DENIED else "error"
     return Attempt(identity=index, kind=target.kind, target=target.name, call=call,
                    outcome=outcome, code=code, request_id=request_id(exc))
 
 
-def _replace(identity: Identity, **changes: str) -> Identity:
+def _replace(identity: Identity, **changes: Any) -> Identity:
     from dataclasses import replace
 
     return replace(identity, **changes)

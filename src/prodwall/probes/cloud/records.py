@@ -6,6 +6,7 @@ its first four characters (the key type), a secret value never crosses at all.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..protocol import Record
 
@@ -13,6 +14,10 @@ ROLE, BUCKET, SECRET, PARAMETER = "cloud-role", "cloud-bucket", "cloud-secret", 
 LIVE_KINDS = (ROLE, BUCKET, SECRET, PARAMETER)
 IDENTITY = "cloud-identity"
 AGENT = "prodwall.probes.cloud.agent"  # the vantage-side module (boto3 there)
+
+
+IdentityKind = Literal["static", "session", "assumed-role", "web-identity", "container", "instance"]
+AttemptOutcome = Literal["allowed", "denied", "error"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +41,7 @@ class CloudJob(Record):
 @dataclass(frozen=True, kw_only=True)
 class Identity(Record):
     source: str  # where it was found: "environment", "/root/.aws/credentials [ci]", ...
-    kind: str  # static | session | assumed-role | web-identity | container | instance
+    kind: IdentityKind
     key_type: str = ""  # AKIA (long-term) or ASIA (temporary): the key id's prefix only
     key_fp: str = ""  # HMAC-SHA-256 of the access key id under the run's key
     offline_account: str = ""  # decoded from the key id, or the account of a role ARN
@@ -53,7 +58,7 @@ class Attempt(Record):
     kind: str
     target: str
     call: str  # e.g. sts:AssumeRole
-    outcome: str  # allowed | denied | error
+    outcome: AttemptOutcome
     code: str = ""  # AWS's error code, or the exception's type
     request_id: str = ""
     detail: str = ""  # what an allowed call showed (never a value)

@@ -11,9 +11,10 @@ import os
 import re
 import time
 
+from ..protocol import one_of
 from . import logscan
 from .reader import Reader
-from .records import Account, Fim, Group, HostsJob, ProductionFacts, TextFile
+from .records import Account, Fim, FimTool, Group, HostsJob, ProductionFacts, TextFile
 
 SSHD_DEFAULT = "/etc/ssh/sshd_config"
 AUDIT_DAEMONS = {
@@ -273,7 +274,7 @@ def _ossec(tool: str) -> Fim:
         if os.path.exists(db):
             return _database(tool, binary, "/var/ossec/etc/ossec.conf", db)
     return Fim(
-        tool=tool,
+        tool=one_of(FimTool, tool),
         binary=binary,
         config="/var/ossec/etc/ossec.conf",
         why="no integrity database under /var/ossec/queue",
@@ -285,6 +286,7 @@ def _database(tool: str, binary: str, config: str, path: str) -> Fim:
         size = os.stat(path).st_size
     except OSError as exc:
         why = f"{path}: {exc.strerror or type(exc).__name__}"
-        return Fim(tool=tool, binary=binary, config=config, database=path, why=why)
+        return Fim(tool=one_of(FimTool, tool), binary=binary, config=config, database=path, why=why)
     why = "" if size else f"{path} is empty: never initialised"
-    return Fim(tool=tool, binary=binary, config=config, database=path, database_bytes=size, why=why)
+    return Fim(tool=one_of(FimTool, tool), binary=binary, config=config, database=path,
+               database_bytes=size, why=why)  # fmt: skip

@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from .records import Ruleset
+from ..protocol import one_of
+from .records import Ruleset, RulesetTool
 
 
 def rulesets() -> list[Ruleset]:
@@ -31,8 +32,12 @@ def _ruleset(tool: str, argv: list[str]) -> Ruleset:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Ruleset(tool=tool, error=f"{tool} did not run: {type(exc).__name__}")
+        return Ruleset(
+            tool=one_of(RulesetTool, tool), error=f"{tool} did not run: {type(exc).__name__}"
+        )
     if done.returncode != 0:
         said = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        return Ruleset(tool=tool, error=f"{tool} failed (exit {done.returncode}): {said}")
-    return Ruleset(tool=tool, text=done.stdout)
+        return Ruleset(
+            tool=one_of(RulesetTool, tool), error=f"{tool} failed (exit {done.returncode}): {said}"
+        )
+    return Ruleset(tool=one_of(RulesetTool, tool), text=done.stdout)

@@ -5,8 +5,12 @@ the runner hashes production's names and addresses to compare."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..protocol import Record
+
+RulesetTool = Literal["nft", "iptables-save", "ip6tables-save"]
+FimTool = Literal["aide", "ossec", "wazuh"]
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
@@ -98,7 +102,7 @@ class Unread(Record):
 class Ruleset(Record):
     """The live firewall ruleset as its own tool prints it; judged by the runner."""
 
-    tool: str  # nft (JSON) | iptables-save | ip6tables-save
+    tool: RulesetTool  # nft: its JSON
     text: str = ""
     error: str = ""  # why it could not be read ("": read)
 
@@ -126,7 +130,7 @@ class Account(Record):
 class Fim(Record):
     """A file-integrity monitor found at the host and the state of its database."""
 
-    tool: str  # aide | ossec | wazuh
+    tool: FimTool
     binary: str = ""
     config: str = ""
     database: str = ""

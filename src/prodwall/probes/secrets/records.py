@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 from ..protocol import Record
+
+# cloud: a stored string of an AWS resource, read with this scanner by the cloud family
+Source = Literal["files", "processes", "stores", "manifests", "cloud"]
+Confidence = Literal["", "high", "medium", "low"]
 
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
@@ -16,7 +21,7 @@ class EnvironmentMap(Record):
     """What identifies one environment's endpoints (from the inventory; nothing secret)."""
 
     name: str
-    tier: str  # production | staging | test | dev | shared
+    tier: Literal["production", "staging", "test", "dev", "shared"]
     domains: tuple[str, ...] = ()
     hosts: dict[str, str] = dataclasses.field(default_factory=dict)  # DNS name -> host
     networks: tuple[str, ...] = ()
@@ -50,7 +55,7 @@ class SecretJob(Record):
 
 @dataclass(frozen=True, kw_only=True)  # keyword construction only
 class Finding(Record):
-    source: str  # files | processes | stores | manifests
+    source: Source
     path: str  # the file, or "pid 812 (python3) environ"
     line: int  # 1-based; 0 where a source has no lines
     rule: str  # what recognised it: url:postgres, jdbc:sqlserver, aws-access-key, ...
@@ -59,7 +64,7 @@ class Finding(Record):
     environment: str = ""  # the environment it points at ("": unattributed)
     tier: str = ""
     attributed_by: str = ""  # fingerprint | aws-account | host-name | network | domain | ...
-    confidence: str = ""  # high | medium | low
+    confidence: Confidence = ""
     fingerprints: tuple[str, ...] = ()  # of each secret that travels with it
     detail: str = ""  # what it is, without its value
 

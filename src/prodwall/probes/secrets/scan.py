@@ -17,10 +17,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from ..protocol import one_of
 from . import conn, creds
 from .attribute import Attribution, Attributor, as_address, normalise_host
 from .keyvalue import is_comment, is_placeholder, role, settings
-from .records import Finding
+from .records import Confidence, Finding, Source
 
 _HOSTLIKE = re.compile(
     r"^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]{0,62}\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]+)\.?|"
@@ -229,7 +230,7 @@ def _finding(
     detail: str,
 ) -> Finding:
     return Finding(
-        source=source,
+        source=one_of(Source, source),
         path=path,
         line=line,
         rule=rule,
@@ -238,7 +239,7 @@ def _finding(
         environment=where.environment if where else "",
         tier=where.tier if where else "",
         attributed_by=where.by if where else "",
-        confidence=where.confidence if where else "",
+        confidence=one_of(Confidence, where.confidence) if where else "",
         fingerprints=fingerprints,
         detail=detail,
     )
