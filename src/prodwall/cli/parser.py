@@ -3,75 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from .. import __version__
+from .arguments import (
+    _common,
+    _force_arg,
+    _inv_args,
+    _inventory_arg,
+    _positive,
+    _report_out_args,
+    _trust_args,
+    _via,
+)
+from .exit_codes import EPILOG, EXITS
 from .fleet_cmds import cmd_ci, cmd_fleet, cmd_zipapp
-from .inventory_cmds import cmd_cloud, cmd_hosts, cmd_plan, cmd_run, cmd_schema, cmd_validate
+from .inventory_cmds import cmd_plan, cmd_schema, cmd_validate
 from .lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
 from .output import _Parser
 from .report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_verify
-
-EPILOG = "exit codes: 0 all blocked, 1 something reachable, 2 bad input or usage, 3 inconclusive"
-RESULTS_EPILOG = (
-    "exit codes: 0 every reviewed check blocked (or waived) and nothing left uncovered, "
-    "1 something reachable, 2 bad input or usage, 3 inconclusive, nothing reviewed, or "
-    "partial (a planned family not run, a mapped requirement without a reviewed check)"
-)
-EXITS = {
-    "validate": "exit codes: 0 every inventory is valid, 2 a problem (each named with file, "
-    "line, field and fix)",
-    "plan": "exit codes: 0 the plan was printed (nothing is sent), 2 bad input, an unknown "
-    "vantage or a scope-guard refusal",
-    "schema": "exit codes: 0",
-    "run": RESULTS_EPILOG,
-    "hosts": RESULTS_EPILOG,
-    "cloud": RESULTS_EPILOG,
-    "fleet": RESULTS_EPILOG + " (over every intended vantage: one that returned no verified "
-    "run is inconclusive, so 3 unless something is reachable)",
-    "zipapp": "exit codes: 0 written, 2 usage",
-    "ci": "exit codes: 0 nothing newly reachable, no expired waiver, no coverage lost; "
-    "1 a newly reachable finding or an expired waiver (--fail-on any: any reachable "
-    "finding); 3 coverage lost: a check newly inconclusive or no longer run, or a fleet "
-    "vantage not covered (--fail-on any: any inconclusive verdict); 2 usage",
-    "report": RESULTS_EPILOG + " (judged from the results given)",
-    "merge": RESULTS_EPILOG + " (judged from all results given)",
-    "history": "exit codes: the last night decides: 0 all blocked, 1 something reachable, "
-    "3 inconclusive or nothing reviewed; 3 also when the last night is flagged (a vantage "
-    "missing, a duplicate run) or any night's files were tampered with; 2 usage",
-    "diff": "exit codes: 0 nothing newly reachable, inconclusive or unchecked; 1 something "
-    "became reachable (a new check that is reachable included); 3 something became "
-    "inconclusive or is no longer checked; 2 usage",
-    "verify": "exit codes: 0 intact and signed by a trusted key (each copied run too, by a "
-    "trusted key or one the trusted signer vouched for); 1 a file changed, vanished or "
-    "appeared, a link or special file, a cited capture missing, a report that does not "
-    "render these results, a missing manifest, or a signature that is absent, invalid or "
-    "by an untrusted key when a trusted key was given; 3 the files are intact but no "
-    "trusted key was given to check who signed them; 2 usage or unreadable input",
-    "keygen": "exit codes: 0 written, 2 usage (an existing key is never overwritten)",
-    "fingerprint": "exit codes: 0 printed, 2 no key or no secret",
-    "lab": "exit codes: 0 done (status: healthy or down), 2 usage (e.g. not root), "
-    "3 status: the lab is up but degraded",
-    "demo": "exit codes: 0 sealed lab proven and every checkable planted leak found, "
-    "1 otherwise, 2 usage (e.g. not root)",
-}
-
-
-# Commands where `-v NAME` used to mean the vantage (now --vantage; -v is verbose).
-def _common(p: argparse.ArgumentParser, formats: bool = True) -> None:
-    """Options every command has: verbosity and, where it prints results, --format."""
-    p.add_argument("-q", "--quiet", action="count", default=0, help="print less")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="print more")
-    if formats:
-        p.add_argument(
-            "--format",
-            choices=["text", "json"],
-            default="text",
-            help="json: one JSON document on stdout (errors too)",
-        )
-    else:
-        p.set_defaults(format="text")
+from .run_cmds import cmd_cloud, cmd_hosts, cmd_run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -340,77 +291,3 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--key-file", help="key file (default: $PRODWALL_FINGERPRINT_KEY)")
     f.set_defaults(func=cmd_fingerprint)
     return p
-
-
-def _report_out_args(p: argparse.ArgumentParser) -> None:
-    """Where a report goes and the key that signs its manifest."""
-    p.add_argument("--out", "-o", type=Path, required=True, help="output folder (new or empty)")
-    p.add_argument("--sign-key", type=Path, help="Ed25519 key (default $PRODWALL_SIGNING_KEY)")
-    _force_arg(p)
-    _trust_args(p)
-
-
-def _force_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace a non-empty --out whole (it is otherwise refused)",
-    )
-
-
-def _trust_args(p: argparse.ArgumentParser, allow: bool = True) -> None:
-    """The keys whose signatures make an input bundle evidence."""
-    p.add_argument(
-        "--trusted-keys",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="KEY.pub",
-        help="a public key file (or a folder of *.pub) whose signatures you trust; "
-        "repeatable; also $PRODWALL_TRUSTED_KEYS and the public half of --sign-key",
-    )
-    if allow:
-        p.add_argument(
-            "--allow-unverified",
-            action="store_true",
-            help="read inputs that do not verify against a trusted key, marked UNVERIFIED "
-            "on the report's first screen (exit at least 3)",
-        )
-
-
-def _inventory_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--inventory", "-i", required=True, help="inventory YAML file, or - for standard input"
-    )
-
-
-def _inv_args(p: argparse.ArgumentParser, vantage_required: bool = True) -> None:
-    _inventory_arg(p)
-    p.add_argument(
-        "--vantage",
-        required=vantage_required,
-        help="vantage name from the inventory (`-v NAME` still works, deprecated)",
-    )
-    p.add_argument(
-        "--max-probes",
-        type=_positive,
-        help="the most probes this run may send (the inventory's scope.max_probes still "
-        "applies; above 10,000,000 only this flag allows it)",
-    )
-
-
-def _via(text: str) -> str:
-    if not re.fullmatch(r"netns:[A-Za-z0-9_.-]{1,64}", text):
-        raise argparse.ArgumentTypeError(f"'{text}' is not netns:NAME")
-    return text
-
-
-def _positive(text: str) -> int:
-    """A probe count: a whole number of at least 1 (argparse turns the error into exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a probe count: give 1 or more")
-    return value
