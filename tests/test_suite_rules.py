@@ -36,3 +36,10 @@ def test_lab_tests_are_marked() -> None:
     """A file named *_lab.py holds lab tests only: its module is marked `lab`."""
     for path in sorted(TESTS.glob("test_*_lab.py")):
         assert "pytestmark = pytest.mark.lab" in path.read_text(), path.name
+
+
+def test_no_module_grows_past_330_lines() -> None:
+    """Small modules with names that explain themselves: one past the bound is split."""
+    long = {str(p.relative_to(REPO)): n for p in (REPO / "src").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 330}  # fmt: skip
+    assert not long, long
