@@ -150,7 +150,8 @@ def run_prodwall(
         "tcp": [{"target": t, "ports": "1-65535"} for t in TARGETS],
     }
     seconds, peak, out, code = timed(
-        ["ip", "netns", "exec", DEV, sys.executable, "-m", "prodwall.probes.agent"],
+        ["ip", "netns", "exec", DEV, sys.executable, "-m",
+         "prodwall.families.network.vantage_agent"],
         timeout=600,
         stdin=json.dumps(job),
     )

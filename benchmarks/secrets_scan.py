@@ -29,8 +29,8 @@ from measure import timed
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from prodwall.probes.secrets.agent import collect  # noqa: E402
-from prodwall.probes.secrets.records import ScanOptions, SecretJob  # noqa: E402
+from prodwall.families.secrets.records import ScanOptions, SecretJob  # noqa: E402
+from prodwall.families.secrets.vantage_agent import collect  # noqa: E402
 from secrets_corpus import ENVIRONMENTS, SHAPES, generate, score, write  # noqa: E402
 
 PEERS_VENV = Path(tempfile.gettempdir()) / "prodwall-bench-peers"
@@ -115,8 +115,8 @@ def prodwall_argv(root: Path) -> list[str]:
         ),
     )
     code = (
-        "import json,sys\nfrom prodwall.probes.secrets.agent import collect\n"
-        "from prodwall.probes.secrets.records import SecretJob\n"
+        "import json,sys\nfrom prodwall.families.secrets.vantage_agent import collect\n"
+        "from prodwall.families.secrets.records import SecretJob\n"
         "r=collect(SecretJob.from_json(json.loads(sys.argv[1])))\n"
         "print(len(r.findings))\n"
     )

@@ -96,7 +96,8 @@ def sweep(
         "udp": [{"target": t, "ports": "1-65535"} for t in targets] if kind == "udp" else [],
     }
     seconds, peak, out, code = timed(
-        ["ip", "netns", "exec", DEV, sys.executable, "-m", "prodwall.probes.agent"],
+        ["ip", "netns", "exec", DEV, sys.executable, "-m",
+         "prodwall.families.network.vantage_agent"],
         timeout=3600,
         stdin=json.dumps(job),
     )

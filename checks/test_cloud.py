@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from prodwall.families.cloud.findings import NETWORK, STRINGS, TRUST
+from prodwall.families.cloud.records import IDENTITY, LIVE_KINDS
 from prodwall.planning import RUNNER
-from prodwall.probes.cloud.findings import NETWORK, STRINGS, TRUST
-from prodwall.probes.cloud.records import IDENTITY, LIVE_KINDS
 from prodwall.session import ProdwallRun
 
 NO_TARGETS = "no-targets"

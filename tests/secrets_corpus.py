@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prodwall.probes.secrets.attribute import aws_key_id_for
-from prodwall.probes.secrets.records import EnvironmentMap
+from prodwall.families.secrets.attribute import aws_key_id_for
+from prodwall.families.secrets.records import EnvironmentMap
 
 PROD_ACCOUNT, TEST_ACCOUNT = "111122223333", "222233334444"
 ENVIRONMENTS = (

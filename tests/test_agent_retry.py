@@ -53,7 +53,8 @@ def flaky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 def test_a_vantage_reached_on_the_third_attempt_runs_and_says_so(flaky: object) -> None:
     counter = flaky(2)  # type: ignore[operator]
-    result = agent.run_agent(_vantage(), "prodwall.probes.routeagent", {"wanted": []}, 60)
+    module = "prodwall.families.routes.vantage_agent"
+    result = agent.run_agent(_vantage(), module, {"wanted": []}, 60)
     assert "lookups" in result
     assert counter.read_text().strip() == "3"
     notes = agent.take_connection_notes()
@@ -64,14 +65,14 @@ def test_a_vantage_reached_on_the_third_attempt_runs_and_says_so(flaky: object) 
 def test_a_vantage_never_reached_is_an_error_naming_the_attempts(flaky: object) -> None:
     counter = flaky(5)  # type: ignore[operator]
     with pytest.raises(agent.AgentError, match=r"Connection timed out.*after 3 attempts"):
-        agent.run_agent(_vantage(), "prodwall.probes.routeagent", {"wanted": []}, 60)
+        agent.run_agent(_vantage(), "prodwall.families.routes.vantage_agent", {"wanted": []}, 60)
     assert counter.read_text().strip() == "3"  # bounded
 
 
 def test_an_agent_that_ran_and_failed_is_not_run_again(flaky: object) -> None:
     counter = flaky(1, code=1)  # type: ignore[operator]
     with pytest.raises(agent.AgentError, match="exit 1"):
-        agent.run_agent(_vantage(), "prodwall.probes.routeagent", {"wanted": []}, 60)
+        agent.run_agent(_vantage(), "prodwall.families.routes.vantage_agent", {"wanted": []}, 60)
     assert counter.read_text().strip() == "1"
     assert agent.take_connection_notes() == []
 
@@ -80,5 +81,5 @@ def test_a_local_vantage_is_not_retried(flaky: object) -> None:
     counter = flaky(1)  # type: ignore[operator]
     with pytest.raises(agent.AgentError):
         agent.run_agent(Vantage(location="local", environment="dev"),
-                        "prodwall.probes.routeagent", {"wanted": []}, 60)  # fmt: skip
+                        "prodwall.families.routes.vantage_agent", {"wanted": []}, 60)  # fmt: skip
     assert counter.read_text().strip() == "1"

@@ -16,10 +16,10 @@ import boto3
 import pytest
 
 import cloud_env
+from prodwall.families.cloud import readonly
+from prodwall.families.cloud.records import CloudJob
+from prodwall.families.cloud.vantage_agent import collect
 from prodwall.lab import cloud_estate as lab
-from prodwall.probes.cloud import readonly
-from prodwall.probes.cloud.agent import collect
-from prodwall.probes.cloud.records import CloudJob
 
 PROD, TEST = "111122223333", "222233334444"
 

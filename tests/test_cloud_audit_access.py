@@ -15,14 +15,14 @@ import pytest
 
 import cloud_env
 from prodwall.families.base import RunContext
-from prodwall.families.cloud import FAMILY
+from prodwall.families.cloud import readonly
+from prodwall.families.cloud.audit import Auditor
+from prodwall.families.cloud.family import FAMILY
 from prodwall.inventory import load_inventory
 from prodwall.inventory.model import Aws
 from prodwall.lab import cloud_estate as lab
 from prodwall.lab.leaks import PROD_AWS_ACCOUNT, TEST_AWS_ACCOUNT
 from prodwall.planning import runner_plan
-from prodwall.probes.cloud import readonly
-from prodwall.probes.cloud.audit import Auditor
 from prodwall.verdicts import Signal
 
 HUB = f"arn:aws:iam::{lab.AUDIT_ACCOUNT}:role/prodwall-hub"

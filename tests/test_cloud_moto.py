@@ -19,7 +19,7 @@ import pytest
 import cloud_env
 import cloud_shape_b as shape_b
 from prodwall.families.base import RunContext
-from prodwall.families.cloud import FAMILY
+from prodwall.families.cloud.family import FAMILY
 from prodwall.inventory import load_inventory
 from prodwall.lab import cloud_estate as lab
 from prodwall.lab.leaks import (
@@ -170,8 +170,8 @@ def test_simulated_cross_account_assume_is_judged_by_the_trust_policy(
     _vantage_keys(tmp_path, lab.Keys(DEV_AWS_KEY_ID, DEV_AWS_SECRET), monkeypatch)
     import boto3
 
-    from prodwall.probes.cloud.audit import Auditor
-    from prodwall.probes.cloud.simulated import Rejudge
+    from prodwall.families.cloud.audit import Auditor
+    from prodwall.families.cloud.simulated import Rejudge
 
     # the runner's own credentials (here the vantage is this very machine: kept apart)
     runner = boto3.session.Session(aws_access_key_id=lab.AUDIT_KEY_ID,
@@ -394,8 +394,8 @@ def test_an_endpoint_from_the_runners_environment_is_refused_before_signing() ->
     simulator, a client whose endpoint is not AWS's is refused before any call is signed."""
     import boto3
 
+    from prodwall.families.cloud import readonly
     from prodwall.inventory.aws_endpoints import aws_endpoint_problem
-    from prodwall.probes.cloud import readonly
 
     session = boto3.session.Session(aws_access_key_id="AKIAEXAMPLEEXAMPLE12",
                                     aws_secret_access_key="x" * 40, region_name="eu-west-1")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from prodwall.probes.cloud import paths
-from prodwall.probes.cloud.estate import RegionFacts
+from prodwall.families.cloud import paths
+from prodwall.families.cloud.estate import RegionFacts
 from prodwall.verdicts import Signal
 
 PROD, TEST = "111122223333", "222233334444"

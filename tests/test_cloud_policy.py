@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from prodwall.probes.cloud.policy import GRANTS, NONE, TRUST_ACTIONS, UNKNOWN, Asker, read
+from prodwall.families.cloud.policy import GRANTS, NONE, TRUST_ACTIONS, UNKNOWN, Asker, read
 
 PROD, TEST, OTHER = "111122223333", "222233334444", "999988887777"
 ORG = "o-a1b2c3d4e5"

@@ -12,7 +12,7 @@ import pytest
 
 from bundle_refs import dangling, references
 from prodwall.demo import CLOUD, FLEET, SEGMENTS, VANTAGES, judge_ground_truth, sealed_findings
-from prodwall.families import registry
+from prodwall.families.registry import registry
 from prodwall.lab import cloud_estate, leaks, prodhost
 from prodwall.lab.leaks import FLEET_GROUND_TRUTH, GROUND_TRUTH
 from prodwall.lab.topology import FLEET_HOSTS

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from prodwall.positive import control_status
-from prodwall.probes import distance
-from prodwall.probes.network import _controls
-from prodwall.probes.network_records import (
+from prodwall.engine import distance
+from prodwall.families.network.observe import _controls
+from prodwall.families.network.records import (
     ControlJob,
     ControlResult,
     EchoResult,
@@ -19,8 +18,9 @@ from prodwall.probes.network_records import (
     SweepGroup,
     Trace,
 )
-from prodwall.probes.sweep_obs import observe
-from prodwall.probes.sweep_obs import trace_evidence as _trace_evidence
+from prodwall.families.network.sweep_obs import observe
+from prodwall.families.network.sweep_obs import trace_evidence as _trace_evidence
+from prodwall.positive import control_status
 from prodwall.verdicts import Signal
 
 PROD = [ipaddress.ip_network("198.19.10.0/24"), ipaddress.ip_network("fd00:19:10::/64")]
@@ -225,7 +225,7 @@ def test_a_control_answer_from_beyond_the_boundary_is_enough_with_the_limit_stat
 
 
 def test_icmp_echo_errors_in_productions_name_are_judged_by_distance_too() -> None:
-    from prodwall.probes import network
+    from prodwall.families.network import observe as network
 
     def _icmp_obs(e: dict[str, Any], *rest: Any) -> Any:
         return network._icmp_obs(EchoResult.from_json(e), *rest)

@@ -17,8 +17,8 @@ import dns.rcode
 import dns.resolver
 import pytest
 
-from prodwall.probes import dnsagent
-from prodwall.probes.dns_records import DnsStatus
+from prodwall.families.dns import vantage_agent as dnsagent
+from prodwall.families.dns.records import DnsStatus
 
 INVENTORY = """\
 version: 1
@@ -174,7 +174,7 @@ def test_refusals_are_read_from_the_packets_scapy_builds() -> None:
     from scapy.layers.inet import ICMP, IP, TCP, UDP
     from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6
 
-    from prodwall.probes import dnscapture
+    from prodwall.families.dns import vantage_capture as dnscapture
 
     query = DNS(rd=1, qd=DNSQR(qname="x.prod.pwtest.test"))
     v4 = IP(src="198.18.1.5", dst="198.19.10.53")

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prodwall.probes.secrets import flowstyle
+from prodwall.families.secrets import flowstyle
 
 plain = st.sampled_from(["db.prod.example.com", "5432", "postgres://u:p@h:5432/d", "pay",
                          "h:5432", "a b", "x-1", "true", "~", "10.0.0.1", "S3cr3t!pw"])  # fmt: skip

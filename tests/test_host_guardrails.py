@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from prodwall.inventory.model import Inventory
-from prodwall.plan import Probe
-from prodwall.probes.hosts import egress, logscan, sshd_policy, sudoers
-from prodwall.probes.hosts.records import (
+from prodwall.families.hosts import egress, logscan, sshd_policy, sudoers
+from prodwall.families.hosts.observe import allowed_flows, observe
+from prodwall.families.hosts.records import (
     Account,
     CardHit,
     Fim,
@@ -29,7 +28,8 @@ from prodwall.probes.hosts.records import (
     TextFile,
     Unread,
 )
-from prodwall.probes.hosts.runner import allowed_flows, observe
+from prodwall.inventory.model import Inventory
+from prodwall.plan import Probe
 from prodwall.verdicts import Signal
 
 FIXTURES = Path(__file__).with_name("fixtures")

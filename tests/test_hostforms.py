@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prodwall import hostforms
-from prodwall.probes.dns import _name_obs
-from prodwall.probes.dns_records import DnsStatus, NameAnswer
-from prodwall.probes.secrets.agent import collect
-from prodwall.probes.secrets.records import EnvironmentMap, ScanOptions, SecretJob, SecretResult
-from prodwall.probes.secrets.url_strings import urls
+from prodwall.families.dns.observe import _name_obs
+from prodwall.families.dns.records import DnsStatus, NameAnswer
+from prodwall.families.secrets.records import EnvironmentMap, ScanOptions, SecretJob, SecretResult
+from prodwall.families.secrets.url_strings import urls
+from prodwall.families.secrets.vantage_agent import collect
 from prodwall.verdicts import Signal
 
 PROD = ipaddress.IPv4Address("198.19.77.5")
@@ -189,7 +189,7 @@ def test_dns_answers_that_carry_a_production_ipv4_reach_production(aaaa: str) ->
 @given(st.lists(hosts, min_size=1, max_size=3), st.booleans())
 def test_libpq_keyword_strings_name_every_host_libpq_uses(names: list[str], addr: bool) -> None:
     conninfo = pytest.importorskip("psycopg.conninfo")
-    from prodwall.probes.secrets import conn
+    from prodwall.families.secrets import conn
 
     text = f"host={','.join(names)} dbname=x password=Pw-123456"
     if addr:

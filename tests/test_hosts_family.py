@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prodwall.families.hosts.observe import observe
+from prodwall.families.hosts.records import HostsResult, KeyFile, Unread
+from prodwall.families.hosts.vantage_agent import etc_hosts, known_hosts, nameservers, ssh_config
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys
 from prodwall.plan import Probe
-from prodwall.probes.hosts.agent import etc_hosts, known_hosts, nameservers, ssh_config
-from prodwall.probes.hosts.records import HostsResult, KeyFile, Unread
-from prodwall.probes.hosts.runner import observe
 from prodwall.verdicts import Signal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def test_non_production_is_positive_evidence_and_unreadable_is_inconclusive() ->
 
 
 def test_live_state_both_ways() -> None:
-    from prodwall.probes.hosts.records import Connection, Mount, Tunnel
+    from prodwall.families.hosts.records import Connection, Mount, Tunnel
 
     probes = (Probe("host", "live", "dev", "w"),)
     bad = HostsResult(
@@ -148,7 +148,7 @@ def test_an_ssh_session_forwarding_its_agent_to_production_is_found() -> None:
 
 
 def test_systemd_resolved_servers_are_read_too(tmp_path: Path) -> None:
-    from prodwall.probes.hosts import agent
+    from prodwall.families.hosts import vantage_agent as agent
 
     files = {
         agent.RESOLVED[0]: "nameserver 198.19.10.53\n",
@@ -172,7 +172,7 @@ def test_systemd_resolved_servers_are_read_too(tmp_path: Path) -> None:
 
 def _tunnels_of(pid: int) -> list[Any]:
     """What live.tunnels() says of one process, once its command line is readable."""
-    from prodwall.probes.hosts import live
+    from prodwall.families.hosts import live
 
     found: list[Any] = []
     for _ in range(50):

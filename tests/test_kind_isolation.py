@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from prodwall.families import registry
-from prodwall.inventory import load_inventory
-from prodwall.planning import build_plan
-from prodwall.probes import agent, network
-from prodwall.probes.network_records import (
+from prodwall.families.network import observe as network
+from prodwall.families.network import vantage_agent as agent
+from prodwall.families.network.records import (
     KindError,
     NetworkResult,
     ProbeStatus,
     Sweep,
     SweepGroup,
 )
+from prodwall.families.registry import registry
+from prodwall.inventory import load_inventory
+from prodwall.planning import build_plan
 from prodwall.verdicts import Signal
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import REPO
 from prodwall.demo import CLOUD, FLEET
-from prodwall.families.secrets import SOURCES as SECRET_SOURCES
+from prodwall.families.hosts.guard_judge import PROD_ASPECTS
+from prodwall.families.secrets.family import SOURCES as SECRET_SOURCES
 from prodwall.inventory import load_inventory
 from prodwall.lab import keys, leaks
 from prodwall.lab.topology import (
@@ -30,7 +31,6 @@ from prodwall.lab.topology import (
     ZONES,
     namespaces,
 )
-from prodwall.probes.hosts.guard_judge import PROD_ASPECTS
 
 HELPER = str(Path(__file__).with_name("nethelper.py"))
 CLIENT_KEY = LAB_DIR / "keys" / "client_ed25519"

@@ -5,16 +5,17 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from prodwall.positive import control_status
-from prodwall.probes import network, sweep_obs
-from prodwall.probes.network import _controls
-from prodwall.probes.network_records import (
+from prodwall.families.network import observe as network
+from prodwall.families.network import sweep_obs
+from prodwall.families.network.observe import _controls
+from prodwall.families.network.records import (
     ControlJob,
     ControlResult,
     EchoResult,
     ProbeStatus,
     SweepGroup,
 )
+from prodwall.positive import control_status
 from prodwall.verdicts import Signal
 
 

@@ -7,11 +7,11 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from prodwall.probes import linkpath
-from prodwall.probes.packet_evidence import MAX_PER_ADDRESS, by_address
-from prodwall.probes.sender import _SendJob
-from prodwall.probes.synscan import FRAME4, FRAME6, Block, Recorder
-from prodwall.probes.wire import SynTemplate
+from prodwall.engine import linkpath
+from prodwall.engine.packet_evidence import MAX_PER_ADDRESS, by_address
+from prodwall.engine.sender import _SendJob
+from prodwall.engine.synscan import FRAME4, FRAME6, Block, Recorder
+from prodwall.engine.wire import SynTemplate
 from test_synscan import ROUTER4, SRC4, SRC6, _ip, _tcp
 
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from prodwall.probes.dns_records import DnsResult, DnsStatus, NameAnswer, Reply, ServerAnswer
-from prodwall.probes.network_records import (
+from prodwall.engine.protocol import ProtocolError
+from prodwall.families.dns.records import DnsResult, DnsStatus, NameAnswer, Reply, ServerAnswer
+from prodwall.families.network.records import (
     ControlJob,
     ControlResult,
     EchoResult,
@@ -21,8 +22,7 @@ from prodwall.probes.network_records import (
     SweepGroup,
     Trace,
 )
-from prodwall.probes.protocol import ProtocolError
-from prodwall.probes.route_records import IpOutput, RouteResult
+from prodwall.families.routes.records import IpOutput, RouteResult
 from prodwall.vantages.agentfile import agent_file
 
 
@@ -139,8 +139,10 @@ def test_the_agent_file_holds_only_vantage_side_code() -> None:
     import io
     import zipfile
 
-    names = set(zipfile.ZipFile(io.BytesIO(agent_file(("prodwall.probes.dnsagent",)))).namelist())
-    assert {"__main__.py", "prodwall/probes/dnsagent.py", "prodwall/probes/protocol.py"} <= names
+    module = "prodwall.families.dns.vantage_agent"
+    names = set(zipfile.ZipFile(io.BytesIO(agent_file((module,)))).namelist())
+    assert {"__main__.py", "prodwall/families/dns/vantage_agent.py",
+            "prodwall/engine/protocol.py"} <= names  # fmt: skip
     assert "dns/resolver.py" in names  # dnspython travels with it
     # nothing of the runner side: no inventory models, no pydantic, no report
     assert not any(
@@ -151,7 +153,7 @@ def test_the_agent_file_holds_only_vantage_side_code() -> None:
 def test_a_closed_set_of_values_is_refused_outside_it() -> None:
     """Record fields with a closed set of values are Literal types: the decoder refuses
     anything else by name, where a comment once listed the values (#26)."""
-    from prodwall.probes.network_records import Sweep
+    from prodwall.families.network.records import Sweep
 
     good = Sweep(method="raw-syn", sent=1, retransmitted=0, seconds=0.1).to_json()
     assert Sweep.from_json(good).method == "raw-syn"

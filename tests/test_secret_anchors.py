@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prodwall.probes.secrets import creds, scan
+from prodwall.families.secrets import creds, scan
 
 
 @pytest.mark.parametrize("index", range(len(creds.TOKENS)))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prodwall.probes.secrets.agent import collect
-from prodwall.probes.secrets.records import ScanOptions, SecretJob
+from prodwall.families.secrets.records import ScanOptions, SecretJob
+from prodwall.families.secrets.vantage_agent import collect
 from secrets_corpus import ENVIRONMENTS, generate, score, write
 
 

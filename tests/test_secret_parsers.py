@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from prodwall.lab import keys
-from prodwall.probes.secrets import conn, creds
-from prodwall.probes.secrets.attribute import (
+from prodwall.families.secrets import conn, creds
+from prodwall.families.secrets.attribute import (
     Attributor,
     aws_account_of,
     aws_key_id_for,
     normalise_host,
 )
-from prodwall.probes.secrets.records import EnvironmentMap
-from prodwall.probes.secrets.stores import entries
+from prodwall.families.secrets.records import EnvironmentMap
+from prodwall.families.secrets.stores import entries
+from prodwall.lab import keys
 
 
 def _one(text: str) -> conn.Endpoint:

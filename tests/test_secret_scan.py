@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from prodwall.probes.secrets.agent import collect
-from prodwall.probes.secrets.attribute import aws_key_id_for
-from prodwall.probes.secrets.records import EnvironmentMap, ScanOptions, SecretJob, SecretResult
+from prodwall.families.secrets.attribute import aws_key_id_for
+from prodwall.families.secrets.records import EnvironmentMap, ScanOptions, SecretJob, SecretResult
+from prodwall.families.secrets.vantage_agent import collect
 
 KEY = "11" * 32
 ENVS = (
@@ -180,7 +180,8 @@ def test_git_history_is_read_only_when_asked(tmp_path: Path) -> None:
 def test_a_finder_that_fails_names_the_file_but_never_the_text(
     tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prodwall.probes.secrets import agent, conn
+    from prodwall.families.secrets import conn
+    from prodwall.families.secrets import vantage_agent as agent
 
     def choke(text: str, lower: str | None = None) -> object:
         raise ValueError(f"cannot parse {text!r}")  # a message quoting the secret

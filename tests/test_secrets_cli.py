@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from prodwall.families.secrets.attribute import aws_key_id_for
 from prodwall.fingerprint import fingerprint
-from prodwall.probes.secrets.attribute import aws_key_id_for
 
 KEY = "tests-fingerprint-key-0123456789"
 DB_PASSWORD = "Pl@nted#db/pw?1;x"

@@ -101,7 +101,8 @@ def _sweep(vantage: str, targets: tuple[str, ...] | list[str] = (T4, T6)) -> dic
         "tcp": [{"target": t, "ports": "8080,8081,9000"} for t in targets],
     }
     out = subprocess.run(
-        ["ip", "netns", "exec", vantage, sys.executable, "-m", "prodwall.probes.agent"],
+        ["ip", "netns", "exec", vantage, sys.executable, "-m",
+         "prodwall.families.network.vantage_agent"],
         input=json.dumps(job),
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from prodwall.probes.rawnet import KERNEL4, KERNEL6
-from prodwall.probes.synscan import (
+from prodwall.engine.rawnet import KERNEL4, KERNEL6
+from prodwall.engine.synscan import (
     CLOSED,
     ICMP,
     LOCAL_FILTER,
@@ -24,7 +24,7 @@ from prodwall.probes.synscan import (
     Recorder,
     sweep,
 )
-from prodwall.probes.wire import cookie, uncookie
+from prodwall.engine.wire import cookie, uncookie
 
 SRC4, SRC6 = "198.18.1.10", "fd00:18:1::10"
 ROUTER4, ROUTER6 = "198.18.1.1", "fd00:18:1::1"
@@ -245,8 +245,8 @@ def _rfc1071(data: bytes) -> int:
 def test_vectorised_segments_are_valid_syns(src: str, dst: str) -> None:
     """The numpy batch builder writes what the scalar template writes, with a checksum that
     verifies over the pseudo-header (computed here from scratch, RFC 1071)."""
-    from prodwall.probes.sender import _SendJob
-    from prodwall.probes.wire import SynTemplate
+    from prodwall.engine.sender import _SendJob
+    from prodwall.engine.wire import SynTemplate
 
     blocks = [Block("198.19.0.9", [1, 2, 3]), Block(dst, list(range(1, 65536)))]
     rec = Recorder(blocks, secret=0xDEADBEEF, sport=41000, pcap_limit=0)
@@ -290,10 +290,10 @@ def test_each_send_carries_one_address_family() -> None:
 
 
 def test_frames_carry_ethernet_and_a_valid_ip_header() -> None:
-    from prodwall.probes import linkpath
-    from prodwall.probes.sender import _SendJob
-    from prodwall.probes.synscan import FRAME4, FRAME6, LANE_SIZE
-    from prodwall.probes.wire import SynTemplate
+    from prodwall.engine import linkpath
+    from prodwall.engine.sender import _SendJob
+    from prodwall.engine.synscan import FRAME4, FRAME6, LANE_SIZE
+    from prodwall.engine.wire import SynTemplate
 
     dst_mac, src_mac = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
     f4 = linkpath.frame_header(SRC4, "198.19.0.5", src_mac, dst_mac)
@@ -325,7 +325,7 @@ def test_frames_carry_ethernet_and_a_valid_ip_header() -> None:
 
 
 def test_retransmission_window_is_measured_but_bounded() -> None:
-    from prodwall.probes.synscan import MIN_RETRY_WAIT, _retry_window
+    from prodwall.engine.synscan import MIN_RETRY_WAIT, _retry_window
 
     assert _retry_window(1.0, None, 0.0) == 1.0  # nothing answered: the full window
     assert _retry_window(1.0, None, 0.002) == MIN_RETRY_WAIT  # a fast lab: the floor

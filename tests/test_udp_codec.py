@@ -12,10 +12,10 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 
-from prodwall.probes.codec import TCP, UdpTemplate, udp_sport
-from prodwall.probes.codec import UDP as UDP_CODEC
-from prodwall.probes.synscan import CLOSED, ICMP, OPEN, Block, Recorder
-from prodwall.probes.wire import cookie, parse_udp
+from prodwall.engine.codec import TCP, UdpTemplate, udp_sport
+from prodwall.engine.codec import UDP as UDP_CODEC
+from prodwall.engine.synscan import CLOSED, ICMP, OPEN, Block, Recorder
+from prodwall.engine.wire import cookie, parse_udp
 
 SRC4, DST4 = "198.18.1.10", "198.19.10.10"
 SRC6, DST6 = "fd00:18:1::10", "fd00:19:10::10"
@@ -78,7 +78,7 @@ def test_echo_requests_match_scapy_and_their_answers_come_back_to_them(src: str,
     from scapy.layers.inet import ICMP
     from scapy.layers.inet6 import ICMPv6EchoRequest
 
-    from prodwall.probes.codec import ECHO_PORT, ICMP_ECHO, EchoTemplate
+    from prodwall.engine.codec import ECHO_PORT, ICMP_ECHO, EchoTemplate
 
     template = EchoTemplate(src, dst)
     index = np.array([0, 3, 70_000], np.int64)

@@ -161,11 +161,12 @@ def test_an_ansible_host_prodwall_cannot_reach_is_inconclusive_by_name(
     with pytest.raises(BackendUnavailable, match=says):
         launch(vantage, ["{python}", "-V"])
     with pytest.raises(AgentError, match=says):
-        run_agent(vantage, "prodwall.probes.routeagent", {}, 10)
+        run_agent(vantage, "prodwall.families.routes.vantage_agent", {}, 10)
 
 
 def test_the_agent_runs_locally_from_its_shipped_file() -> None:
-    result = run_agent(_v("local"), "prodwall.probes.routeagent", {"lookups": ["127.0.0.1"]}, 60)
+    module = "prodwall.families.routes.vantage_agent"
+    result = run_agent(_v("local"), module, {"lookups": ["127.0.0.1"]}, 60)
     assert (
         result["lookups"][0]["returncode"] == 0 and '"dev":"lo"' in result["lookups"][0]["stdout"]
     )

@@ -47,13 +47,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from .families.base import FamilyDefaults, RunContext
-    from .inventory.model import Inventory, Vantage
-    from .plan import Probe
-    from .services import PortSet
-    from .session import ProdwallRun
-    from .vantages.agent import AgentError, run_agent
-    from .verdicts import Observation, Signal
+    from prodwall.families.base import FamilyDefaults, RunContext
+    from prodwall.inventory.model import Inventory, Vantage
+    from prodwall.plan import Probe
+    from prodwall.services import PortSet
+    from prodwall.session import ProdwallRun
+    from prodwall.vantages.agent import AgentError, run_agent
+    from prodwall.verdicts import Observation, Signal
 
 
 def __getattr__(name: str) -> Any:

@@ -8,16 +8,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .controls import Control
-from .families import executed_kinds, registry
-from .inventory import Inventory, LoadedInventory
-from .plan import Plan
-from .planning import FLEET
-from .results import SCHEMA, Results, RunMeta, VantageInfo
-from .runmeta import git_revision, run_by, utc_now, vantage_info
-from .vantages.agent import take_connection_notes
-from .verdicts import Verdict
+from prodwall import __version__
+from prodwall.controls import Control
+from prodwall.families.registry import executed_kinds, registry
+from prodwall.inventory import Inventory, LoadedInventory
+from prodwall.plan import Plan
+from prodwall.planning import FLEET
+from prodwall.results import SCHEMA, Results, RunMeta, VantageInfo
+from prodwall.runmeta import git_revision, run_by, utc_now, vantage_info
+from prodwall.vantages.agent import take_connection_notes
+from prodwall.verdicts import Verdict
 
 
 def assemble(

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, ValidationError
 
-from .errors import ControlsError, Problem
-from .validation_errors import problems_from
-from .yaml_source import YamlLoadError, load_yaml
+from prodwall.errors import ControlsError, Problem
+from prodwall.validation_errors import problems_from
+from prodwall.yaml_source import YamlLoadError, load_yaml
 
 # Reference formats per framework, exact enough to catch typos such as A.8.35
 # (ISO 27001:2022 Annex A stops at 8.34) or "SC7" for NIST's "SC-7".
@@ -115,7 +115,7 @@ def load_controls(path: Path) -> dict[str, Control]:
 
 def family_check_folders() -> list[Path]:
     """The check folders third-party families ship (prodwall's own live in checks/)."""
-    from .families import registry
+    from prodwall.families.registry import registry
 
     return [Path(f.checks) for f in registry().values() if f.checks is not None]
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .verdicts import Outcome, Verdict
+from prodwall.verdicts import Outcome, Verdict
 
 
 @dataclass(frozen=True)

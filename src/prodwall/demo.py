@@ -14,21 +14,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EXIT_OK, EXIT_REACHABLE, ProdwallError
-from .families import registry
-from .fingerprint import KEY_ENV
-from .inventory import load_inventory
-from .lab import cloud_estate, manager
-from .lab.leaks import FINGERPRINT_KEY, FLEET_GROUND_TRUTH, GROUND_TRUTH, Leak
-from .lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, PYZ_CACHE, RUNNER_NS
-from .report.bundle import write_bundle
-from .report.combined import Combined, load
-from .report.inputs import check_inputs
-from .report.keys import KEY_ENV as SIGNING_ENV
-from .report.keys import keygen, trust_from
-from .results import Results
-from .runner import HostsRun, RunnerRun, run_checks
-from .verdicts import Outcome
+from prodwall.errors import EXIT_OK, EXIT_REACHABLE, ProdwallError
+from prodwall.families.registry import registry
+from prodwall.fingerprint import KEY_ENV
+from prodwall.inventory import load_inventory
+from prodwall.lab import cloud_estate, manager
+from prodwall.lab.leaks import FINGERPRINT_KEY, FLEET_GROUND_TRUTH, GROUND_TRUTH, Leak
+from prodwall.lab.topology import ANSIBLE_HOSTS, FLEET_ANSIBLE_HOSTS, LAB_DIR, PYZ_CACHE, RUNNER_NS
+from prodwall.report.bundle import write_bundle
+from prodwall.report.combined import Combined, load
+from prodwall.report.inputs import check_inputs
+from prodwall.report.keys import KEY_ENV as SIGNING_ENV
+from prodwall.report.keys import keygen, trust_from
+from prodwall.results import Results
+from prodwall.runner import HostsRun, RunnerRun, run_checks
+from prodwall.verdicts import Outcome
 
 LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventories" / "lab.yaml"
 VANTAGES = ("dev", "test", "dev-ssh", "test-ssh")

@@ -11,7 +11,7 @@ import hmac
 import os
 from pathlib import Path
 
-from .errors import ProdwallError
+from prodwall.errors import ProdwallError
 
 KEY_ENV = "PRODWALL_FINGERPRINT_KEY"
 # the same key from a file: what `prodwall fleet` gives each host (an environment value

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from .inventory.model import Inventory, Vantage
+from prodwall.inventory.model import Inventory, Vantage
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def place(host: Any, inv: Inventory, sudo: bool = False) -> FleetHost:
 
 
 def _location(backend: Any) -> tuple[str, dict[str, Any], list[str]]:
-    from .vantages.backends import placement
+    from prodwall.vantages.backends import placement
 
     return placement(backend)
 
@@ -55,7 +55,7 @@ def _location(backend: Any) -> tuple[str, dict[str, Any], list[str]]:
 def _declared(inv: Inventory, location: str) -> tuple[str, str]:
     """The environment of the inventory vantage this host is (same transport and host):
     a management address is in no environment, but the vantage says where it stands."""
-    from .vantages.via import host_key
+    from prodwall.vantages.via import host_key
 
     key = host_key(location)
     for name, vantage in inv.vantages.items():

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .session import ProdwallRun
+from prodwall.session import ProdwallRun
 
 
 class PytestHtmlHooks:
@@ -30,8 +30,8 @@ class PytestHtmlHooks:
     def pytest_html_results_summary(
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
-        from .report.combined import Combined
-        from .report.html import sentence
+        from prodwall.report.combined import Combined
+        from prodwall.report.html import sentence
 
         results = self.run.results()
         meta = results.meta

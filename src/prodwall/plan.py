@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from .inventory.model import IPNetwork, Probing, Vantage
-from .services import PortSet
+from prodwall.inventory.model import IPNetwork, Probing, Vantage
+from prodwall.services import PortSet
 
 Expect = Literal["blocked", "answer", "closed"]
 # What a probe puts on the wire towards its target: the scope guard holds

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
-from .errors import VantageError
-from .families import executed_kinds, registry
-from .inventory.model import Inventory, Probing, Vantage
-from .plan import Plan, Probe
-from .scope import guard
+from prodwall.errors import VantageError
+from prodwall.families.registry import executed_kinds, registry
+from prodwall.inventory.model import Inventory, Probing, Vantage
+from prodwall.plan import Plan, Probe
+from prodwall.scope import guard
 
 
 def shared_rate(probing: Probing, share: int) -> Probing:

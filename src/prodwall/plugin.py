@@ -14,13 +14,19 @@ from typing import Any
 
 import pytest
 
-from .controls import load_catalogue
-from .errors import ProdwallError
-from .families import registry
-from .inventory import load_inventory
-from .planning import build_plan, fleet_plan, runner_plan
-from .session import VERDICT_PROPERTY, ProdwallRun, control_ids, verdict_from_json, verdict_json
-from .verdicts import Outcome, Verdict
+from prodwall.controls import load_catalogue
+from prodwall.errors import ProdwallError
+from prodwall.families.registry import registry
+from prodwall.inventory import load_inventory
+from prodwall.planning import build_plan, fleet_plan, runner_plan
+from prodwall.session import (
+    VERDICT_PROPERTY,
+    ProdwallRun,
+    control_ids,
+    verdict_from_json,
+    verdict_json,
+)
+from prodwall.verdicts import Outcome, Verdict
 
 RUN_KEY = pytest.StashKey[ProdwallRun]()
 NO_TARGETS = "no-targets"
@@ -74,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if sum(chosen) > 1:
         raise pytest.UsageError("give one of --vantage, --hosts and --from-runner")
     if hosts:
-        from .vantages.backends import ansible_beside_us
+        from prodwall.vantages.backends import ansible_beside_us
 
         ansible_beside_us()  # testinfra expands ansible:// groups while collecting
     controls_path = config.getoption("--controls") or _default_controls(config)
@@ -104,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except ProdwallError as exc:
         raise pytest.UsageError(str(exc)) from None
     evidence = config.getoption("--evidence-dir")
-    from .controls import not_automated
+    from prodwall.controls import not_automated
 
     gaps = not_automated(Path(controls_path).with_name("requirements.yaml"))
     run = ProdwallRun(
@@ -119,7 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[RUN_KEY] = run
     if config.pluginmanager.hasplugin("html"):
-        from .html_hooks import PytestHtmlHooks
+        from prodwall.html_hooks import PytestHtmlHooks
 
         config.pluginmanager.register(PytestHtmlHooks(run), "prodwall-html-hooks")
 

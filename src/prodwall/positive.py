@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .verdicts import Observation
+from prodwall.verdicts import Observation
 
 
 def control_status(

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .coverage import Coverage, coverage_of
-from .errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
-from .results_shapes import check_open_parts
-from .verdicts import Outcome, Verdict
+from prodwall.coverage import Coverage, coverage_of
+from prodwall.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
+from prodwall.results_shapes import check_open_parts
+from prodwall.verdicts import Outcome, Verdict
 
 SCHEMA = "prodwall.results/1"
 

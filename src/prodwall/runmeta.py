@@ -10,9 +10,9 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
-from .inventory.model import Vantage
-from .results import VantageInfo
+from prodwall import __version__
+from prodwall.inventory.model import Vantage
+from prodwall.results import VantageInfo
 
 # CI variables worth attesting, by system. Values are ids and names, never tokens.
 _CI_VARS = {
@@ -86,12 +86,12 @@ def git_revision(where: Path) -> str:
 
 def vantage_info(name: str, vantage: Vantage) -> VantageInfo:
     """The vantage's own addresses, read where it lives, so the report says where probes left."""
-    from .probes.route_records import RouteJob, RouteResult
-    from .vantages.agent import AgentError, run_agent
+    from prodwall.families.routes.records import RouteJob, RouteResult
+    from prodwall.vantages.agent import AgentError, run_agent
 
     try:
         job = RouteJob(addresses=True).to_json()
-        raw = run_agent(vantage, "prodwall.probes.routeagent", job, 60)
+        raw = run_agent(vantage, "prodwall.families.routes.vantage_agent", job, 60)
         shown = RouteResult.from_json(raw).addresses
         if shown is None or shown.returncode != 0:
             raise ValueError(shown.error or shown.stderr if shown else "no answer")

@@ -10,10 +10,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .controls import family_check_folders
-from .errors import ProdwallError
-from .inventory.loader import LoadedInventory
-from .results import Results, read_results
+from prodwall.controls import family_check_folders
+from prodwall.errors import ProdwallError
+from prodwall.inventory.loader import LoadedInventory
+from prodwall.results import Results, read_results
 
 BUILTIN_CHECKS = "prodwall.builtin_checks"
 

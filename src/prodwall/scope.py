@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from . import hostforms
-from .addresses import EMBEDDING, real_network
-from .errors import ScopeError
-from .inventory.model import Inventory, IPNetwork
-from .plan import Plan, Probe
+from prodwall import hostforms
+from prodwall.addresses import EMBEDDING, real_network
+from prodwall.errors import ScopeError
+from prodwall.inventory.model import Inventory, IPNetwork
+from prodwall.plan import Plan, Probe
 
 _EMBEDDING = EMBEDDING
 # prefixes whose addresses carry IPv4 ones the kernel does not see: Teredo (server and

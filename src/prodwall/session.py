@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from .assembly import assemble
-from .controls import Control
-from .families import RunContext, registry
-from .fleet import FleetHost, place
-from .inventory import LoadedInventory
-from .plan import Plan
-from .results import Results, write_results
-from .runmeta import utc_now
-from .verdicts import Observation, Outcome, Verdict, judge
+from prodwall.assembly import assemble
+from prodwall.controls import Control
+from prodwall.families.registry import RunContext, registry
+from prodwall.fleet import FleetHost, place
+from prodwall.inventory import LoadedInventory
+from prodwall.plan import Plan
+from prodwall.results import Results, write_results
+from prodwall.runmeta import utc_now
+from prodwall.verdicts import Observation, Outcome, Verdict, judge
 
 
 @dataclass

@@ -11,7 +11,7 @@ import stat
 import sys
 from pathlib import Path
 
-from .errors import Problem
+from prodwall.errors import Problem
 
 
 class YamlLoadError(Exception):

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Problem
-from .yaml_source import SourceDoc, dotted
+from prodwall.errors import Problem
+from prodwall.yaml_source import SourceDoc, dotted
 
 __all__ = ["dotted", "problems_from"]
 

@@ -16,7 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from .inventory.model import Waiver
+from prodwall.inventory.model import Waiver
 
 
 class Outcome(StrEnum):

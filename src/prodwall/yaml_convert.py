@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from prodwall.errors import Problem
 
 PathKey = tuple[str | int, ...]
 MAX_DEPTH = 64  # an inventory nests about 6 deep

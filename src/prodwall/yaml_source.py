@@ -19,8 +19,8 @@ from typing import Any, cast
 
 import yaml
 
-from .source_bytes import YamlLoadError, decode, read_source, refuse
-from .yaml_convert import MAX_DEPTH, PathKey, _Converter, _TooMuch, dotted
+from prodwall.source_bytes import YamlLoadError, decode, read_source, refuse
+from prodwall.yaml_convert import MAX_DEPTH, PathKey, _Converter, _TooMuch, dotted
 
 __all__ = ["SourceDoc", "YamlLoadError", "dotted", "load_yaml", "parse_yaml", "read_source"]
 

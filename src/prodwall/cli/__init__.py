@@ -14,9 +14,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import EXIT_OK, EXIT_USAGE, ProdwallError
-from .output import UsageError, escape_for_terminal
-from .parser import _parser
+from prodwall.cli.output import UsageError, escape_for_terminal
+from prodwall.cli.parser import _parser
+from prodwall.errors import EXIT_OK, EXIT_USAGE, ProdwallError
 
 _VANTAGE_COMMANDS = ("plan", "run")
 # Commands that read bundles someone else wrote: whatever those hold, they end in a

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import EXIT_INCONCLUSIVE, EXIT_OK
-from .output import UsageError, _emit
+from prodwall.cli.output import UsageError, _emit
+from prodwall.errors import EXIT_INCONCLUSIVE, EXIT_OK
 
 
 def _progress(args: argparse.Namespace) -> Callable[[str], None]:
@@ -24,8 +24,8 @@ def _progress(args: argparse.Namespace) -> Callable[[str], None]:
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
-    from ..fleetrun.orchestrate import FleetOptions, run_fleet
-    from .inventory_cmds import _load
+    from prodwall.cli.inventory_cmds import _load
+    from prodwall.fleetrun.orchestrate import FleetOptions, run_fleet
 
     loaded = _load(args)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -88,7 +88,7 @@ def _started(c: Any) -> datetime:
 
 
 def cmd_zipapp(args: argparse.Namespace) -> int:
-    from ..fleetrun.zipapp import build
+    from prodwall.fleetrun.zipapp import build
 
     app = build(args.out)
     doc = {"path": str(app.path), "sha256": app.sha256, "python": app.python,
@@ -98,8 +98,8 @@ def cmd_zipapp(args: argparse.Namespace) -> int:
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
-    from ..report.ci_gate import gate, github_annotations, markdown, text
-    from .report_cmds import verified_load
+    from prodwall.cli.report_cmds import verified_load
+    from prodwall.report.ci_gate import gate, github_annotations, markdown, text
 
     if not args.results.exists():
         raise UsageError(f"{args.results}: no such results folder or file")

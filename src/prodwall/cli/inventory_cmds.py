@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import EXIT_OK, InputError, Problem, ProdwallError
-from ..inventory import advice, load_inventory
-from ..inventory.loader import LoadedInventory
-from ..inventory.model import Inventory
-from ..plan import Plan
-from ..planning import RUNNER, build_plan, runner_plan
-from ..scope import effective
-from .output import UsageError, _emit
+from prodwall.cli.output import UsageError, _emit
+from prodwall.errors import EXIT_OK, InputError, Problem, ProdwallError
+from prodwall.inventory import advice, load_inventory
+from prodwall.inventory.loader import LoadedInventory
+from prodwall.inventory.model import Inventory
+from prodwall.plan import Plan
+from prodwall.planning import RUNNER, build_plan, runner_plan
+from prodwall.scope import effective
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -73,8 +73,8 @@ def _plan_refusals(loaded: LoadedInventory, today: Any) -> list[Problem]:
     """Each vantage's plan (and the runner's) through the scope guard, as `plan` builds
     it: a refusal is a problem at that vantage's line, so a PR check fails as the
     nightly run would."""
-    from ..errors import ScopeError
-    from ..yaml_source import parse_yaml
+    from prodwall.errors import ScopeError
+    from prodwall.yaml_source import parse_yaml
 
     inv = loaded.inventory
     out: list[tuple[tuple[str, ...], str]] = []
@@ -100,8 +100,8 @@ def _plan_refusals(loaded: LoadedInventory, today: Any) -> list[Problem]:
 
 def _known_controls(checks: Path | None = None) -> dict[str, object] | None:
     """The catalogue's control ids, to check waivers against; None when no catalogue is here."""
-    from ..controls import load_catalogue
-    from ..runner import find_checks
+    from prodwall.controls import load_catalogue
+    from prodwall.runner import find_checks
 
     try:
         folder = find_checks(checks)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import EXIT_OK, ProdwallError
-from ..fingerprint import fingerprint, load_key
-from .output import _emit
+from prodwall.cli.output import _emit
+from prodwall.errors import EXIT_OK, ProdwallError
+from prodwall.fingerprint import fingerprint, load_key
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from ..lab import manager
+    from prodwall.lab import manager
 
     def say(message: str) -> None:
         if not args.quiet and args.format == "text":
@@ -46,7 +46,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    from prodwall.demo import run_demo
 
     return run_demo(args.out, keep=args.keep)
 

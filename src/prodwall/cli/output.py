@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from ..errors import ProdwallError
-from ..textsafe import escaped
+from prodwall.errors import ProdwallError
+from prodwall.textsafe import escaped
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import __version__
-from .arguments import (
+from prodwall import __version__
+from prodwall.cli.arguments import (
     _common,
     _force_arg,
     _inv_args,
@@ -16,13 +16,13 @@ from .arguments import (
     _trust_args,
     _via,
 )
-from .exit_codes import EPILOG, EXITS
-from .fleet_cmds import cmd_ci, cmd_fleet, cmd_zipapp
-from .inventory_cmds import cmd_plan, cmd_schema, cmd_validate
-from .lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
-from .output import _Parser
-from .report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_verify
-from .run_cmds import cmd_cloud, cmd_hosts, cmd_run
+from prodwall.cli.exit_codes import EPILOG, EXITS
+from prodwall.cli.fleet_cmds import cmd_ci, cmd_fleet, cmd_zipapp
+from prodwall.cli.inventory_cmds import cmd_plan, cmd_schema, cmd_validate
+from prodwall.cli.lab_cmds import cmd_demo, cmd_fingerprint, cmd_lab
+from prodwall.cli.output import _Parser
+from prodwall.cli.report_cmds import cmd_diff, cmd_history, cmd_keygen, cmd_report, cmd_verify
+from prodwall.cli.run_cmds import cmd_cloud, cmd_hosts, cmd_run
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..report.combined import Combined
-    from ..report.inputs import CheckedInput
+    from prodwall.report.combined import Combined
+    from prodwall.report.inputs import CheckedInput
 
-from ..errors import EXIT_INCONCLUSIVE, EXIT_OK
-from .output import _emit, one_line
+from prodwall.cli.output import _emit, one_line
+from prodwall.errors import EXIT_INCONCLUSIVE, EXIT_OK
 
 
 def _bundle_doc(combined: Any, path: Path) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def _bundle_doc(combined: Any, path: Path) -> dict[str, Any]:
 
 def trust_of(args: argparse.Namespace) -> Any:
     """The keys this command trusts: named ones, $PRODWALL_TRUSTED_KEYS, our own."""
-    from ..report.keys import trust_from
+    from prodwall.report.keys import trust_from
 
     return trust_from(args.trusted_keys, getattr(args, "sign_key", None))
 
@@ -43,8 +43,8 @@ def verified_load(
     """The inputs, each verified first (refused unless --allow-unverified, then marked)."""
     from dataclasses import replace
 
-    from ..report.combined import load
-    from ..report.inputs import check_inputs, unverified_marks
+    from prodwall.report.combined import load
+    from prodwall.report.inputs import check_inputs, unverified_marks
 
     checked = check_inputs(paths, trust_of(args), args.allow_unverified)
     combined = load(paths)
@@ -55,9 +55,9 @@ def verified_load(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..report.bundle import write_bundle
-    from ..report.bundlefs import staged
-    from ..report.keys import signer_of, signing_key_path
+    from prodwall.report.bundle import write_bundle
+    from prodwall.report.bundlefs import staged
+    from prodwall.report.keys import signer_of, signing_key_path
 
     signer_of(signing_key_path(args.sign_key))  # a bad key stops us before anything is read
     combined, checked = verified_load(args, args.results)
@@ -78,7 +78,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from ..report.compare import comparability, diff, diff_exit_code
+    from prodwall.report.compare import comparability, diff, diff_exit_code
 
     old, _ = verified_load(args, [args.old])
     new, _ = verified_load(args, [args.new])
@@ -111,9 +111,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from ..report.bundle import write_bundle
-    from ..report.bundlefs import staged
-    from ..report.compare import history, history_exit_code
+    from prodwall.report.bundle import write_bundle
+    from prodwall.report.bundlefs import staged
+    from prodwall.report.compare import history, history_exit_code
 
     latest, summary = history(args.folder, trust_of(args), args.allow_unverified)
     with staged(args.out, args.force) as stage:
@@ -136,7 +136,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from ..report.manifest import keygen
+    from prodwall.report.manifest import keygen
 
     private, public = keygen(args.out, args.name, args.role)
     print(f"private key: {private} (keep it secret; set PRODWALL_SIGNING_KEY or --sign-key)")
@@ -145,8 +145,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..report.keys import trust_from
-    from ..report.verify import verify
+    from prodwall.report.keys import trust_from
+    from prodwall.report.verify import verify
 
     result = verify(args.folder, trust_from(args.trusted_keys))
     # names come from the bundle: a file called "x\n::error" must not start a line

@@ -7,12 +7,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import InputError, Problem
-from ..inventory import advice
-from ..inventory.loader import LoadedInventory
-from ..runner import HostsRun, RunnerRun, run_checks
-from .inventory_cmds import _load, _plan
-from .output import _emit
+from prodwall.cli.inventory_cmds import _load, _plan
+from prodwall.cli.output import _emit
+from prodwall.errors import InputError, Problem
+from prodwall.inventory import advice
+from prodwall.inventory.loader import LoadedInventory
+from prodwall.runner import HostsRun, RunnerRun, run_checks
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
@@ -33,7 +33,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 def cmd_cloud(args: argparse.Namespace) -> int:
     """The cloud configuration proof from the runner; the same bundle as `run`."""
-    from ..planning import runner_plan
+    from prodwall.planning import runner_plan
 
     loaded = _load(args)
     plan = runner_plan(loaded.inventory, datetime.now(UTC).date())
@@ -54,7 +54,7 @@ def cmd_cloud(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..report.manifest import signer_fingerprint, signing_key_path
+    from prodwall.report.manifest import signer_fingerprint, signing_key_path
 
     loaded = _load(args)  # read once, here; pytest gets these very bytes
     plan = _plan(args, loaded)  # validate and scope-guard before pytest starts: nothing half-runs
@@ -74,11 +74,11 @@ def _run_and_report(
     out: Path,
     hosts: HostsRun | RunnerRun | None,
 ) -> int:
-    from ..report.bundle import write_bundle
-    from ..report.bundlefs import check_out, staged
-    from ..report.combined import Combined
-    from ..report.manifest import sha256_file, signer_fingerprint, signing_key_path
-    from ..vantages import via
+    from prodwall.report.bundle import write_bundle
+    from prodwall.report.bundlefs import check_out, staged
+    from prodwall.report.combined import Combined
+    from prodwall.report.manifest import sha256_file, signer_fingerprint, signing_key_path
+    from prodwall.vantages import via
 
     sign_key = signing_key_path(args.sign_key)
     signer_fingerprint(sign_key)  # a bad key is found now, not after the probes

@@ -17,9 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from ..inventory.model import Inventory, Vantage
-from ..plan import Plan, Probe
-from ..verdicts import Observation
+from prodwall.inventory.model import Inventory, Vantage
+from prodwall.plan import Plan, Probe
+from prodwall.verdicts import Observation
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProdwallError
-from ..report.keys import trust_from
-from ..report.manifest import sha256_file, verify
-from ..results import Results, read_results
-from .hostmap import FleetTarget
+from prodwall.errors import ProdwallError
+from prodwall.fleetrun.hostmap import FleetTarget
+from prodwall.report.keys import trust_from
+from prodwall.report.manifest import sha256_file, verify
+from prodwall.results import Results, read_results
 
 MAX_BUNDLE_BYTES = 4 << 30  # unpacked; a vantage's captures are megabytes
 MAX_MEMBERS = 200_000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .hostmap import ansible_tool
+from prodwall.fleetrun.hostmap import ansible_tool
 
 HERE = Path(__file__).parent
 PLAYBOOK = HERE / "playbook.yml"

@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, Problem, ProdwallError
-from ..inventory.loader import LoadedInventory
-from ..inventory.model import Inventory
-from ..yaml_source import parse_yaml
+from prodwall.errors import InputError, Problem, ProdwallError
+from prodwall.inventory.loader import LoadedInventory
+from prodwall.inventory.model import Inventory
+from prodwall.yaml_source import parse_yaml
 
 VANTAGE_VAR = "prodwall_vantage"
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..inventory.loader import LoadedInventory
-from ..results import SCHEMA, Results, RunMeta, VantageInfo
-from ..runmeta import git_revision, run_by, utc_now
-from ..verdicts import Outcome, Verdict
-from .collect import HostResult
+from prodwall import __version__
+from prodwall.fleetrun.collect import HostResult
+from prodwall.inventory.loader import LoadedInventory
+from prodwall.results import SCHEMA, Results, RunMeta, VantageInfo
+from prodwall.runmeta import git_revision, run_by, utc_now
+from prodwall.verdicts import Outcome, Verdict
 
 CONTROL = "FLEET-VANTAGE-01"
 # A control of the run itself, not of the boundary: it is judged by the fleet command,

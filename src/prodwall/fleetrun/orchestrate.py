@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProdwallError
-from ..fingerprint import key_given, load_key
-from ..inventory.loader import LoadedInventory
-from ..report.bundle import write_bundle
-from ..report.bundlefs import check_out, staged
-from ..report.combined import Combined
-from ..report.manifest import keygen, signer_fingerprint, signing_key_path
-from ..runmeta import utc_now
-from ..vantages import via
-from . import zipapp
-from .collect import HostResult, failure, judge_host
-from .drive import forks, run_playbook
-from .hostmap import FleetTarget, ansible_tool, check_targets, intended
-from .merge import fleet_record, missing_run, run_meta
+from prodwall.errors import ProdwallError
+from prodwall.fingerprint import key_given, load_key
+from prodwall.fleetrun import zipapp
+from prodwall.fleetrun.collect import HostResult, failure, judge_host
+from prodwall.fleetrun.drive import forks, run_playbook
+from prodwall.fleetrun.hostmap import FleetTarget, ansible_tool, check_targets, intended
+from prodwall.fleetrun.merge import fleet_record, missing_run, run_meta
+from prodwall.inventory.loader import LoadedInventory
+from prodwall.report.bundle import write_bundle
+from prodwall.report.bundlefs import check_out, staged
+from prodwall.report.combined import Combined
+from prodwall.report.manifest import keygen, signer_fingerprint, signing_key_path
+from prodwall.runmeta import utc_now
+from prodwall.vantages import via
 
 Progress = Callable[[str], None]
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProdwallError
-from ..report.manifest import sha256_file
-from ..runner import find_checks
+from prodwall.errors import ProdwallError
+from prodwall.report.manifest import sha256_file
+from prodwall.runner import find_checks
 
 BOOTSTRAP = '''\
 """prodwall zipapp bootstrap: unpack once (by content hash), then run the CLI."""

@@ -1,7 +1,7 @@
 """Inventory: what production is, where probes run from, and the policy."""
 
-from .loader import LoadedInventory, load_inventory
-from .model import AllowedFlow, Environment, Host, Inventory, Vantage, Waiver
+from prodwall.inventory.loader import LoadedInventory, load_inventory
+from prodwall.inventory.model import AllowedFlow, Environment, Host, Inventory, Vantage, Waiver
 
 __all__ = [
     "AllowedFlow",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .model import Inventory
+from prodwall.inventory.model import Inventory
 
 
 def warnings(inv: Inventory, today: date, vantage: str | None = None) -> list[str]:

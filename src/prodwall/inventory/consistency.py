@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from ..services import Service
-from .model import Inventory
+from prodwall.inventory.model import Inventory
+from prodwall.services import Service
 
 Finding = tuple[tuple[str | int, ...], str, str]
 

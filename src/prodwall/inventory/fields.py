@@ -15,9 +15,9 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ..addresses import real_address, real_network
-from ..services import PortSet, Service, parse_service
-from ..vantages.location import parse as parse_location
+from prodwall.addresses import real_address, real_network
+from prodwall.services import PortSet, Service, parse_service
+from prodwall.vantages.location import parse as parse_location
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

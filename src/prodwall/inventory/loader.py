@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InventoryError, Problem
-from ..textsafe import CONTROL, CONTROL_BUT_TAB_NL, shown
-from ..validation_errors import dotted, problems_from
-from ..yaml_source import SourceDoc, YamlLoadError, load_yaml, parse_yaml
-from . import consistency
-from .model import Inventory
+from prodwall.errors import InventoryError, Problem
+from prodwall.inventory import consistency
+from prodwall.inventory.model import Inventory
+from prodwall.textsafe import CONTROL, CONTROL_BUT_TAB_NL, shown
+from prodwall.validation_errors import dotted, problems_from
+from prodwall.yaml_source import SourceDoc, YamlLoadError, load_yaml, parse_yaml
 
 # What to do when a required field is missing, by field name.
 _MISSING_FIXES = {

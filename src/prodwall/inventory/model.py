@@ -13,9 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..vantages.location import Location as ParsedLocation
-from ..vantages.location import parse as parse_location
-from .fields import (
+from prodwall.inventory.fields import (
     AccountId,
     Address,
     ApiServer,
@@ -32,18 +30,22 @@ from .fields import (
     ServiceField,
     SshFp,
 )
-from .fields import IPAddress as IPAddress  # re-exported: the model's vocabulary
-from .fields import IPNetwork as IPNetwork
-from .modelbase import _Model
-from .policy import AllowedFlow as AllowedFlow  # re-exported: the model's vocabulary
-from .policy import ControlTarget as ControlTarget
-from .policy import Policy as Policy
-from .policy import SecretMatch as SecretMatch
-from .policy import Waiver as Waiver
-from .settings import Aws as Aws
-from .settings import Probing as Probing
-from .settings import Scope as Scope
-from .settings import SecretScan as SecretScan
+from prodwall.inventory.fields import IPAddress as IPAddress  # re-exported: the model's vocabulary
+from prodwall.inventory.fields import IPNetwork as IPNetwork
+from prodwall.inventory.modelbase import _Model
+from prodwall.inventory.policy import (
+    AllowedFlow as AllowedFlow,  # re-exported: the model's vocabulary
+)
+from prodwall.inventory.policy import ControlTarget as ControlTarget
+from prodwall.inventory.policy import Policy as Policy
+from prodwall.inventory.policy import SecretMatch as SecretMatch
+from prodwall.inventory.policy import Waiver as Waiver
+from prodwall.inventory.settings import Aws as Aws
+from prodwall.inventory.settings import Probing as Probing
+from prodwall.inventory.settings import Scope as Scope
+from prodwall.inventory.settings import SecretScan as SecretScan
+from prodwall.vantages.location import Location as ParsedLocation
+from prodwall.vantages.location import parse as parse_location
 
 Tier = Literal["production", "staging", "test", "dev", "shared"]
 PRODUCTION: Tier = "production"

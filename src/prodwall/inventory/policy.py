@@ -10,12 +10,8 @@ from pydantic import (
     model_validator,
 )
 
-from .fields import (
-    Name,
-    NonEmpty,
-    ServiceField,
-)
-from .modelbase import _Model
+from prodwall.inventory.fields import Name, NonEmpty, ServiceField
+from prodwall.inventory.modelbase import _Model
 
 
 class _Approval(_Model):

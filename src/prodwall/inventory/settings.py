@@ -9,17 +9,10 @@ from pydantic import (
     model_validator,
 )
 
-from ..services import PortSet
-from .aws_endpoints import aws_endpoint_problem
-from .fields import (
-    EndpointUrl,
-    NonEmpty,
-    OrgId,
-    Ports,
-    Region,
-    RoleArn,
-)
-from .modelbase import _Model
+from prodwall.inventory.aws_endpoints import aws_endpoint_problem
+from prodwall.inventory.fields import EndpointUrl, NonEmpty, OrgId, Ports, Region, RoleArn
+from prodwall.inventory.modelbase import _Model
+from prodwall.services import PortSet
 
 
 class Scope(_Model):

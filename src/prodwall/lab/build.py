@@ -6,10 +6,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-from ..errors import ProdwallError
-from . import keys
-from .firewall import ruleset
-from .topology import (
+from prodwall.errors import ProdwallError
+from prodwall.lab import keys
+from prodwall.lab.firewall import ruleset
+from prodwall.lab.topology import (
     ANSIBLE_HOSTS,
     AWS_LINK,
     BYPASS_V4,

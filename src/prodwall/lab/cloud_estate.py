@@ -17,8 +17,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from ..probes.secrets.attribute import aws_key_id_for
-from .leaks import (
+from prodwall.families.secrets.attribute import aws_key_id_for
+from prodwall.lab.leaks import (
     DEV_AWS_KEY_ID,
     DEV_AWS_SECRET,
     DEVWS_AWS_ACCOUNT,
@@ -30,7 +30,7 @@ from .leaks import (
     PROD_DB_PASSWORD,
     TEST_AWS_ACCOUNT,
 )
-from .topology import AWS_LINK, AWS_PORT, HOSTS, LAB_DIR
+from prodwall.lab.topology import AWS_LINK, AWS_PORT, HOSTS, LAB_DIR
 
 AUDIT_ACCOUNT = "333344445555"
 AUDIT_KEY_ID = aws_key_id_for(AUDIT_ACCOUNT, b"pwlb3")

@@ -13,7 +13,7 @@ import logging
 import signal
 import threading
 
-from . import cloud_estate
+from prodwall.lab import cloud_estate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ Both are counted and logged.
 
 from __future__ import annotations
 
-from .topology import AWS_PORT, BYPASS_V4, HOSTS, ZONES
+from prodwall.lab.topology import AWS_PORT, BYPASS_V4, HOSTS, ZONES
 
 TABLE = "prodwall_lab"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..probes.secrets.attribute import aws_key_id_for
-from . import keys
-from .topology import AWS_PORT, HOSTS, SEGMENT_HOSTS, ZONES
+from prodwall.families.secrets.attribute import aws_key_id_for
+from prodwall.lab import keys
+from prodwall.lab.topology import AWS_PORT, HOSTS, SEGMENT_HOSTS, ZONES
 
 FINGERPRINT_KEY = b"prodwall-lab-fingerprint-key-not-secret"
 PROD_DB_PASSWORD = "pwlab-Prod-DB-2026!k9"

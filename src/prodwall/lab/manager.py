@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import cloud_estate, leaks, prodhost, services
-from .build import LabError, build_network
-from .firewall import ruleset
-from .topology import (
+from prodwall.lab import cloud_estate, leaks, prodhost, services
+from prodwall.lab.build import LabError, build_network
+from prodwall.lab.firewall import ruleset
+from prodwall.lab.topology import (
     BYPASS_V4,
     HOSTS,
     LAB_DIR,

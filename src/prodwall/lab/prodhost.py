@@ -18,8 +18,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .leaks import PROD_DB_PASSWORD
-from .topology import LAB_DIR
+from prodwall.lab.leaks import PROD_DB_PASSWORD
+from prodwall.lab.topology import LAB_DIR
 
 HOST = "prod-db"
 AUDITOR, AUDITOR_ID = "auditor", 4701  # uid and gid of group audit-ro

@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import keys, prodhost
-from .topology import (
+from prodwall.lab import keys, prodhost
+from prodwall.lab.topology import (
     AWS_PORT,
     DOMAIN,
     HOSTS,

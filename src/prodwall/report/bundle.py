@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import html, junit, oscal
-from .bundlefs import BundleError, copy_tree, read_regular, refuse_irregular
-from .combined import Combined, write_merged
-from .keys import signer_of
-from .manifest import sha256_file, signing_key_path, write_manifest
-from .verify import RESULTS_LIMIT
+from prodwall.report import html, junit, oscal
+from prodwall.report.bundlefs import BundleError, copy_tree, read_regular, refuse_irregular
+from prodwall.report.combined import Combined, write_merged
+from prodwall.report.keys import signer_of
+from prodwall.report.manifest import sha256_file, signing_key_path, write_manifest
+from prodwall.report.verify import RESULTS_LIMIT
 
 REPORT, JUNIT, OSCAL, MERGED = (
     "report.html",

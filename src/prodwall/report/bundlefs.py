@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, Problem, ProdwallError
+from prodwall.errors import InputError, Problem, ProdwallError
 
 # Bounds on what one copy or one walk may take: far above any real bundle (the demo's
 # merged bundle is a few MB in a few hundred files), far below a disk or an inode table.

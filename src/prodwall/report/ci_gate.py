@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE
-from ..textsafe import escaped
-from ..verdicts import Outcome, Verdict
-from .combined import Combined
-from .compare import diff
+from prodwall.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE
+from prodwall.report.combined import Combined
+from prodwall.report.compare import diff
+from prodwall.textsafe import escaped
+from prodwall.verdicts import Outcome, Verdict
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..coverage import Coverage, coverage_of
-from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, InputError, Problem
-from ..results import (
+from prodwall.coverage import Coverage, coverage_of
+from prodwall.errors import EXIT_INCONCLUSIVE, EXIT_OK, InputError, Problem
+from prodwall.results import (
     SCHEMA,
     Results,
     exit_code_for,
@@ -20,7 +20,7 @@ from ..results import (
     parse_results,
     read_json,
 )
-from ..verdicts import Outcome, Verdict
+from prodwall.verdicts import Outcome, Verdict
 
 MERGED_SCHEMA = "prodwall.merged/1"
 MERGED_FILE = "merged.json"

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
-from ..results import Results
-from ..verdicts import Outcome, Verdict
-from .combined import Combined, load
-from .inputs import FIX
-from .keys import Trust, trust_from
-from .manifest import MANIFEST, verify
+from prodwall.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REACHABLE, InputError, Problem
+from prodwall.report.combined import Combined, load
+from prodwall.report.inputs import FIX
+from prodwall.report.keys import Trust, trust_from
+from prodwall.report.manifest import MANIFEST, verify
+from prodwall.results import Results
+from prodwall.verdicts import Outcome, Verdict
 
 
 @dataclass(frozen=True)

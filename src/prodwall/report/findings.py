@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..verdicts import Outcome, Verdict
+from prodwall.verdicts import Outcome, Verdict
 
 SEVERITY = ("critical", "high", "medium", "low", "")
 _FINGERPRINT = re.compile(r"fingerprint ([0-9a-f]{16})")

@@ -7,9 +7,9 @@ import hashlib
 import json
 from dataclasses import asdict
 
-from .combined import Combined
-from .findings import by_cause, open_first
-from .htmlbits import badge, e
+from prodwall.report.combined import Combined
+from prodwall.report.findings import by_cause, open_first
+from prodwall.report.htmlbits import badge, e
 
 METHOD = (
     "prodwall sends crafted probes only from the vantages named in the attestation toward "

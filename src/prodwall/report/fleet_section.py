@@ -3,8 +3,8 @@ returned a verified run, and for each that did not, Ansible's own error."""
 
 from __future__ import annotations
 
-from .combined import Combined
-from .htmlbits import e
+from prodwall.report.combined import Combined
+from prodwall.report.htmlbits import e
 
 
 def fleet_section(c: Combined) -> str:

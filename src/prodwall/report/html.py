@@ -11,15 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..verdicts import Outcome
-from .assets import CSS, JS, page_css
-from .combined import Combined
-from .findings_section import findings_section, report_id, results_hash, signoff_section
-from .fleet_section import fleet_section
-from .html_checks import _checks, _matrix, row_ids
-from .htmlbits import LABEL, e
-from .scope_section import scope_section
-from .sections import artifacts_section, history_section, requirements_section, waivers_section
+from prodwall.report.assets import CSS, JS, page_css
+from prodwall.report.combined import Combined
+from prodwall.report.findings_section import (
+    findings_section,
+    report_id,
+    results_hash,
+    signoff_section,
+)
+from prodwall.report.fleet_section import fleet_section
+from prodwall.report.html_checks import _checks, _matrix, row_ids
+from prodwall.report.htmlbits import LABEL, e
+from prodwall.report.scope_section import scope_section
+from prodwall.report.sections import (
+    artifacts_section,
+    history_section,
+    requirements_section,
+    waivers_section,
+)
+from prodwall.verdicts import Outcome
 
 
 def sentence(c: Combined) -> str:

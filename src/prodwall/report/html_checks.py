@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from ..verdicts import Verdict
-from .citations import capture_refs
-from .combined import Combined, address_family, column_of
-from .findings import open_first
-from .htmlbits import MAX_ITEMS, ORDER, badge, e, worst
+from prodwall.report.citations import capture_refs
+from prodwall.report.combined import Combined, address_family, column_of
+from prodwall.report.findings import open_first
+from prodwall.report.htmlbits import MAX_ITEMS, ORDER, badge, e, worst
+from prodwall.verdicts import Verdict
 
 
 def ordered(c: Combined) -> list[Verdict]:

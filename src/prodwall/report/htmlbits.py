@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from ..verdicts import Outcome
+from prodwall.verdicts import Outcome
 
 FRAMEWORKS = {
     "pci-dss-4.0.1": "PCI DSS 4.0.1",

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, Problem
-from .keys import Trust
-from .manifest import MANIFEST
-from .verify import Verification, verify
+from prodwall.errors import InputError, Problem
+from prodwall.report.keys import Trust
+from prodwall.report.manifest import MANIFEST
+from prodwall.report.verify import Verification, verify
 
 FIX = (
     "give the signer's public key with --trusted-keys KEY.pub (or $PRODWALL_TRUSTED_KEYS), "

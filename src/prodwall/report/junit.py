@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import datetime
 
-from ..verdicts import Outcome, Verdict
-from .citations import capture_refs
-from .combined import Combined
+from prodwall.report.citations import capture_refs
+from prodwall.report.combined import Combined
+from prodwall.verdicts import Outcome, Verdict
 
 
 def render(c: Combined, prefixes: dict[str, str] | None = None) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..errors import ProdwallError
+from prodwall.errors import ProdwallError
 
 KEY_ENV = "PRODWALL_SIGNING_KEY"
 TRUST_ENV = "PRODWALL_TRUSTED_KEYS"

@@ -16,15 +16,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import ProdwallError
-from . import keys
-from .bundlefs import MANIFEST, SIGNATURE, describe, sha256_regular, walk
-from .keys import (  # re-exported: one place to import signing from
-    KEY_ENV,
-    key_fingerprint,
-    keygen,
-    signing_key_path,
-)
+from prodwall.errors import ProdwallError
+from prodwall.report import keys
+from prodwall.report.bundlefs import MANIFEST, SIGNATURE, describe, sha256_regular, walk
+from prodwall.report.keys import KEY_ENV, key_fingerprint, keygen, signing_key_path
 
 SCHEMA = "prodwall.manifest/2"
 
@@ -87,7 +82,7 @@ def write_manifest(
 
 
 # checking lives in verify.py; imported last, as it reads the names above
-from .verify import Verification, verify  # noqa: E402
+from prodwall.report.verify import Verification, verify  # noqa: E402
 
 __all__ = [
     "KEY_ENV",

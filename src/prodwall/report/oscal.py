@@ -19,12 +19,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import __version__
-from ..verdicts import Outcome
-from .citations import capture_refs
-from .combined import Combined
-from .findings import by_cause
-from .findings_section import report_id, results_hash
+from prodwall import __version__
+from prodwall.report.citations import capture_refs
+from prodwall.report.combined import Combined
+from prodwall.report.findings import by_cause
+from prodwall.report.findings_section import report_id, results_hash
+from prodwall.verdicts import Outcome
 
 _NS = uuid.UUID("6f1d2a4e-8c1b-4e0a-9a57-70726f6477a1")  # prodwall's namespace for uuid5
 NS = "https://prodwall.dev/ns/oscal"

@@ -4,8 +4,8 @@ check, vantages declared but absent, the probes' own limits)."""
 
 from __future__ import annotations
 
-from .combined import Combined
-from .htmlbits import FRAMEWORKS, e
+from prodwall.report.combined import Combined
+from prodwall.report.htmlbits import FRAMEWORKS, e
 
 
 def scope_section(c: Combined) -> str:

@@ -6,9 +6,9 @@ from collections import Counter, defaultdict
 from typing import Any
 from urllib.parse import quote
 
-from ..verdicts import Verdict
-from .combined import Combined
-from .htmlbits import FRAMEWORKS, ORDER, badge, e, worst
+from prodwall.report.combined import Combined
+from prodwall.report.htmlbits import FRAMEWORKS, ORDER, badge, e, worst
+from prodwall.verdicts import Verdict
 
 
 def requirements_section(c: Combined, rows: dict[int, str]) -> str:

@@ -18,10 +18,18 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from ..errors import ProdwallError
-from . import keys
-from .bundlefs import MANIFEST, SIGNATURE, BundleError, describe, read_regular, sha256_regular, walk
-from .citations import cited_files, inside
+from prodwall.errors import ProdwallError
+from prodwall.report import keys
+from prodwall.report.bundlefs import (
+    MANIFEST,
+    SIGNATURE,
+    BundleError,
+    describe,
+    read_regular,
+    sha256_regular,
+    walk,
+)
+from prodwall.report.citations import cited_files, inside
 
 MANIFEST_LIMIT = 64 << 20
 RESULTS_LIMIT = 512 << 20
@@ -280,8 +288,8 @@ def _report_hash(folder: Path, present: set[str], name: str, doc: Any) -> list[s
     """The results hash the report states must be the hash of the results beside it."""
     if "report.html" not in present:
         return []
-    from .combined import from_document
-    from .findings_section import results_hash
+    from prodwall.report.combined import from_document
+    from prodwall.report.findings_section import results_hash
 
     if doc is None:
         return ["report.html renders results that are not in this bundle, readable"]

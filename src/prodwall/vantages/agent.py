@@ -20,12 +20,12 @@ import threading
 import time
 from typing import IO, Any
 
-from ..errors import ProdwallError
-from ..inventory.model import Vantage
-from .agentfile import agent_file
-from .backends import BackendUnavailable, Launch, launch
-from .entry import PROTOCOL
-from .paramiko_pipe import CONNECT_FAILED
+from prodwall.errors import ProdwallError
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.agentfile import agent_file
+from prodwall.vantages.backends import BackendUnavailable, Launch, launch
+from prodwall.vantages.entry import PROTOCOL
+from prodwall.vantages.paramiko_pipe import CONNECT_FAILED
 
 BOOTSTRAP = (
     "import os,runpy,sys,tempfile\n"

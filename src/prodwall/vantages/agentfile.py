@@ -31,7 +31,7 @@ def agent_file(modules: tuple[str, ...]) -> bytes:
     import beyond the standard library must be declared by their family (`bundled`:
     shipped inside; `vantage_needs`: installed there), or the build is refused here,
     naming the import, instead of failing at the vantage."""
-    from ..families import registry
+    from prodwall.families.registry import registry
 
     owners = [f for f in registry().values() if set(modules) & set(f.vantage_modules)]
     bundled = {p for f in owners for p in f.bundled}

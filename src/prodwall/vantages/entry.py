@@ -1,6 +1,6 @@
 """The agent's entry point at the vantage: one versioned envelope in, one out.
 
-stdin holds `{"protocol": 1, "module": "prodwall.probes.agent", "job": {...}}`;
+stdin holds `{"protocol": 1, "module": "prodwall.families.network.vantage_agent", "job": {...}}`;
 the named module's `run(job)` does the work; stdout gets
 `{"protocol": 1, "result": {...}}` or `{"protocol": 1, "error": "..."}`.
 Progress goes to stderr, which the runner streams. Standard library only here:

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import VantageError
+from prodwall.errors import VantageError
 
 if TYPE_CHECKING:
-    from ..inventory.model import Vantage
+    from prodwall.inventory.model import Vantage
 
 NETNS_DIR = Path("/run/netns")
 

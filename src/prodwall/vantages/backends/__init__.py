@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...inventory.model import Vantage
-from .ansible import Ansible, ansible_beside_us
-from .base import BackendUnavailable, Launch, Transport, fill, hostspec
-from .docker import Docker
-from .kubectl import Kubectl
-from .local import Local
-from .netns import Netns
-from .paramiko import Paramiko
-from .ssh import Ssh
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.ansible import Ansible, ansible_beside_us
+from prodwall.vantages.backends.base import BackendUnavailable, Launch, Transport, fill, hostspec
+from prodwall.vantages.backends.docker import Docker
+from prodwall.vantages.backends.kubectl import Kubectl
+from prodwall.vantages.backends.local import Local
+from prodwall.vantages.backends.netns import Netns
+from prodwall.vantages.backends.paramiko import Paramiko
+from prodwall.vantages.backends.ssh import Ssh
 
 REGISTRY: dict[str, Transport] = {
     t.NAME: t for t in (Local(), Netns(), Ssh(), Paramiko(), Ansible(), Docker(), Kubectl())

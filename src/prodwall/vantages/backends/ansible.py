@@ -9,9 +9,9 @@ import shutil
 import sys
 from typing import Any
 
-from ...inventory.model import Vantage
-from ..location import Location
-from .base import BackendUnavailable, Launch, Transport, fill
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.base import BackendUnavailable, Launch, Transport, fill
+from prodwall.vantages.location import Location
 
 
 class Ansible(Transport):
@@ -21,7 +21,9 @@ class Ansible(Transport):
         return {"ansible_inventory": vantage.ansible_inventory} if vantage.ansible_inventory else {}
 
     def launch(self, where: Location, vantage: Vantage, remote: list[str]) -> Launch:
-        from . import transport  # the registry: the transport Ansible picks
+        from prodwall.vantages.backends import (
+            transport,  # the registry: the transport Ansible picks
+        )
 
         python = vantage.python
         command = fill(remote, python)

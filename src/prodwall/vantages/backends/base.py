@@ -7,8 +7,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...inventory.model import Vantage
-from ..location import Location
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.location import Location
 
 
 class BackendUnavailable(Exception):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...inventory.model import Vantage
-from .base import Launch, Transport
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.base import Launch, Transport
 
 
 class Docker(Transport):

@@ -8,9 +8,9 @@ import socket
 import sys
 from typing import Any
 
-from ...inventory.model import Vantage
-from ..location import Location
-from .base import Launch, Transport, fill
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.base import Launch, Transport, fill
+from prodwall.vantages.location import Location
 
 
 class Local(Transport):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ...inventory.model import Vantage
-from ..location import Location
-from .base import Launch
-from .local import Local
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.base import Launch
+from prodwall.vantages.backends.local import Local
+from prodwall.vantages.location import Location
 
 
 class Netns(Local):

@@ -7,9 +7,9 @@ import shlex
 import sys
 from typing import Any
 
-from ...inventory.model import Vantage
-from ..paramiko_pipe import spec_env
-from .base import Launch, Transport, hostspec, ssh_options, ssh_placement
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.base import Launch, Transport, hostspec, ssh_options, ssh_placement
+from prodwall.vantages.paramiko_pipe import spec_env
 
 
 class Paramiko(Transport):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from ...inventory.model import Vantage
-from .base import Launch, Transport, quoted, ssh_options, ssh_placement
+from prodwall.inventory.model import Vantage
+from prodwall.vantages.backends.base import Launch, Transport, quoted, ssh_options, ssh_placement
 
 
 class Ssh(Transport):
