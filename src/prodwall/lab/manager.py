@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from prodwall.lab import cloud_estate, leaks, prodhost, services
 from prodwall.lab.build import LabError, build_network
@@ -42,7 +43,10 @@ REQUIRED_TOOLS = {
     "sshd": "openssh-server",
     "ss": "iproute2",
 }
-READY_TIMEOUT_S = 10.0
+# how long a service may take to come up before `lab up` gives up: a deadline, not a
+# wait (readiness is polled), generous so that a loaded machine is slow, not failed
+READY_TIMEOUT_S = float(os.environ.get("PRODWALL_LAB_READY_S", "120"))
+KEPT_LOGS = LAB_DIR.parent / "prodwall-lab-failed"  # a failed `lab up` keeps its logs here
 
 Progress = Callable[[str], None]
 
@@ -124,8 +128,12 @@ def up(profile: str, progress: Progress = lambda _m: None) -> LabStatus:
     started = time.monotonic()
     try:
         _build(profile, progress)
-    except BaseException:
+    except LabError as exc:
+        kept = keep_logs()  # before down(): the message must point at logs that still exist
         down()  # nothing half-built stays behind
+        raise LabError(str(exc).replace(str(LAB_DIR / "logs"), str(kept))) from None
+    except BaseException:
+        down()
         raise
     progress(f"lab up ({profile}) in {time.monotonic() - started:.1f} s")
     return status()
@@ -251,6 +259,19 @@ def _wait_ready(planned: list[services.Service]) -> None:
                 f"(see {LAB_DIR / 'logs'})"
             )
         time.sleep(0.1)
+
+
+def keep_logs() -> Path:
+    """The lab's logs copied out of LAB_DIR (which down() removes): where they now are."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    kept = KEPT_LOGS / f"prodwall-lab-failed-{stamp}-{os.getpid()}"
+    source = LAB_DIR / "logs"
+    if source.is_dir():
+        shutil.copytree(source, kept, symlinks=True, dirs_exist_ok=True)
+    else:
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / "NO-LOGS").write_text(f"{source} did not exist when lab up failed\n")
+    return kept
 
 
 def down(progress: Progress = lambda _m: None) -> list[str]:
