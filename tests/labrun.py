@@ -57,3 +57,20 @@ def lab(profile: str) -> Iterator[None]:
         subprocess.run(
             [sys.executable, "-m", "prodwall.cli", "lab", "down"], capture_output=True, timeout=60
         )
+
+
+def wait_gone(pid: int, deadline_s: float = 120.0) -> None:
+    """Until process `pid` has exited (readiness, not a guess at how long it takes: a
+    loaded machine reaps slowly). The deadline only bounds a failure."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except (OSError, IndexError):
+            return  # gone
+        if state == "Z":  # a zombie no longer serves anything
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} still runs after {deadline_s:.0f} s")

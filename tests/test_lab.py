@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO
+from labrun import wait_gone
 from prodwall.demo import CLOUD, FLEET
 from prodwall.families.hosts.guard_judge import PROD_ASPECTS
 from prodwall.families.secrets.family import SOURCES as SECRET_SOURCES
@@ -347,7 +348,7 @@ def test_up_is_idempotent_and_status_reports_health(lab: str) -> None:
     # a service that dies is reported, and the next `up` rebuilds the lab
     state = json.loads((LAB_DIR / "state.json").read_text())
     os.kill(state["pids"]["listener-shared"], signal.SIGKILL)
-    time.sleep(0.2)
+    wait_gone(state["pids"]["listener-shared"])
     degraded = _prodwall("lab", "status")
     assert degraded.returncode == 3 and "DOWN listener-shared" in degraded.stdout
     as_json = _prodwall("lab", "status", "--format", "json")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO
-from labrun import _inventory, _run, _verdicts, lab
+from labrun import _inventory, _run, _verdicts, lab, wait_gone
 
 pytestmark = pytest.mark.lab
 
@@ -177,7 +177,7 @@ def test_a_stopped_sshd_makes_the_vantage_inconclusive_not_missing(
     _, normal, _ = _from_runner(leaky, "dev-ssh", tmp_path / "before")
     pid = json.loads(STATE.read_text())["pids"]["sshd-dev-ws"]
     os.kill(pid, signal.SIGKILL)
-    time.sleep(0.3)
+    wait_gone(pid)
     code, stopped, _ = _from_runner(leaky, "dev-ssh", tmp_path / "after")
     assert code == 3
     assert _verdicts(stopped).keys() == _verdicts(normal).keys()  # every check is there
