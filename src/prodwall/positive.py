@@ -25,7 +25,7 @@ def control_status(
     mine = [o for o in observations if o.kind == kind and o.protocol == protocol]
     if not mine:
         return False, f"no positive control for {protocol} is declared for this vantage"
-    failed = [o.detail for o in mine if not o.evidence.get("passed")]
+    failed = [o.detail for o in mine if o.control is None or not o.control.passed]
     if failed:
         return False, "; ".join(failed)
     if protocol == "tcp" and not _closed_controls(mine) and not _answers_from_beyond(mine):
@@ -42,7 +42,9 @@ def control_limitations(observations: Sequence[Observation], protocol: str) -> l
     if protocol != "tcp" or _closed_controls(mine) or not _answers_from_beyond(mine):
         return []
     names = ", ".join(
-        f"{o.target} tcp/{o.port} via {o.evidence['next_hop']}" for o in _answers_from_beyond(mine)
+        f"{o.target} tcp/{o.port} via {o.control.next_hop}"
+        for o in _answers_from_beyond(mine)
+        if o.control is not None
     )
     return [
         "no known-closed TCP control: a RST from production was not proven visible; silence "
@@ -53,24 +55,27 @@ def control_limitations(observations: Sequence[Observation], protocol: str) -> l
 def allowed_flows(observations: Sequence[Observation], protocol: str, network: str) -> list[str]:
     """The allowed flows into `network` this run probed (as controls): shown as allowed."""
     return [
-        f"{o.detail.removeprefix('positive control ')} [allowed: {o.evidence.get('why', '')}]"
+        f"{o.detail.removeprefix('positive control ')} [allowed: {o.control.why}]"
         for o in observations
         if o.kind == "control"
         and o.protocol == protocol
-        and o.evidence.get("expect") == "answer"
-        and o.evidence.get("network") == network
+        and o.control is not None
+        and o.control.expect == "answer"
+        and o.control.network == network
     ]
 
 
 def _closed_controls(mine: list[Observation]) -> list[Observation]:
-    return [o for o in mine if o.evidence.get("expect") == "closed" and o.evidence.get("passed")]
+    return [o for o in mine if o.control is not None and o.control.expect == "closed"
+            and o.control.passed]  # fmt: skip
 
 
 def _answers_from_beyond(mine: list[Observation]) -> list[Observation]:
     return [
         o
         for o in mine
-        if o.evidence.get("expect") == "answer"
-        and o.evidence.get("passed")
-        and o.evidence.get("beyond_boundary")
+        if o.control is not None
+        and o.control.expect == "answer"
+        and o.control.passed
+        and o.control.beyond_boundary
     ]

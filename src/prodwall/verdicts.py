@@ -7,6 +7,7 @@ the same run, proved that an answer would have been seen.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from collections import Counter
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from prodwall.inventory.model import Waiver
 
@@ -37,6 +38,25 @@ class Signal(StrEnum):
 
 
 @dataclass(frozen=True)
+class ControlEvidence:
+    """What a positive control showed, typed: the verdict side decides from these fields
+    whether silence is evidence (positive.py), never from an evidence dict's keys."""
+
+    passed: bool
+    expect: Literal["answer", "closed"]
+    observed: str
+    network: str = ""  # the production network it stands for ("" outside production)
+    why: str = ""  # the approved flow's justification
+    next_hop: str = ""  # routed through a gateway: its answer crossed the vantage's boundary
+    beyond_boundary: bool = False
+    method: str = ""
+
+    def as_evidence(self) -> dict[str, Any]:
+        """The same, for the results file (JSON)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Observation:
     kind: str  # the probe kind (Probe.kind: one a family declares in its `kinds`)
     target: str
@@ -52,6 +72,7 @@ class Observation:
     # the service's state as the probe read it, where it reads one: "open", "closed",
     # "open|filtered", "silent"...; decisions read this, never the human-readable detail
     state: str = ""
+    control: ControlEvidence | None = None  # a positive control's typed result
 
 
 @dataclass(frozen=True)

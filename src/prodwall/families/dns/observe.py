@@ -28,7 +28,7 @@ from prodwall.families.dns.records import (
 from prodwall.inventory.model import IPNetwork
 from prodwall.plan import Plan, Probe, network_of
 from prodwall.vantages.agent import AgentError, run_agent
-from prodwall.verdicts import Observation, Signal
+from prodwall.verdicts import ControlEvidence, Observation, Signal
 
 AGENT = "prodwall.families.dns.vantage_agent"
 
@@ -172,6 +172,7 @@ def _control_obs(r: ServerAnswer, host: str | None) -> Observation:
     """A DNS server the vantage may use answered over UDP (any rcode is an answer)."""
     passed = r.udp.status is DnsStatus.ANSWER
     seen = r.udp.rcode or r.udp.status.value
+    control = ControlEvidence(passed=passed, expect="answer", observed=seen)
     return Observation(
         "dns-control",
         r.server,
@@ -180,7 +181,8 @@ def _control_obs(r: ServerAnswer, host: str | None) -> Observation:
         host,
         "udp",
         53,
-        evidence={"passed": passed, "expect": "answer", "observed": seen},
+        evidence=control.as_evidence(),
+        control=control,
     )
 
 

@@ -37,7 +37,7 @@ from prodwall.inventory.model import IPNetwork
 from prodwall.plan import Plan, Probe, network_of
 from prodwall.services import PortSet
 from prodwall.vantages.agent import AgentError, run_agent
-from prodwall.verdicts import Observation, Signal
+from prodwall.verdicts import ControlEvidence, Observation, Signal
 
 AGENT = "prodwall.families.network.vantage_agent"
 
@@ -57,7 +57,7 @@ def build_job(probes: tuple[Probe, ...], plan: Plan) -> NetworkJob:
                 kind=one_of(ProbeProtocol, probe.protocol),
                 address=probe.target,
                 port=next(iter(probe.ports)) if probe.ports else 0,
-                expect=probe.expect,
+                expect="closed" if probe.expect == "closed" else "answer",  # a control's
                 host=probe.host or "",
                 why=probe.why,
             )
@@ -231,6 +231,16 @@ def _controls(
         want = {"answer": {"open", "reply"}, "closed": {"closed"}}[c.expect]
         ok = r.observed in want
         where = f"{c.address} {c.kind}" + (f"/{c.port}" if c.port else "")
+        control = ControlEvidence(
+            passed=ok,
+            expect=c.expect,
+            observed=str(r.observed),
+            network=network_of(c.address, list(prod)) or "",
+            why=c.why,
+            next_hop=r.next_hop,
+            beyond_boundary=bool(r.next_hop) and r.next_hop != c.address,
+            method=r.method,
+        )
         out.append(
             Observation(
                 "control",
@@ -240,17 +250,8 @@ def _controls(
                 c.host,
                 c.kind,
                 c.port or None,
-                evidence={
-                    "network": network_of(c.address, list(prod)),
-                    "passed": ok,
-                    "expect": c.expect,
-                    "observed": str(r.observed),
-                    "method": r.method,
-                    "why": c.why,
-                    # routed through a gateway: its answer crossed the vantage's boundary
-                    "next_hop": r.next_hop,
-                    "beyond_boundary": bool(r.next_hop) and r.next_hop != c.address,
-                },
+                evidence=control.as_evidence(),
+                control=control,
             )
         )
     return out

@@ -52,7 +52,7 @@ class ControlJob(Record):
     kind: ProbeProtocol
     address: str
     port: int = 0
-    expect: str = "answer"  # answer | closed
+    expect: Literal["answer", "closed"] = "answer"
     host: str = ""
     why: str = ""
 
