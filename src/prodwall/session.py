@@ -20,11 +20,11 @@ from pydantic import TypeAdapter
 from prodwall.assembly import assemble
 from prodwall.controls import Control
 from prodwall.families.registry import RunContext, registry
-from prodwall.fleet import FleetHost, place
 from prodwall.inventory import LoadedInventory
 from prodwall.plan import Plan
 from prodwall.results import Results, write_results
 from prodwall.runmeta import utc_now
+from prodwall.vantages.testinfra_hosts import FleetHost, place
 from prodwall.verdicts import Observation, Outcome, Verdict, judge
 
 
