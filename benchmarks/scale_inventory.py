@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PLANTED = "10.0.7.0/24"  # holds production's 10.0.7.0/25
+# the lab's documentation ranges only (198.18.0.0/15, fd00::/8): validated, never probed
+PLANTED = "198.19.0.0/30"  # holds production's 198.19.0.0/32 .. 198.19.0.3/32
+PLANTED_HOLDS = ("198.19.0.0/32", "198.19.0.1/32", "198.19.0.2/32", "198.19.0.3/32")
 
 
 def _network(k: int, production: bool) -> str:
     if k % 2 == 0:
         k //= 2
-        return f"10.{k // 256 % 256}.{k % 256}.{0 if production else 128}/25"
+        return f"{'198.19' if production else '198.18'}.{k // 256 % 256}.{k % 256}/32"
     return f"fd00:{19 if production else 18}:{k // 2:x}::/64"
 
 
