@@ -37,13 +37,14 @@ class Record:
         return built
 
 
-def one_of(tp: Any, value: Any) -> Any:
+def one_of(tp: Any, value: Any, where: str = "") -> Any:
     """`value` as the Literal type `tp` (a closed set of strings), checked where it is
-    made rather than threaded through every function as a plain str: anything outside the
-    set is a bug here, refused by name."""
+    made (or decoded) rather than threaded through every function as a plain str: anything
+    outside the set is refused by name."""
     allowed = typing.get_args(tp)
-    if value not in allowed:
-        raise ProtocolError(f"{value!r} is not one of {', '.join(map(repr, allowed))}")
+    if value not in allowed or type(value) is not type(allowed[0]):
+        said = f"{value!r} is not one of {', '.join(map(repr, allowed))}"
+        raise ProtocolError(f"{where}: {said}" if where else said)
     return value
 
 
@@ -92,10 +93,7 @@ def decode(tp: Any, value: Any, where: str = "") -> Any:
             raise ProtocolError(f"{where}: expected a list, got {type(value).__name__}")
         return tuple(decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
     if origin is typing.Literal:  # a closed set of strings: anything else is refused
-        allowed = typing.get_args(tp)
-        if value not in allowed or type(value) is not type(allowed[0]):
-            raise ProtocolError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
-        return value
+        return one_of(tp, value, where)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:

@@ -85,7 +85,8 @@ class FamilyDefaults:
         return ()
 
 
+# every attribute and method the protocol declares, read from it (never a second list)
 CONTRACT = (
-    "name", "kinds", "parameters", "checks", "order", "vantage_modules", "bundled",
-    "vantage_needs", "plan", "run", "groups", "limits", "runner_plan",
-)  # fmt: skip
+    *Family.__annotations__,
+    *(name for name, value in vars(Family).items() if callable(value) and not name.startswith("_")),
+)

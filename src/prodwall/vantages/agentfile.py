@@ -87,9 +87,10 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
+@functools.cache
 def _import_nodes(path: Path) -> list[ast.Import | ast.ImportFrom]:
     """Every import statement of a module, but those under `if TYPE_CHECKING:` (they
-    never run)."""
+    never run). Parsed once: the closure and the import check both read them."""
     found: list[ast.Import | ast.ImportFrom] = []
     todo: list[ast.AST] = [ast.parse(path.read_bytes(), str(path))]
     while todo:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from prodwall import hostforms
 from prodwall.engine import packet_evidence
@@ -80,6 +81,9 @@ def run(
     return tuple(_with_capture(_own_filter(obs, result), result, plan, evidence_dir))
 
 
+_Refusable = TypeVar("_Refusable", Reply, AxfrAnswer)  # a status, its errno and its detail
+
+
 def _attributed(result: DnsResult) -> DnsResult:
     """Refusals as the capture shows them. A refusal read from a socket error (ICMP
     unreachable, admin-prohibited, a reset) counts as the network's only when the capture
@@ -95,31 +99,22 @@ def _attributed(result: DnsResult) -> DnsResult:
         "route refused it"
     )
 
-    def status(
-        server: str, proto: str, now: DnsStatus, errno: int, detail: str
-    ) -> tuple[DnsStatus, str]:
-        if now is DnsStatus.REFUSED and errno and (server, proto) not in seen:
-            return DnsStatus.ERROR, f"{detail}: {why}"
-        if now is DnsStatus.TIMEOUT and (server, proto) in seen:
-            return DnsStatus.REFUSED, "an ICMP unreachable from the network (captured)"
-        return now, detail
-
-    def reply(server: str, proto: str, r: Reply) -> Reply:
-        new, detail = status(server, proto, r.status, r.errno, r.detail)
-        return r if new is r.status else replace(r, status=new, detail=detail)
+    def judged(server: str, proto: str, r: _Refusable) -> _Refusable:
+        if r.status is DnsStatus.REFUSED and r.errno and (server, proto) not in seen:
+            return replace(r, status=DnsStatus.ERROR, detail=f"{r.detail}: {why}")
+        if r.status is DnsStatus.TIMEOUT and (server, proto) in seen:
+            return replace(r, status=DnsStatus.REFUSED,
+                           detail="an ICMP unreachable from the network (captured)")  # fmt: skip
+        return r
 
     def answer(r: ServerAnswer) -> ServerAnswer:
-        return replace(r, udp=reply(r.server, "udp", r.udp), tcp=reply(r.server, "tcp", r.tcp))
-
-    def axfr(r: AxfrAnswer) -> AxfrAnswer:
-        new, detail = status(r.server, "tcp", r.status, r.errno, r.detail)
-        return r if new is r.status else replace(r, status=new, detail=detail)
+        return replace(r, udp=judged(r.server, "udp", r.udp), tcp=judged(r.server, "tcp", r.tcp))
 
     return replace(
         result,
         resolvers=tuple(answer(r) for r in result.resolvers),
         controls=tuple(answer(r) for r in result.controls),
-        axfr=tuple(axfr(r) for r in result.axfr),
+        axfr=tuple(judged(r.server, "tcp", r) for r in result.axfr),
     )
 
 

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from prodwall.inventory.model import Vantage
-from prodwall.vantages.backends.base import BackendUnavailable, Launch, Transport, fill
+from prodwall.vantages.backends.base import BackendUnavailable, Launch, Transport, remote_command
 from prodwall.vantages.location import Location
 
 
@@ -25,15 +25,13 @@ class Ansible(Transport):
             transport,  # the registry: the transport Ansible picks
         )
 
-        python = vantage.python
-        command = fill(remote, python)
-        if vantage.sudo:
-            command = ["sudo", "-n", *command]
+        command = remote_command(vantage, remote)
         backend = _host_backend(self.backend(where, vantage), vantage)
         if getattr(backend, "sudo", False) and not vantage.sudo:  # Ansible's become
             user = getattr(backend, "sudo_user", None)
             command = ["sudo", "-n", *(["-u", user] if user else []), *command]
-        return transport(getattr(backend, "NAME", "")).through(backend, command, python, vantage)
+        chosen = transport(getattr(backend, "NAME", ""))
+        return chosen.through(backend, command, vantage.python, vantage)
 
     def placement(self, backend: Any) -> tuple[str, dict[str, Any], list[str]]:
         names = [str(backend.host)]

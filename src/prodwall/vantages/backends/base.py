@@ -26,6 +26,12 @@ def fill(remote: list[str], python: str) -> list[str]:
     return [python if part == "{python}" else part for part in remote]
 
 
+def remote_command(vantage: Vantage, remote: list[str]) -> list[str]:
+    """The command run at a remote vantage: its own interpreter, under `sudo -n` if asked."""
+    command = fill(remote, vantage.python)
+    return ["sudo", "-n", *command] if vantage.sudo else command
+
+
 def hostspec(backend: Any) -> str:
     """user[:password]@host[:port] as testinfra parsed it (IPv6 in brackets)."""
     host = backend.host
@@ -44,11 +50,8 @@ class Transport:
     places = True  # a testinfra host of this kind can be a fleet vantage
 
     def launch(self, where: Location, vantage: Vantage, remote: list[str]) -> Launch:
-        python = vantage.python
-        command = fill(remote, python)
-        if vantage.sudo:
-            command = ["sudo", "-n", *command]
-        return self.through(self.backend(where, vantage), command, python, vantage)
+        command = remote_command(vantage, remote)
+        return self.through(self.backend(where, vantage), command, vantage.python, vantage)
 
     def options(self, vantage: Vantage) -> dict[str, Any]:
         """testinfra's options for this kind of host, from the vantage."""
